@@ -1,0 +1,3 @@
+"""ingest: scheduled news-feed ingestion."""
+
+__version__ = "0.1.0"
