@@ -1,0 +1,225 @@
+"""Load and validate `config.toml` into typed settings.
+
+Every problem is a `ConfigError` whose one-line message names the file and the key,
+so a user can fix a typo without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ingest.extract import SiteRules
+from ingest.fetch import FetchSettings
+from ingest.watchlists import Watchlist, WatchlistError
+
+DEFAULT_PATH = "config.toml"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ConfigError(ValueError):
+    """A config file problem, reported as one line naming the file and key."""
+
+
+def parse_duration(value: str | int | float, where: str = "duration") -> float:
+    """Seconds from `90`, `"30s"`, `"15m"`, `"12h"`, `"2d"`, `"1w"`."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a duration like '15m', got {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise ConfigError(f"{where}: expected a duration like '30s', '15m', '12h' or '2d', got {value!r}")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ConfigError(f"{where}: a duration must be positive, got {value!r}")
+    return seconds
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    url: str
+    every: float = 900.0  # seconds between polls
+    rules: SiteRules | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The `[fetch]` table: fetcher bounds plus pipeline knobs."""
+
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    pages: bool = True  # fetch each entry's article page (false: feed content only)
+    threads: int = 8  # concurrent page fetches per poll
+    max_entries: int = 500  # newest entries taken from one feed document
+    tracking_params: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    database_url: str
+    settings: Settings
+    sources: tuple[Source, ...]
+    watchlists: tuple[Watchlist, ...]
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"{self.path}: no source named {name!r} (known: {known})")
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("INGEST_CONFIG") or DEFAULT_PATH)
+
+
+def load(path: str | Path | None = None) -> Config:
+    path = Path(path) if path is not None else default_path()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse(raw, path)
+
+
+def parse(raw: dict[str, Any], path: Path) -> Config:
+    where = str(path)
+    _check_keys(raw, {"database", "fetch", "sources", "watchlists"}, where, "")
+    database = _table(raw, "database", where)
+    _check_keys(database, {"url"}, where, "database.")
+    url = _typed(database, "url", str, where, "database.", "sqlite:///ingest.db")
+    return Config(
+        path=path,
+        database_url=_resolve_sqlite_url(url, path.parent),
+        settings=_settings(_table(raw, "fetch", where), where),
+        sources=_sources(raw.get("sources", []), where),
+        watchlists=_watchlists(raw.get("watchlists", []), where),
+    )
+
+
+def _settings(table: dict[str, Any], where: str) -> Settings:
+    fetch_keys = {f.name for f in fields(FetchSettings)}
+    own_keys = {"pages", "threads", "max_entries", "tracking_params"}
+    _check_keys(table, fetch_keys | own_keys, where, "fetch.")
+    defaults = FetchSettings()
+    fetch_values = {}
+    for f in fields(FetchSettings):
+        default = getattr(defaults, f.name)
+        kind = (int, float) if isinstance(default, float) else type(default)
+        fetch_values[f.name] = _typed(table, f.name, kind, where, "fetch.", default)
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and fetch_values[f.name] < 0:
+            raise ConfigError(f"{where}: fetch.{f.name} must not be negative")
+    params = _typed(table, "tracking_params", list, where, "fetch.", [])
+    if not all(isinstance(p, str) for p in params):
+        raise ConfigError(f"{where}: fetch.tracking_params must be a list of strings")
+    threads = _typed(table, "threads", int, where, "fetch.", 8)
+    max_entries = _typed(table, "max_entries", int, where, "fetch.", 500)
+    if threads < 1 or max_entries < 1:
+        raise ConfigError(f"{where}: fetch.threads and fetch.max_entries must be at least 1")
+    return Settings(
+        fetch=FetchSettings(**fetch_values),
+        pages=_typed(table, "pages", bool, where, "fetch.", True),
+        threads=threads,
+        max_entries=max_entries,
+        tracking_params=tuple(params),
+    )
+
+
+def _sources(items: Any, where: str) -> tuple[Source, ...]:
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: 'sources' must be an array of tables ([[sources]])")
+    sources, seen = [], set()
+    for i, table in enumerate(items):
+        prefix = f"sources[{i}]."
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: sources[{i}] must be a table")
+        _check_keys(table, {"name", "url", "every", "rules"}, where, prefix)
+        name = _required(table, "name", str, where, prefix)
+        url = _required(table, "url", str, where, prefix)
+        if not re.match(r"^https?://", url, re.I):
+            raise ConfigError(f"{where}: {prefix}url must be an http(s) URL, got {url!r}")
+        if name in seen:
+            raise ConfigError(f"{where}: two sources are named {name!r}")
+        seen.add(name)
+        every = parse_duration(table.get("every", "15m"), f"{where}: {prefix}every")
+        rules = None
+        if "rules" in table:
+            try:
+                rules = SiteRules.from_config(_table(table, "rules", where), f"{where}: {prefix}rules")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        sources.append(Source(name=name, url=url, every=every, rules=rules))
+    return tuple(sources)
+
+
+def _watchlists(items: Any, where: str) -> tuple[Watchlist, ...]:
+    if not isinstance(items, list) or not all(isinstance(t, dict) for t in items):
+        raise ConfigError(f"{where}: 'watchlists' must be an array of tables ([[watchlists]])")
+    try:
+        lists = tuple(Watchlist.from_config(t, where) for t in items)
+    except WatchlistError as exc:
+        raise ConfigError(str(exc)) from None
+    names = [w.name for w in lists]
+    if len(names) != len(set(names)):
+        raise ConfigError(f"{where}: two watchlists share a name")
+    return lists
+
+
+def _resolve_sqlite_url(url: str, base: Path) -> str:
+    """Relative SQLite paths resolve against the config file's folder, not the cwd."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == "sqlite:///:memory:":
+        return url
+    db_path = Path(url[len(prefix):])
+    if not db_path.is_absolute():
+        db_path = (base / db_path).resolve()
+    return prefix + str(db_path)
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str, prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key '{prefix}{key}' (allowed: {', '.join(sorted(allowed))})")
+
+
+def _table(raw: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: '{key}' must be a table")
+    return value
+
+
+def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, prefix: str, default: Any) -> Any:
+    if key not in table:
+        return default
+    value = table[key]
+    # bool is an int subclass: `timeout = true` must not pass as a number.
+    if isinstance(value, bool) and kind is not bool:
+        ok = False
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"{where}: '{prefix}{key}' must be of type {names}, got {value!r}")
+    return value
+
+
+def _required(table: dict[str, Any], key: str, kind: type, where: str, prefix: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"{where}: '{prefix}{key}' is required")
+    value = _typed(table, key, kind, where, prefix, None)
+    if isinstance(value, str) and not value.strip():
+        raise ConfigError(f"{where}: '{prefix}{key}' must not be empty")
+    return value

@@ -1,0 +1,106 @@
+"""initial schema
+
+Revision ID: 0001
+Revises: 
+Create Date: 2026-11-28
+"""
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import ingest.storage.tables
+
+revision = '0001'
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('guid', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('canonical_url', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('published', ingest.storage.tables.UTCDateTime(), nullable=True),
+    sa.Column('updated', ingest.storage.tables.UTCDateTime(), nullable=True),
+    sa.Column('fetched_at', ingest.storage.tables.UTCDateTime(), nullable=False),
+    sa.Column('sort_time', ingest.storage.tables.UTCDateTime(), nullable=False),
+    sa.Column('authors', sa.JSON(), nullable=False),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('site_name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('lead_image_url', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('lead_image_caption', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('lead_image_credit', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('blocks', sa.JSON(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('meta', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_item_sort_time'), ['sort_time'], unique=False)
+        batch_op.create_index('ix_item_source_sort', ['source', 'sort_time'], unique=False)
+
+    op.create_table('source',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('etag', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('last_modified', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('last_polled', ingest.storage.tables.UTCDateTime(), nullable=True),
+    sa.Column('last_success', ingest.storage.tables.UTCDateTime(), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('next_poll', ingest.storage.tables.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('name')
+    )
+    op.create_table('fingerprint',
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('value', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('kind', 'value')
+    )
+    with op.batch_alter_table('fingerprint', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fingerprint_item_id'), ['item_id'], unique=False)
+
+    op.create_table('hit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('watchlist', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('version', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('term', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('field', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('block', sa.Integer(), nullable=False),
+    sa.Column('start', sa.Integer(), nullable=False),
+    sa.Column('end', sa.Integer(), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('snippet', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('hit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hit_item_id'), ['item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hit_watchlist'), ['watchlist'], unique=False)
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('hit', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hit_watchlist'))
+        batch_op.drop_index(batch_op.f('ix_hit_item_id'))
+
+    op.drop_table('hit')
+    with op.batch_alter_table('fingerprint', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fingerprint_item_id'))
+
+    op.drop_table('fingerprint')
+    op.drop_table('source')
+    with op.batch_alter_table('item', schema=None) as batch_op:
+        batch_op.drop_index('ix_item_source_sort')
+        batch_op.drop_index(batch_op.f('ix_item_sort_time'))
+
+    op.drop_table('item')

@@ -1,0 +1,95 @@
+"""The database schema as SQLModel tables; Alembic migrations in `ingest/migrations` create it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Text, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC: SQLite keeps no zone, PostgreSQL's would differ."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), **kw))
+
+
+class SourceRow(SQLModel, table=True):
+    """Per-source polling state; saved only after the poll's items are stored."""
+
+    __tablename__ = "source"
+    name: str = Field(primary_key=True)
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_polled: datetime | None = _utc()
+    last_success: datetime | None = _utc()
+    last_error: str | None = None
+    failures: int = 0
+    next_poll: datetime | None = _utc()
+
+
+class ItemRow(SQLModel, table=True):
+    __tablename__ = "item"
+    __table_args__ = (Index("ix_item_source_sort", "source", "sort_time"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    guid: str | None = None
+    url: str
+    canonical_url: str | None = None
+    title: str | None = None
+    published: datetime | None = _utc()
+    updated: datetime | None = _utc()
+    fetched_at: datetime = _utc(nullable=False)
+    # published, else fetched_at: what "newest first" sorts on, indexed.
+    sort_time: datetime = _utc(nullable=False, index=True)
+    authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str | None = None
+    site_name: str | None = None
+    lead_image_url: str | None = None
+    lead_image_caption: str | None = None
+    lead_image_credit: str | None = None
+    blocks: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    origin: str = "page"  # "page" when extracted from the article page, "feed" when the feed's content was used
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class FingerprintRow(SQLModel, table=True):
+    """One identity of an item; the primary key makes a second copy impossible even under races."""
+
+    __tablename__ = "fingerprint"
+    kind: str = Field(primary_key=True)  # url | guid | content
+    value: str = Field(primary_key=True)
+    item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True))
+
+
+class HitRow(SQLModel, table=True):
+    __tablename__ = "hit"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True))
+    watchlist: str = Field(index=True)
+    version: str
+    term: str
+    field: str
+    block: int
+    start: int
+    end: int
+    text: str
+    snippet: str
