@@ -1,0 +1,98 @@
+"""Storage on both backends: atomic items, fingerprint uniqueness, queries, schema checks."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from ingest.storage import migrate
+from ingest.storage.store import ItemQuery, SchemaError, Store, key_value
+from ingest.storage.tables import HitRow, ItemRow, SourceRow
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def _item(n: int, source: str = "s", published: datetime | None = None, text_: str = "body") -> ItemRow:
+    return ItemRow(source=source, url=f"https://example.com/{n}", title=f"Title {n}", published=published,
+                   fetched_at=NOW, sort_time=published or NOW, text=text_,
+                   blocks=[{"kind": "paragraph", "text": text_}])
+
+
+def _hit(watchlist: str = "csto") -> HitRow:
+    return HitRow(watchlist=watchlist, version="v1", term="CSTO", field="body", block=0, start=0, end=4,
+                  text="CSTO", snippet="[[CSTO]]")
+
+
+@pytest.fixture
+def store(db_url):
+    s = Store(db_url)
+    s.prepare()
+    yield s
+    s.close()
+
+
+def test_prepare_creates_schema_at_head(store):
+    assert migrate.current_revision(store.engine) == migrate.head_revision()
+    store.prepare()  # idempotent
+
+
+def test_add_stores_item_fingerprints_and_hits_together(store):
+    item_id = store.add(_item(1), [("url", "example.com/1"), ("guid", "s\x1fg1")], [_hit()])
+    got = store.get(item_id)
+    assert got.item.title == "Title 1"
+    assert {(f.kind, f.value) for f in got.fingerprints} == {("url", "example.com/1"), ("guid", "s\x1fg1")}
+    assert got.watchlists == ["csto"]
+    assert store.known([("url", "example.com/1"), ("url", "other")]) == {("url", "example.com/1"): item_id}
+
+
+def test_colliding_fingerprint_rolls_back_the_whole_item(store):
+    store.add(_item(1), [("url", "example.com/1")], [])
+    assert store.add(_item(2), [("content", "abc"), ("url", "example.com/1")], [_hit()]) is None
+    assert store.count_items() == 1
+    assert store.known([("content", "abc")]) == {}
+    with store.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from hit")).scalar() == 0
+
+
+def test_long_fingerprint_values_are_hashed_but_still_found(store):
+    long_url = "example.com/" + "x" * 2000
+    item_id = store.add(_item(1), [("url", long_url)], [])
+    assert key_value(long_url).startswith("sha256:")
+    assert store.known([("url", long_url)]) == {("url", long_url): item_id}
+
+
+def test_query_orders_newest_first_and_filters(store):
+    old = store.add(_item(1, "a", NOW - timedelta(days=3), "the CSTO met"), [("url", "1")], [_hit()])
+    new = store.add(_item(2, "b", NOW - timedelta(hours=1), "nothing here"), [("url", "2")], [])
+    assert [s.item.id for s in store.query(ItemQuery())] == [new, old]
+    assert [s.item.id for s in store.query(ItemQuery(watchlist="csto"))] == [old]
+    assert [s.item.id for s in store.query(ItemQuery(sources=("b",)))] == [new]
+    assert [s.item.id for s in store.query(ItemQuery(since=NOW - timedelta(days=1)))] == [new]
+    assert [s.item.id for s in store.query(ItemQuery(until=NOW - timedelta(days=1)))] == [old]
+    assert [s.item.id for s in store.query(ItemQuery(search="csto MET"))] == [old]
+    assert [s.item.id for s in store.query(ItemQuery(limit=1, offset=1))] == [old]
+
+
+def test_datetimes_come_back_timezone_aware_utc(store):
+    item_id = store.add(_item(1, published=datetime(2022, 6, 10, 9, 30, tzinfo=timezone(timedelta(hours=4)))),
+                        [("url", "1")], [])
+    assert store.get(item_id).item.published == datetime(2022, 6, 10, 5, 30, tzinfo=timezone.utc)
+
+
+def test_source_state_round_trip(store):
+    store.save_source_state(SourceRow(name="s", url="https://e/feed", etag='"x"', next_poll=NOW))
+    row = store.source_state("s")
+    assert (row.etag, row.next_poll) == ('"x"', NOW)
+    row.failures = 2
+    store.save_source_state(row)
+    assert store.source_state("s").failures == 2
+
+
+def test_schema_behind_is_refused_with_a_message(db_url):
+    s = Store(db_url)
+    s.prepare()
+    with s.engine.begin() as conn:
+        conn.execute(text("update alembic_version set version_num = 'old'"))
+    with pytest.raises(SchemaError, match="ingest db upgrade"):
+        s.prepare()
+    s.close()
