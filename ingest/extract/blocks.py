@@ -1,0 +1,126 @@
+"""Walking the body container in page order to typed text blocks."""
+
+from __future__ import annotations
+
+import re
+from copy import deepcopy
+
+from lxml import etree
+
+from ingest.article import Block
+
+from .body import BLOCK_TAGS, link_density
+from .clean import class_id, drop
+from .text import normalize
+
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_CAPTION_CLASS = re.compile(r"caption|wp-caption-text|figure-text|image-text|photo-text", re.I)
+_CREDIT_CLASS = re.compile(r"credit|copyright|photographer|courtesy|source|byline|attribution", re.I)
+# Short lines that are widgets or labels, not prose.
+_BOILERPLATE_LINE = re.compile(
+    r"^(?:advertisement|advertising|sponsored|share|share this|share on \w+|tweet|email|print|comments?"
+    r"|read more|read next|see also|related|related articles|related stories|more from \w+|continue reading"
+    r"|sign up|subscribe|follow us.*|click here.*|loading|image|photo|video|getty images|ad)\W*$", re.I)
+
+
+def is_caption(el: etree._Element) -> bool:
+    return el.tag in ("figcaption", "caption") or bool(_CAPTION_CLASS.search(class_id(el)))
+
+
+def caption_block(el: etree._Element) -> Block | None:
+    """A caption with its credit split off when the page marks it in its own element."""
+    copy = deepcopy(el)
+    credits = [c for c in copy.iterdescendants(etree.Element) if _CREDIT_CLASS.search(class_id(c))]
+    credits = [c for c in credits if not any(a in credits for a in c.iterancestors())]
+    credit = normalize(" ".join("".join(c.itertext()) for c in credits)) or None
+    for c in credits:
+        drop(c)
+    text = normalize("".join(copy.itertext()))
+    if not text:
+        return Block("caption", credit) if credit else None
+    return Block("caption", text, credit)
+
+
+class _Walker:
+    def __init__(self, caption_xpath: etree.XPath | None) -> None:
+        self.blocks: list[Block] = []
+        self.caption_xpath = caption_xpath
+        self.rule_captions: set = set()
+
+    def run(self, container: etree._Element) -> list[Block]:
+        if self.caption_xpath is not None:
+            self.rule_captions = set(self.caption_xpath(container))
+        self.walk(container, "paragraph")
+        return self.blocks
+
+    def emit(self, kind: str, text: str, el: etree._Element | None = None) -> None:
+        text = normalize(text)
+        if not text or (len(text) < 40 and _BOILERPLATE_LINE.match(text)):
+            return
+        if el is not None and kind != "caption" and len(text) > 0 and link_density(el) > 0.5:
+            return
+        self.blocks.append(Block(kind, text))
+
+    def walk(self, el: etree._Element, kind: str) -> None:
+        tag = el.tag
+        if el in self.rule_captions or (not self.rule_captions and is_caption(el)):
+            block = caption_block(el)
+            if block:
+                self.blocks.append(block)
+            return
+        if tag == "figure":
+            captions = [c for c in el.iter(etree.Element) if c is not el and is_caption(c)]
+            if captions:
+                for c in captions[:1]:
+                    self.walk(c, kind)
+                return
+        if tag in _HEADINGS:
+            kind = "heading"
+        elif tag == "blockquote":
+            kind = "quote"
+        elif tag in ("li", "dd", "dt"):
+            kind = "list_item"
+        elif tag == "table" and not any(t in BLOCK_TAGS - {"tr", "td", "th", "tbody", "thead", "tfoot", "caption"}
+                                        for t in (d.tag for d in el.iter(etree.Element) if d is not el)):
+            self.table(el)
+            return
+        if not any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
+            self.emit(kind, "".join(el.itertext()), el)
+            return
+        run = [el.text or ""]
+        run_start = len(self.blocks)
+        for child in el:
+            if isinstance(child.tag, str) and child.tag in BLOCK_TAGS:
+                self._flush(run, kind, el, run_start)
+                self.walk(child, kind if kind != "paragraph" or child.tag != "li" else "list_item")
+                run = []
+                run_start = len(self.blocks)
+            elif isinstance(child.tag, str):
+                run.append("".join(child.itertext()))
+            run.append(child.tail or "")
+        self._flush(run, kind, el, run_start)
+
+    def _flush(self, run: list[str], kind: str, parent: etree._Element, position: int) -> None:
+        text = normalize("".join(run))
+        if not text or (len(text) < 40 and _BOILERPLATE_LINE.match(text)):
+            return
+        links = sum(len(normalize("".join(a.itertext()))) for a in parent if a.tag == "a")
+        if len(text) < 200 and links / len(text) > 0.5:
+            return
+        self.blocks.append(Block(kind if kind != "heading" else "paragraph", text))
+
+    def table(self, el: etree._Element) -> None:
+        for row in el.iter("tr"):
+            cells = [normalize("".join(c.itertext())) for c in row if c.tag in ("td", "th")]
+            text = " | ".join(c for c in cells if c)
+            if text:
+                self.blocks.append(Block("table_row", text))
+        for caption in el.iter("caption"):
+            self.walk(caption, "caption")
+
+
+def walk_blocks(containers: list[etree._Element], caption_xpath: etree.XPath | None = None) -> list[Block]:
+    walker = _Walker(caption_xpath)
+    for container in containers:
+        walker.run(container)
+    return walker.blocks

@@ -1,0 +1,125 @@
+"""Finding the body container: readability-style paragraph scores propagated to ancestors."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from lxml import etree
+from lxml import html as lhtml
+
+from .clean import BOILERPLATE, CONTENT, class_id
+
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote center dd details div dl dt fieldset figcaption figure footer form "
+    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul "
+    "caption".split())
+_COMMAS = re.compile(r"[,，、،]")
+_TAG_BONUS = {"div": 5, "article": 10, "section": 3, "main": 5, "pre": 3, "td": 3, "blockquote": 3,
+              "form": -3, "ol": -3, "ul": -3, "li": -3, "dl": -3, "dd": -3, "dt": -3, "th": -5,
+              "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5}
+_MIN_PARAGRAPH = 25
+_SCORED = frozenset("p pre td blockquote div section article main li dd".split())
+
+
+def own_text(el: etree._Element) -> str:
+    """Text of el outside its block-level children (inline children included)."""
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS:
+            parts.append("".join(child.itertext()))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def link_density(el: etree._Element) -> float:
+    text = len("".join(el.itertext()).strip())
+    if not text:
+        return 1.0
+    links = sum(len("".join(a.itertext()).strip()) for a in el.iter("a"))
+    return min(1.0, links / text)
+
+
+def _class_weight(el: etree._Element) -> int:
+    names = class_id(el)
+    if not names.strip():
+        return 0
+    weight = 0
+    if CONTENT.search(names):
+        weight += 25
+    if BOILERPLATE.search(names):
+        weight -= 25
+    return weight
+
+
+def find_containers(root: lhtml.HtmlElement) -> list[etree._Element]:
+    """The element holding the article's paragraphs, plus siblings that continue it, in page order."""
+    body = root.find("body")
+    if body is None:
+        body = root
+    scores: dict[etree._Element, float] = defaultdict(float)
+    for el in body.iter(etree.Element):
+        if el.tag in _SCORED:
+            text = own_text(el).strip()
+            if len(text) < _MIN_PARAGRAPH:
+                continue
+            score = 1 + len(_COMMAS.findall(text)) + min(len(text) // 100, 3)
+            inline_holder = el.tag in ("div", "section", "article", "main", "td") and any(
+                isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el)
+            ancestors = [el] if inline_holder else []
+            for anc in el.iterancestors():
+                ancestors.append(anc)
+                if len(ancestors) >= 5 or anc is body:
+                    break
+            for level, anc in enumerate(ancestors):
+                scores[anc] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
+    if not scores:
+        return [body]
+    ranked = sorted(scores, key=scores.get, reverse=True)[:8]
+    final = {el: (scores[el] + _TAG_BONUS.get(el.tag, 0) + _class_weight(el)) * (1 - link_density(el))
+             for el in ranked}
+    top = max(final, key=final.get)
+    top = _widen(top, final, scores, body)
+    return _with_siblings(top, scores, body)
+
+
+def _widen(top: etree._Element, final: dict, scores: dict, body: etree._Element) -> etree._Element:
+    """Move up when other strong candidates share an ancestor (a body split across wrappers)."""
+    best = final[top]
+    rivals = [el for el, s in final.items() if el is not top and s >= 0.75 * best
+              and top not in el.iterancestors() and el not in top.iterancestors()]
+    if len(rivals) >= 2:
+        ancestors = list(top.iterancestors())
+        common = [a for a in ancestors if sum(1 for r in rivals if a in r.iterancestors()) >= 2]
+        if common:
+            top = common[0]
+    while top is not body:
+        parent = top.getparent()
+        if parent is None or len([c for c in parent if isinstance(c.tag, str)]) != 1:
+            break
+        top = parent
+    return top
+
+
+def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> list[etree._Element]:
+    parent = top.getparent()
+    if parent is None or top is body:
+        return [top]
+    threshold = max(10.0, scores.get(top, 0) * 0.2)
+    kept = []
+    for sib in parent:
+        if not isinstance(sib.tag, str):
+            continue
+        if sib is top:
+            kept.append(sib)
+            continue
+        bonus = scores.get(top, 0) * 0.2 if sib.get("class") and sib.get("class") == top.get("class") else 0
+        if scores.get(sib, 0) + bonus >= threshold:
+            kept.append(sib)
+        elif sib.tag == "p":
+            text = "".join(sib.itertext()).strip()
+            density = link_density(sib)
+            if (len(text) > 80 and density < 0.25) or (0 < len(text) <= 80 and density == 0
+                                                        and re.search(r"\.( |$)", text)):
+                kept.append(sib)
+    return kept

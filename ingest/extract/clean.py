@@ -1,0 +1,117 @@
+"""Dropping what is never article body: code, forms, hidden and boilerplate-classed elements."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+from lxml import html as lhtml
+
+# Gone before anything else: never readable body text.
+JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "button", "input",
+             "select", "textarea", "object", "embed", "video", "audio", "map", "dialog", "link", "meta",
+             "label", "option")
+# Page furniture by tag, dropped in strict mode.
+FURNITURE_TAGS = {"nav", "aside", "footer", "menu"}
+FURNITURE_ROLES = {"navigation", "complementary", "contentinfo", "banner", "dialog", "alertdialog",
+                   "menu", "menubar", "search", "toolbar"}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# Class/id words of boilerplate containers: comments, sharing, related lists, promos, bios, furniture.
+BOILERPLATE = re.compile(
+    r"comment|disqus|\bshar(?:e|ing)|social|related|recommend|newsletter|subscri|sign-?up|promo|advert"
+    r"|(?:^|[\s_-])ads?(?:$|[\s_-])|ad-?slot|adunit|dfp|banner|sponsor|sidebar|footer|masthead|navbar"
+    r"|(?:^|[\s_-])nav(?:$|[\s_-])|navigation|menu|breadcrumb|cookie|consent|gdpr|popup|modal|overlay"
+    r"|paywall|toolbar|(?:^|[\s_-])tags?(?:$|[\s_-])|author-?bio|(?:^|[\s_-])bio(?:$|[\s_-])|byline"
+    r"|dateline|timestamp|more-?stories|read-?(?:more|next|also)|most-?(?:popular|read|viewed)|trending"
+    r"|outbrain|taboola|widget|pagination|pager|skip-?link|rating|feedback|follow|tooltip|recirc"
+    r"|(?:^|[\s_-])rail(?:$|[\s_-])|offscreen|visually-?hidden|sr-only|screen-?reader|print-?only"
+    r"|(?:^|[\s_-])meta(?:$|[\s_-])|post-?meta|article-?meta|author-?info|about-?(?:the-?)?author"
+    r"|contributor|hidden-print|inline-?(?:ad|promo)|partner|signin|login|donat|membership|alert-?bar"
+    r"|jump-?link|top-?stories|also-?read|see-?also|more-?from|story-?list|teaser-?list|headlines",
+    re.I)
+# Class/id words that mark the body itself; they protect a text-heavy element from BOILERPLATE.
+CONTENT = re.compile(r"article|body|content|entry|main|post|story|text|blog|column", re.I)
+
+
+def class_id(el: etree._Element) -> str:
+    return f"{el.get('class', '')} {el.get('id', '')}"
+
+
+def _text_len(el: etree._Element) -> int:
+    return len("".join(el.itertext()).split()) if len(el) or el.text else 0
+
+
+def drop(el: etree._Element) -> None:
+    """Remove an element but keep its tail text in place."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def drop_junk(root: lhtml.HtmlElement) -> None:
+    """Remove code, embeds and form controls; comments and processing instructions too."""
+    for el in root.xpath("//comment() | //processing-instruction()"):
+        drop(el)
+    etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
+
+
+def drop_furniture(root: lhtml.HtmlElement) -> None:
+    """Remove hidden elements and navigation, sharing, comment, promo and other boilerplate blocks.
+
+    An element whose class/id also says "content" survives when it holds a fifth or more of
+    the page's words: a class like "article-body comments-on" must not take the body with it.
+    """
+    body = root.find("body")
+    if body is None:
+        body = root
+    total = max(1, _text_len(body))
+    stack = [body]
+    while stack:
+        for child in list(stack.pop()):
+            if not isinstance(child.tag, str):
+                continue
+            if _is_furniture(child, total):
+                drop(child)
+            else:
+                stack.append(child)
+
+
+def _is_furniture(el: etree._Element, total_words: int) -> bool:
+    if el.tag in ("main", "article"):
+        return False
+    if el.tag in FURNITURE_TAGS or el.get("role", "").lower() in FURNITURE_ROLES:
+        return True
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(el.get("style", "")):
+        return True
+    if el.tag == "header":
+        return not _holds_paragraphs(el)
+    names = class_id(el)
+    if not names.strip() or not BOILERPLATE.search(names) or _is_caption(el):
+        return False
+    return not (CONTENT.search(names) and _text_len(el) * 5 >= total_words)
+
+
+def in_furniture(el: etree._Element) -> bool:
+    """Whether el sits inside navigation, a sidebar or another boilerplate block (headers allowed)."""
+    for anc in el.iterancestors():
+        if anc.tag in FURNITURE_TAGS or anc.get("role", "").lower() in FURNITURE_ROLES:
+            return True
+        names = class_id(anc)
+        if names.strip() and BOILERPLATE.search(names) and not CONTENT.search(names):
+            return True
+    return False
+
+
+def _holds_paragraphs(el: etree._Element) -> bool:
+    return sum(1 for p in el.iter("p") if len(p.text_content()) > 100) >= 2
+
+
+def _is_caption(el: etree._Element) -> bool:
+    return el.tag in ("figure", "figcaption") or "caption" in class_id(el).lower()

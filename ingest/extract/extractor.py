@@ -1,0 +1,165 @@
+"""HTML to Article: parse, read metadata, drop furniture, find the body, walk it to blocks."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from lxml import etree
+from lxml import html as lhtml
+
+from ingest.article import Article, Block, LeadImage
+
+from .blocks import caption_block, is_caption, walk_blocks
+from .body import find_containers
+from .clean import drop, drop_furniture, drop_junk, in_furniture
+from .metadata import Metadata, extract_metadata, parse_date
+from .rules import SiteRules, compile_selector
+from .text import normalize
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_MIN_BODY_CHARS = 250  # below this the strict pass probably cut the body; retry leniently
+_local = threading.local()
+
+
+def _parse(html: str) -> lhtml.HtmlElement | None:
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = lhtml.HTMLParser(remove_comments=True, remove_pis=True)
+    html = _XML_DECLARATION.sub("", html.replace("\x00", ""), count=1)
+    if not html.strip():
+        return None
+    try:
+        root = lhtml.document_fromstring(html, parser=parser)
+    except (etree.ParserError, ValueError):
+        return None
+    return root
+
+
+def _lead_figures(root: lhtml.HtmlElement) -> list[etree._Element]:
+    """Captioned figures outside page furniture, in page order (recorded before furniture is dropped)."""
+    found = []
+    for el in root.iter("figure", "figcaption"):
+        if el.tag == "figcaption" and any(a.tag == "figure" for a in el.iterancestors()):
+            continue
+        if el.tag == "figure" and not any(is_caption(c) for c in el.iterdescendants(etree.Element)):
+            continue
+        if not in_furniture(el):
+            found.append(el)
+    return found
+
+
+def _body_blocks(root: lhtml.HtmlElement, rules: SiteRules | None, strict: bool) -> tuple[list, list[Block]]:
+    if rules and rules.remove:
+        for sel in rules.remove:
+            for el in compile_selector(sel)(root):
+                drop(el)
+    containers = compile_selector(rules.body)(root) if rules and rules.body else []
+    if not containers:
+        if strict:
+            drop_furniture(root)
+        containers = find_containers(root)
+    caption_xpath = compile_selector(rules.caption) if rules and rules.caption else None
+    return containers, walk_blocks(containers, caption_xpath)
+
+
+def _body_length(blocks: list[Block]) -> int:
+    return sum(len(b.text) for b in blocks if b.kind != "caption")
+
+
+def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -> Article:
+    """Structured article from a page's HTML; pure (no I/O), never raises on bad markup."""
+    root = _parse(html)
+    if root is None:
+        return Article(url=url)
+    meta = extract_metadata(root, url)
+    if rules and rules.date:
+        _rule_date(root, rules.date, meta)
+    drop_junk(root)
+    h1 = root.find(".//body//h1")
+    figures = _lead_figures(root)
+    order = {el: i for i, el in enumerate(root.iter(etree.Element))}  # page order, kept after drops
+    containers, blocks = _body_blocks(root, rules, strict=True)
+    if _body_length(blocks) < _MIN_BODY_CHARS:
+        lenient_root = _parse(html)
+        drop_junk(lenient_root)
+        lenient_containers, lenient_blocks = _body_blocks(lenient_root, rules, strict=False)
+        if _body_length(lenient_blocks) > _body_length(blocks):
+            containers, blocks = lenient_containers, lenient_blocks
+            root = lenient_root
+            figures = []
+    title = meta.values.get("title")
+    blocks = _drop_title(blocks, title)
+    lead = _lead_caption(containers, figures, h1, order, blocks)
+    if lead is not None:
+        blocks = [lead, *blocks]
+    return _article(meta, blocks, url, containers)
+
+
+def _rule_date(root: lhtml.HtmlElement, selector: str, meta: Metadata) -> None:
+    for el in compile_selector(selector)(root):
+        dt = parse_date(el.get("datetime") or el.get("content") or normalize(el.text_content()))
+        if dt:
+            meta.values["published"], meta.sources["published"] = dt, "rule"
+            return
+
+
+def _drop_title(blocks: list[Block], title: str | None) -> list[Block]:
+    if not title:
+        return blocks
+    key = title.casefold()
+    return [b for b in blocks if not (b.kind in ("heading", "paragraph") and b.text.casefold() == key)]
+
+
+def _lead_caption(containers, figures, h1, order, blocks) -> Block | None:
+    """The captioned figure shown between the headline and the body, when the body does not start with one."""
+    if not containers or not figures or (blocks and blocks[0].kind == "caption"):
+        return None
+    body_start = order.get(containers[0])
+    if body_start is None:
+        return None
+    container_ids = set(containers)
+    h1_at = order.get(h1, -1) if h1 is not None and order.get(h1, 1 << 30) < body_start else None
+    scope = containers[0].getparent()
+    best = None
+    for fig in figures:
+        at = order.get(fig)
+        if at is None or at >= body_start or any(a in container_ids for a in fig.iterancestors()):
+            continue
+        if h1_at is not None and at > h1_at or h1_at is None and scope is not None and scope in fig.iterancestors():
+            best = fig
+    if best is None:
+        return None
+    caption = best if is_caption(best) else next(c for c in best.iterdescendants(etree.Element) if is_caption(c))
+    return caption_block(caption)
+
+
+def _first_image(containers: list[etree._Element]) -> str | None:
+    for container in containers:
+        for img in container.iter("img"):
+            src = img.get("src") or img.get("data-src")
+            if src and not src.startswith("data:"):
+                return src
+    return None
+
+
+def _article(meta: Metadata, blocks: list[Block], url: str | None, containers) -> Article:
+    values, sources = meta.values, dict(meta.sources)
+    image = values.get("image")
+    if image is None:
+        image = _first_image(containers)
+        if image:
+            from urllib.parse import urljoin
+            image = urljoin(url or "", image)
+            sources["image"] = "figure"
+    lead_caption = blocks[0] if blocks and blocks[0].kind == "caption" else None
+    lead = None
+    if image or lead_caption:
+        lead = LeadImage(image, lead_caption.text if lead_caption else None,
+                         lead_caption.credit if lead_caption else None)
+    return Article(
+        title=values.get("title"), url=url, canonical_url=values.get("canonical"),
+        published=values.get("published"), updated=values.get("updated"),
+        authors=values.get("authors", []), language=values.get("language"), lead_image=lead,
+        blocks=blocks, site_name=values.get("site_name"), section=values.get("section"),
+        tags=values.get("tags", []), sources=sources)

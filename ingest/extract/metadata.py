@@ -1,0 +1,265 @@
+"""Article metadata from JSON-LD, OpenGraph, <meta>, <time> and the byline, each with its source."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from lxml import html as lhtml
+
+from .text import normalize
+
+_ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "reportagenews", "analysisnewsarticle",
+                  "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "socialmediaposting",
+                  "liveblogposting", "techarticle", "scholarlyarticle", "report", "webpage"}
+_DATE_META = ("article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
+              "publish-date", "date", "dc.date", "dc.date.issued", "dcterms.created", "dcterms.issued",
+              "sailthru.date", "parsely-pub-date", "citation_publication_date", "originalpublicationdate")
+_UPDATED_META = ("article:modified_time", "og:updated_time", "datemodified", "dcterms.modified", "last-modified")
+_AUTHOR_META = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author", "byl")
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»)\s+")
+_BY = re.compile(r"^\s*(?:by|von|par|por|di|door|av|af)\s*[:\s]\s*", re.I)
+_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", re.I)
+_NOT_A_NAME = re.compile(r"https?://|@|\d{3}|\b(?:updated|published|posted|staff|min read)\b", re.I)
+
+
+@dataclass
+class Metadata:
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def offer(self, key: str, value: Any, source: str) -> None:
+        """Keep the first usable value: callers offer sources from most to least trusted."""
+        if key not in self.values and value not in (None, "", [], ()):
+            self.values[key] = value
+            self.sources[key] = source
+
+
+def parse_date(value: Any) -> datetime | None:
+    """ISO 8601 or RFC 2822 to aware UTC; a date without zone is taken as UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    dt = None
+    iso = re.match(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?", text)
+    if iso:
+        candidate = iso.group(0).replace(" Z", "Z").replace(",", ".")
+        candidate = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", candidate)
+        try:
+            dt = datetime.fromisoformat(candidate)
+        except ValueError:
+            dt = None
+    if dt is None:
+        try:
+            dt = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def split_authors(text: str) -> list[str]:
+    """'By Jane Doe and John Roe' -> ['Jane Doe', 'John Roe']."""
+    text = _BY.sub("", normalize(text))
+    text = re.split(r"\s+[|·•]\s+|\n", text)[0]
+    names = []
+    for part in _AUTHOR_SPLIT.split(text):
+        part = _BY.sub("", part).strip(" .:")
+        if part and len(part) <= 60 and not _NOT_A_NAME.search(part) and part not in names:
+            names.append(part)
+    return names
+
+
+def strip_title(title: str, site_name: str | None) -> str:
+    """Drop ' | Site' / ' - Site' suffixes (and such prefixes when they name the site)."""
+    title = normalize(title)
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    site = (site_name or "").casefold()
+    if site:
+        if parts[-1].casefold() == site or site in parts[-1].casefold():
+            return title[: title.rfind(parts[-1])].rstrip(" |-–—:·•»")
+        if parts[0].casefold() == site:
+            return title[len(parts[0]):].lstrip(" |-–—:·•»")
+    last = parts[-1]
+    sep = title[len(title) - len(last) - 3: len(title) - len(last)].strip()
+    if len(last.split()) <= 4 and (sep not in {"-", "–", "—"} or len(parts[0].split()) >= 3):
+        return title[: len(title) - len(last)].rstrip(" |-–—:·•»")
+    return title
+
+
+def _json_ld_objects(root: lhtml.HtmlElement) -> list[dict]:
+    found: list[dict] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            found.append(node)
+            walk(node.get("@graph"))
+            walk(node.get("mainEntity"))
+
+    for script in root.iterfind(".//script[@type='application/ld+json']"):
+        try:
+            walk(json.loads(script.text or ""))
+        except (ValueError, RecursionError):
+            continue
+    return found
+
+
+def _types(obj: dict) -> set[str]:
+    kind = obj.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {k.casefold() for k in kinds if isinstance(k, str)}
+
+
+def _name(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("name")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return normalize(value) if isinstance(value, str) else None
+
+
+def _url(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("url") or value.get("@id") or value.get("contentUrl")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _keywords(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    return list(dict.fromkeys(normalize(str(k)) for k in items if str(k).strip()))
+
+
+def _from_json_ld(root: lhtml.HtmlElement, meta: Metadata) -> None:
+    objs = [o for o in _json_ld_objects(root) if _types(o) & _ARTICLE_TYPES]
+    objs.sort(key=lambda o: "webpage" in _types(o))  # a WebPage is the weakest article record
+    for obj in objs:
+        meta.offer("title", _name(obj.get("headline")) or None, "json-ld")
+        meta.offer("published", parse_date(obj.get("datePublished") or obj.get("dateCreated")), "json-ld")
+        meta.offer("updated", parse_date(obj.get("dateModified")), "json-ld")
+        authors = obj.get("author") or obj.get("creator")
+        authors = authors if isinstance(authors, list) else [authors]
+        names = [n for a in authors for n in split_authors(_name(a) or "")]
+        meta.offer("authors", list(dict.fromkeys(names)), "json-ld")
+        meta.offer("language", _name(obj.get("inLanguage")), "json-ld")
+        meta.offer("image", _url(obj.get("image") or obj.get("thumbnailUrl")), "json-ld")
+        meta.offer("site_name", _name(obj.get("publisher")), "json-ld")
+        meta.offer("section", _name(obj.get("articleSection")), "json-ld")
+        meta.offer("tags", _keywords(obj.get("keywords")), "json-ld")
+
+
+def _meta_tags(root: lhtml.HtmlElement) -> dict[str, list[str]]:
+    tags: dict[str, list[str]] = {}
+    for el in root.iterfind(".//meta"):
+        key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
+        content = el.get("content")
+        if key and content and content.strip():
+            tags.setdefault(key.strip().casefold(), []).append(content.strip())
+    return tags
+
+
+def _first(tags: dict[str, list[str]], *keys: str) -> tuple[str | None, str | None]:
+    for key in keys:
+        if key in tags:
+            return tags[key][0], key
+    return None, None
+
+
+def _source(key: str | None) -> str:
+    return "og" if key and key.startswith(("og:", "article:")) else "meta"
+
+
+def _from_meta(tags: dict[str, list[str]], meta: Metadata) -> None:
+    for field_name, keys in (("title", ("og:title",)), ("title", ("twitter:title", "dc.title", "headline")),
+                             ("site_name", ("og:site_name", "application-name")),
+                             ("image", ("og:image", "og:image:url", "og:image:secure_url", "twitter:image")),
+                             ("section", ("article:section", "section")),
+                             ("canonical", ("og:url",))):
+        value, key = _first(tags, *keys)
+        meta.offer(field_name, normalize(value) if value else None, _source(key))
+    for field_name, keys in (("published", _DATE_META), ("updated", _UPDATED_META)):
+        for key in keys:
+            dt = parse_date(tags[key][0]) if key in tags else None
+            if dt:
+                meta.offer(field_name, dt, _source(key))
+                break
+    if "article:tag" in tags:
+        meta.offer("tags", _keywords(tags["article:tag"]), "og")
+    value, key = _first(tags, "news_keywords", "keywords")
+    meta.offer("tags", _keywords(value), "meta")
+    value, key = _first(tags, *_AUTHOR_META)
+    meta.offer("authors", split_authors(value) if value else None, _source(key))
+    value, key = _first(tags, "content-language", "language", "dc.language")
+    meta.offer("language", value, "meta")
+    value, key = _first(tags, "og:locale")
+    meta.offer("language", value, "og")
+
+
+def _byline(root: lhtml.HtmlElement) -> list[str]:
+    xpath = (".//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or "
+             "contains(@class,'author') or contains(@class,'Author')]")
+    for el in root.iterfind(".//body//a[@rel='author']"):
+        return split_authors(el.text_content())
+    for el in root.xpath(xpath):
+        if el.tag in {"meta", "link", "script"}:
+            continue
+        names = [n for n in split_authors(el.text_content()) if len(n.split()) <= 5]
+        if names:
+            return names
+    return []
+
+
+def _time_element(root: lhtml.HtmlElement) -> datetime | None:
+    times = root.xpath(".//time[@datetime]")
+    times.sort(key=lambda t: not (t.get("pubdate") is not None or t.get("itemprop") == "datePublished"))
+    for el in times:
+        dt = parse_date(el.get("datetime"))
+        if dt:
+            return dt
+    return None
+
+
+def _language(value: str | None) -> str | None:
+    """'en_US' / 'EN-us' -> 'en' (the primary subtag is what filtering and routing need)."""
+    if not value:
+        return None
+    primary = re.split(r"[-_\s,;]", value.strip())[0].casefold()
+    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+
+
+def extract_metadata(root: lhtml.HtmlElement, url: str | None) -> Metadata:
+    meta = Metadata()
+    html_lang = _language(root.get("lang") or root.get("xml:lang"))
+    meta.offer("language", html_lang, "html")
+    for el in root.iterfind(".//link[@rel='canonical']"):
+        meta.offer("canonical", el.get("href", "").strip(), "link")
+    _from_json_ld(root, meta)
+    tags = _meta_tags(root)
+    _from_meta(tags, meta)
+    meta.offer("published", _time_element(root), "time")
+    meta.offer("authors", _byline(root), "byline")
+    h1 = root.find(".//body//h1")
+    meta.offer("title", normalize(h1.text_content()) if h1 is not None else None, "h1")
+    title_el = root.find(".//title")
+    meta.offer("title", title_el.text_content() if title_el is not None else None, "title")
+    if "title" in meta.values:
+        meta.values["title"] = strip_title(meta.values["title"], meta.values.get("site_name"))
+    if "language" in meta.values:
+        meta.values["language"] = _language(meta.values["language"])
+    for key in ("canonical", "image"):
+        if key in meta.values:
+            absolute = urljoin(url or "", meta.values[key])
+            meta.values[key] = absolute if urlsplit(absolute).scheme in {"http", "https"} else None
+    return meta
