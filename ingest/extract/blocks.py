@@ -22,6 +22,10 @@ _BOILERPLATE_LINE = re.compile(
     r"|read more|read next|see also|related|related articles|related stories|more from \w+|continue reading"
     r"|sign up|subscribe|follow us.*|click here.*|loading|image|photo|video|getty images|ad)\W*$", re.I)
 
+# Contact lines and bare links: e-mail addresses, URLs, handles.
+_ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|(?:www\.|twitter\.com/|facebook\.com/)\S+|@\w+")
+_PHOTO_CREDIT_LINE = re.compile(r"^(?:photo|photograph|image|picture|credit|foto)s?\s*:", re.I)
+
 
 def is_caption(el: etree._Element) -> bool:
     return el.tag in ("figcaption", "caption") or bool(_CAPTION_CLASS.search(class_id(el)))
@@ -41,6 +45,13 @@ def caption_block(el: etree._Element) -> Block | None:
     return Block("caption", text, credit)
 
 
+def _is_prose(text: str) -> bool:
+    """False for empty text, widget labels ("Share", "Advertisement") and bare contact/link lines."""
+    if not text or (len(text) < 40 and _BOILERPLATE_LINE.match(text)):
+        return False
+    return len(text) > 150 or len(_ADDRESSES.sub("", text).split()) >= 2 or not _ADDRESSES.search(text)
+
+
 class _Walker:
     def __init__(self, caption_xpath: etree.XPath | None) -> None:
         self.blocks: list[Block] = []
@@ -55,10 +66,12 @@ class _Walker:
 
     def emit(self, kind: str, text: str, el: etree._Element | None = None) -> None:
         text = normalize(text)
-        if not text or (len(text) < 40 and _BOILERPLATE_LINE.match(text)):
+        if not _is_prose(text):
             return
-        if el is not None and kind != "caption" and len(text) > 0 and link_density(el) > 0.5:
+        if el is not None and link_density(el) > (0.5 if len(text) < 150 else 0.8):
             return
+        if len(text) < 150 and _PHOTO_CREDIT_LINE.match(text):
+            kind = "caption"
         self.blocks.append(Block(kind, text))
 
     def walk(self, el: etree._Element, kind: str) -> None:
@@ -102,7 +115,7 @@ class _Walker:
 
     def _flush(self, run: list[str], kind: str, parent: etree._Element, position: int) -> None:
         text = normalize("".join(run))
-        if not text or (len(text) < 40 and _BOILERPLATE_LINE.match(text)):
+        if not _is_prose(text):
             return
         links = sum(len(normalize("".join(a.itertext()))) for a in parent if a.tag == "a")
         if len(text) < 200 and links / len(text) > 0.5:

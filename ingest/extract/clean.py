@@ -62,22 +62,25 @@ def drop_junk(root: lhtml.HtmlElement) -> None:
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
 
 
-def drop_furniture(root: lhtml.HtmlElement) -> None:
+def drop_furniture(root: lhtml.HtmlElement, headline: etree._Element | None = None) -> None:
     """Remove hidden elements and navigation, sharing, comment, promo and other boilerplate blocks.
 
     An element whose class/id also says "content" survives when it holds a fifth or more of
     the page's words: a class like "article-body comments-on" must not take the body with it.
+    Ancestors of the headline (the h1 that shows the title) and elements holding half the page's
+    words survive too: they are layout wrappers ("page-with-right-rail").
     """
     body = root.find("body")
     if body is None:
         body = root
     total = max(1, _text_len(body))
+    keep = set(headline.iterancestors()) if headline is not None else set()
     stack = [body]
     while stack:
         for child in list(stack.pop()):
             if not isinstance(child.tag, str):
                 continue
-            if _is_furniture(child, total):
+            if child not in keep and _is_furniture(child, total):
                 drop(child)
             else:
                 stack.append(child)
@@ -95,7 +98,8 @@ def _is_furniture(el: etree._Element, total_words: int) -> bool:
     names = class_id(el)
     if not names.strip() or not BOILERPLATE.search(names) or _is_caption(el):
         return False
-    return not (CONTENT.search(names) and _text_len(el) * 5 >= total_words)
+    words = _text_len(el)
+    return not (words * 2 >= total_words or CONTENT.search(names) and words * 5 >= total_words)
 
 
 def in_furniture(el: etree._Element) -> bool:

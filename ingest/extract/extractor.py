@@ -49,7 +49,20 @@ def _lead_figures(root: lhtml.HtmlElement) -> list[etree._Element]:
     return found
 
 
-def _body_blocks(root: lhtml.HtmlElement, rules: SiteRules | None, strict: bool) -> tuple[list, list[Block]]:
+def _headline(root: lhtml.HtmlElement, title: str | None) -> etree._Element | None:
+    """The h1 showing the article title (not a logo h1 in the site header)."""
+    if not title:
+        return None
+    key = title.casefold()
+    for h1 in root.iterfind(".//body//h1"):
+        text = normalize(h1.text_content()).casefold()
+        if text and (text in key or key in text):
+            return h1
+    return None
+
+
+def _body_blocks(root: lhtml.HtmlElement, rules: SiteRules | None, strict: bool,
+                 headline: etree._Element | None = None) -> tuple[list, list[Block]]:
     if rules and rules.remove:
         for sel in rules.remove:
             for el in compile_selector(sel)(root):
@@ -57,7 +70,7 @@ def _body_blocks(root: lhtml.HtmlElement, rules: SiteRules | None, strict: bool)
     containers = compile_selector(rules.body)(root) if rules and rules.body else []
     if not containers:
         if strict:
-            drop_furniture(root)
+            drop_furniture(root, headline)
         containers = find_containers(root)
     caption_xpath = compile_selector(rules.caption) if rules and rules.caption else None
     return containers, walk_blocks(containers, caption_xpath)
@@ -76,10 +89,10 @@ def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -
     if rules and rules.date:
         _rule_date(root, rules.date, meta)
     drop_junk(root)
-    h1 = root.find(".//body//h1")
+    h1 = _headline(root, meta.values.get("title"))
     figures = _lead_figures(root)
     order = {el: i for i, el in enumerate(root.iter(etree.Element))}  # page order, kept after drops
-    containers, blocks = _body_blocks(root, rules, strict=True)
+    containers, blocks = _body_blocks(root, rules, strict=True, headline=h1)
     if _body_length(blocks) < _MIN_BODY_CHARS:
         lenient_root = _parse(html)
         drop_junk(lenient_root)
