@@ -1,4 +1,4 @@
-"""Keyword watchlists: which articles mention what, with exact word semantics and full provenance.
+r"""Keyword watchlists: which articles mention what, with exact word semantics and full provenance.
 
 Schema of one `[[watchlists]]` table in config.toml (every key but `name` optional; the rule
 is the AND of the keys given, and needs at least one of terms/any, all, near, regex)::
