@@ -46,7 +46,7 @@ def parse_duration(value: str | int | float, where: str = "duration") -> float:
 class Source:
     name: str
     url: str
-    every: float = 900.0  # seconds between polls
+    every: float | None = 900.0  # seconds between polls; None for "auto" (from publishing frequency)
     rules: SiteRules | None = None
 
 
@@ -153,7 +153,8 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
         if name in seen:
             raise ConfigError(f"{where}: two sources are named {name!r}")
         seen.add(name)
-        every = parse_duration(table.get("every", "15m"), f"{where}: {prefix}every")
+        every_raw = table.get("every", "15m")
+        every = None if every_raw == "auto" else parse_duration(every_raw, f"{where}: {prefix}every")
         rules = None
         if "rules" in table:
             try:

@@ -7,21 +7,22 @@ import os
 import random
 import signal
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.schedulers.base import STATE_RUNNING
 
-from ingest.config import Config
-from ingest.fetch import Fetcher
+from ingest.config import Config, Source
+from ingest.fetch import Fetcher, redact
 from ingest.logs import log
 from ingest.pipeline import Pipeline, utcnow
 from ingest.storage.store import Store
 
 GRACE_SECONDS = 30.0  # how long SIGTERM waits for in-flight polls before leaving them to be redone
+FIRST_POLL_SPREAD = 5.0  # seconds over which the first polls after start are spread
 
 
 class AlreadyRunning(RuntimeError):
@@ -46,44 +47,71 @@ def lock_database(database_url: str) -> IO | None:
     return handle
 
 
-def _jitter(every: float) -> float:
-    """Spread polls so that sources with the same interval do not fire together."""
-    return min(every * 0.1, 300.0)
+class Daemon:
+    """One APScheduler date job per source; each poll schedules the source's next one from its plan."""
+
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher):
+        self.pipeline = Pipeline(config, store, fetcher)
+        self.store = store
+        self.sources = config.sources
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=max(2, min(len(config.sources), 8)))},
+            timezone="UTC",
+        )
+
+    def start(self) -> None:
+        now = utcnow()
+        for source in self.sources:
+            state = self.store.source_state(source.name)
+            due = now
+            if state and state.config_url == source.url:
+                if state.state == "gone":
+                    log.warning("source_gone", source=source.name, url=redact(state.url))
+                    continue
+                due = max(state.next_poll or now, now)
+            # Spread the first polls so that a restart does not fire every source at once.
+            self._schedule(source, due + timedelta(seconds=random.uniform(0, FIRST_POLL_SPREAD)))
+        self.scheduler.start()
+
+    def _schedule(self, source: Source, when: datetime) -> None:
+        self.scheduler.add_job(self._poll, "date", run_date=when, args=[source], id=source.name, name=source.name,
+                               replace_existing=True, misfire_grace_time=None)
+
+    def _poll(self, source: Source) -> None:
+        try:
+            result = self.pipeline.poll(source)
+        except Exception:  # a bug must not silently end a source's schedule
+            log.exception("poll_crashed", source=source.name)
+            self._schedule(source, utcnow() + timedelta(seconds=source.every or 900))
+            return
+        if result.next_poll is None:
+            log.warning("source_gone", source=source.name, error=result.error)
+        elif self.scheduler.state == STATE_RUNNING:
+            self._schedule(source, result.next_poll)
+
+    def stop(self, grace: float = GRACE_SECONDS) -> None:
+        self.scheduler.pause()
+        closer = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True)
+        closer.start()
+        closer.join(grace)
+        if closer.is_alive():
+            # Each item is one transaction: abandoning a poll loses nothing stored; it is redone next time.
+            log.warning("daemon_abandoned_polls", grace_s=grace)
 
 
 def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     lock = lock_database(config.database_url)
-    pipeline = Pipeline(config, store, fetcher)
-    scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=max(2, min(len(config.sources), 8)))},
-        timezone="UTC",
-    )
-    now = utcnow()
-    for source in config.sources:
-        state = store.source_state(source.name)
-        due = state.next_poll if state and state.next_poll and state.url == source.url else now
-        first = max(due, now) + timedelta(seconds=random.uniform(0, min(_jitter(source.every), 5.0)))
-        scheduler.add_job(
-            pipeline.poll, IntervalTrigger(seconds=source.every, jitter=_jitter(source.every)),
-            args=[source], id=source.name, name=source.name, next_run_time=first,
-            max_instances=1, coalesce=True, misfire_grace_time=None,
-        )
+    daemon = Daemon(config, store, fetcher)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stop.set())
-    scheduler.start()
-    log.info("daemon_started", sources=len(config.sources), database=store.engine.url.render_as_string())
+    daemon.start()
+    log.info("daemon_started", sources=len(config.sources), database=store.engine.url.render_as_string(hide_password=True))
     try:
         stop.wait()
     finally:
         log.info("daemon_stopping", grace_s=GRACE_SECONDS)
-        scheduler.pause()
-        closer = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
-        closer.start()
-        closer.join(GRACE_SECONDS)
-        if closer.is_alive():
-            # Each item is one transaction: abandoning a poll loses nothing stored; it is redone next time.
-            log.warning("daemon_abandoned_polls", grace_s=GRACE_SECONDS)
+        daemon.stop()
         log.info("daemon_stopped")
         if lock:
             lock.close()

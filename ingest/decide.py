@@ -49,8 +49,8 @@ def entry_keys(source: str, entry: FeedEntry, tracking_params: Iterable[str] = (
     return keys
 
 
-def item_keys(fps: Fingerprints, source: str, guid: str | None) -> list[Key]:
-    keys = [k for k in [guid_key(source, guid)] if k]
+def item_keys(fps: Fingerprints) -> list[Key]:
+    keys: list[Key] = [("guid", fps.guid)] if fps.guid else []
     keys += [("url", u) for u in fps.urls]
     if fps.content:
         keys.append(("content", fps.content))

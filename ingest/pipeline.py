@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from ingest.article import Article
 from ingest.config import Config, Source
@@ -21,6 +22,7 @@ from ingest.feeds import FeedEntry, FeedError, parse_feed
 from ingest.fetch import FetchError, Fetcher, redact
 from ingest.fingerprint import fingerprints
 from ingest.logs import log
+from ingest.schedule import AUTO_MAX, Outcome, auto_interval, cache_hint, plan
 from ingest.storage.store import Store
 from ingest.storage.records import hit_row, item_row
 from ingest.storage.tables import SourceRow
@@ -38,6 +40,7 @@ class PollResult:
     flagged: int = 0
     not_modified: bool = False
     error: str | None = None  # the whole source failed (fetch or feed error)
+    next_poll: datetime | None = None  # None: do not poll again (gone)
 
     @property
     def ok(self) -> bool:
@@ -78,24 +81,33 @@ class Pipeline:
 
     def poll(self, source: Source) -> PollResult:
         result = PollResult(source.name)
-        state = self.store.source_state(source.name) or SourceRow(name=source.name, url=source.url)
-        if state.url != source.url:  # the config changed the URL: old validators belong to the old feed
-            state = SourceRow(name=source.name, url=source.url)
-        state.last_polled = utcnow()
+        state = self._state(source)
+        now = utcnow()
+        if state.state == "gone":
+            result.error = f"gone (HTTP 410) since {state.last_polled:%Y-%m-%d}; not polled: change its url to retry"
+            return result
+        blocked = self.store.host_blocked_until(_host(state.url))
+        if blocked and blocked > now:
+            # The host asked us to wait (Retry-After): not this source's failure.
+            result.error = f"host {_host(state.url)} asked to wait until {blocked:%Y-%m-%d %H:%M:%S} UTC"
+            state.next_poll = result.next_poll = blocked
+            self.store.save_source_state(state)
+            return result
+        state.last_polled = now
         started = time.monotonic()
+        feed = None
         try:
-            response = self.fetcher.get(source.url, etag=state.etag, last_modified=state.last_modified)
-            feed = None if response.not_modified else parse_feed(
-                response.content, response.url, response.content_type, max_entries=self.settings.max_entries
-            )
+            response = self.fetcher.get(state.url, etag=state.etag, last_modified=state.last_modified)
+            if not response.not_modified:
+                feed = parse_feed(response.content, response.url, response.content_type,
+                                  max_entries=self.settings.max_entries)
         except (FetchError, FeedError) as exc:
             result.error = str(exc)
-            status = getattr(exc, "status", None)
-            log.warning("feed_fetch", source=source.name, url=redact(source.url), status=status,
+            log.warning("feed_fetch", source=source.name, url=redact(state.url), status=getattr(exc, "status", None),
                         duration_ms=_ms(started), error=result.error)
-            self._save_state(state, source, error=result.error)
+            result.next_poll = self._reschedule(state, source, _failure(exc), now)
             return result
-        log.info("feed_fetch", source=source.name, url=redact(source.url), status=response.status,
+        log.info("feed_fetch", source=source.name, url=redact(state.url), status=response.status,
                  duration_ms=response.duration_ms, bytes=len(response.content),
                  entries=len(feed.entries) if feed else 0)
         if feed is None:
@@ -103,10 +115,39 @@ class Pipeline:
         else:
             self._ingest_entries(source, feed.entries, result)
             state.etag, state.last_modified = response.etag, response.last_modified
-        self._save_state(state, source, error=None)
+            if source.every is None:
+                state.interval = auto_interval([e.published for e in feed.entries if e.published])
+        hint = cache_hint(dict(response.headers), feed.ttl_minutes if feed else None, now)
+        moved = response.url if response.redirects and all(code in (301, 308) for code, _ in response.redirects) else None
+        result.next_poll = self._reschedule(state, source, Outcome("ok", hint=hint, moved_to=moved), now)
         log.info("poll_done", source=source.name, new=result.new, duplicates=result.duplicates,
                  failed=result.failed, flagged=result.flagged, duration_ms=_ms(started))
         return result
+
+    def _state(self, source: Source) -> SourceRow:
+        state = self.store.source_state(source.name)
+        if state is None or state.config_url != source.url:  # new, or the config changed its URL: start over
+            state = SourceRow(name=source.name, config_url=source.url, url=source.url)
+        return state
+
+    def _reschedule(self, state: SourceRow, source: Source, outcome: Outcome, now: datetime) -> datetime | None:
+        """Save validators and the next poll time, after the poll's items are stored."""
+        p = plan(state=state.state, failures=state.failures, url=state.url, moved_to=state.moved_to,
+                 moved_count=state.moved_count, outcome=outcome, every=source.every or state.interval or AUTO_MAX / 4,
+                 now=now)
+        if p.url != state.url:
+            log.warning("source_moved", source=source.name, old=redact(state.url), new=redact(p.url))
+            state.etag = state.last_modified = None
+        if outcome.kind in ("ok", "not_modified"):
+            state.last_success, state.last_error = now, None
+        else:
+            state.last_error = outcome.error
+        state.state, state.failures, state.next_poll = p.state, p.failures, p.next_poll
+        state.url, state.moved_to, state.moved_count = p.url, p.moved_to, p.moved_count
+        if p.host_blocked_until:
+            self.store.block_host(_host(state.url), p.host_blocked_until)
+        self.store.save_source_state(state)
+        return state.next_poll
 
     # -- stages -------------------------------------------------------------
 
@@ -164,7 +205,7 @@ class Pipeline:
             return
         fps = fingerprints(b.article, source=source.name, guid=b.entry.guid, entry_url=b.entry.url,
                            final_url=b.final_url, extra_tracking_params=self.settings.tracking_params)
-        keys = item_keys(fps, source.name, b.entry.guid)
+        keys = item_keys(fps)
         decision = decide(keys, self.store.known(keys))
         if isinstance(decision, Duplicate):
             result.duplicates += 1
@@ -183,15 +224,6 @@ class Pipeline:
         log.info("item_stored", source=source.name, id=item_id, url=redact(b.entry.url or ""), origin=b.origin,
                  watchlists=sorted({h.watchlist for h in hits}))
 
-    def _save_state(self, state: SourceRow, source: Source, error: str | None) -> None:
-        now = utcnow()
-        if error is None:
-            state.last_success, state.last_error, state.failures = now, None, 0
-        else:
-            state.last_error, state.failures = error, state.failures + 1
-        state.next_poll = now + timedelta(seconds=source.every)
-        self.store.save_source_state(state)
-
 
 def _merge_entry(article: Article, entry: FeedEntry) -> Article:
     """Fill what the page did not say from the feed entry, recording that the feed said it."""
@@ -205,6 +237,26 @@ def _merge_entry(article: Article, entry: FeedEntry) -> Article:
     if not article.url:
         changes["url"] = entry.url
     return replace(article, **changes, sources=sources) if changes else article
+
+
+def _failure(exc: FetchError | FeedError) -> Outcome:
+    """What a failed poll means for the schedule."""
+    error = str(exc)
+    if isinstance(exc, FeedError):
+        return Outcome("invalid", error=error)
+    if exc.status in (429, 503) and exc.retry_after is not None:
+        return Outcome("rate_limited", error=error, retry_after=exc.retry_after)
+    if exc.status == 410:
+        return Outcome("gone", error=error)
+    if exc.status == 404:
+        return Outcome("not_found", error=error)
+    if exc.kind in ("timeout", "connection") or (exc.status or 0) >= 500 or exc.status == 429:
+        return Outcome("transient", error=error)
+    return Outcome("invalid", error=error)
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def _ms(started: float) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ingest.storage import migrate
-from ingest.storage.tables import FingerprintRow, HitRow, ItemRow, SourceRow
+from ingest.storage.tables import FingerprintRow, HitRow, HostRow, ItemRow, SourceRow
 
 Key = tuple[str, str]  # (fingerprint kind, value)
 _MAX_KEY = 512  # longer fingerprint values are hashed: index entries stay small on both backends
@@ -184,3 +184,12 @@ class Store:
     def save_source_state(self, row: SourceRow) -> None:
         with Session(self.engine) as s, s.begin():
             s.merge(row)
+
+    def host_blocked_until(self, host: str) -> datetime | None:
+        with Session(self.engine) as s:
+            row = s.get(HostRow, host)
+            return row.blocked_until if row else None
+
+    def block_host(self, host: str, until: datetime) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.merge(HostRow(host=host, blocked_until=until))

@@ -35,7 +35,9 @@ class SourceRow(SQLModel, table=True):
 
     __tablename__ = "source"
     name: str = Field(primary_key=True)
-    url: str
+    config_url: str  # the URL in config.toml; when it changes, the state starts over
+    url: str  # the URL polled: config_url, or where a repeated permanent redirect moved it
+    state: str = "ok"  # ok | backoff | gone
     etag: str | None = None
     last_modified: str | None = None
     last_polled: datetime | None = _utc()
@@ -43,6 +45,17 @@ class SourceRow(SQLModel, table=True):
     last_error: str | None = None
     failures: int = 0
     next_poll: datetime | None = _utc()
+    interval: float | None = None  # seconds; derived from publishing frequency when every = "auto"
+    moved_to: str | None = None
+    moved_count: int = 0
+
+
+class HostRow(SQLModel, table=True):
+    """A host that asked us (429/503 Retry-After) to stay away; applies to every source on it."""
+
+    __tablename__ = "host"
+    host: str = Field(primary_key=True)
+    blocked_until: datetime = _utc(nullable=False)
 
 
 class ItemRow(SQLModel, table=True):

@@ -18,6 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('host',
+    sa.Column('host', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('blocked_until', ingest.storage.tables.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('host')
+    )
     op.create_table('item',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -47,7 +52,9 @@ def upgrade() -> None:
 
     op.create_table('source',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('config_url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('etag', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('last_modified', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('last_polled', ingest.storage.tables.UTCDateTime(), nullable=True),
@@ -55,6 +62,9 @@ def upgrade() -> None:
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('failures', sa.Integer(), nullable=False),
     sa.Column('next_poll', ingest.storage.tables.UTCDateTime(), nullable=True),
+    sa.Column('interval', sa.Float(), nullable=True),
+    sa.Column('moved_to', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('moved_count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
     op.create_table('fingerprint',
@@ -104,3 +114,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_item_sort_time'))
 
     op.drop_table('item')
+    op.drop_table('host')
