@@ -1,0 +1,84 @@
+"""Config loading: the shipped example, and one-line errors naming file and key."""
+
+from pathlib import Path
+
+import pytest
+
+from ingest import config
+from ingest.config import ConfigError, parse_duration
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_loads():
+    cfg = config.load(REPO / "config.toml")
+    assert [w.name for w in cfg.watchlists] == ["csto", "article-2"]
+    assert cfg.sources[0].name == "azatutyun-en" and cfg.sources[0].every == 900
+    assert cfg.database_url == f"sqlite:///{REPO / 'ingest.db'}"
+    assert cfg.settings.fetch.allow_private_networks is False
+
+
+def test_defaults_for_an_empty_file(tmp_path):
+    cfg = config.load(write(tmp_path, ""))
+    assert cfg.sources == () and cfg.watchlists == ()
+    assert cfg.database_url == f"sqlite:///{tmp_path.resolve() / 'ingest.db'}"
+    assert cfg.settings.fetch.timeout == 30 and cfg.settings.pages is True
+
+
+def test_env_var_names_the_default_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("INGEST_CONFIG", str(write(tmp_path, '[fetch]\ntimeout = 5\n')))
+    assert config.load().settings.fetch.timeout == 5
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("[fetch]\ntimout = 5\n", "unknown key 'fetch.timout'"),
+        ("[fetch]\ntimeout = 'soon'\n", "'fetch.timeout' must be of type"),
+        ("[fetch]\nallow_private_networks = 1\n", "'fetch.allow_private_networks' must be of type bool"),
+        ("[fetch]\nmax_bytes = true\n", "'fetch.max_bytes' must be of type int"),
+        ("[fetch]\ntimeout = -1\n", "fetch.timeout must not be negative"),
+        ("[database]\nurl = 5\n", "'database.url' must be of type str"),
+        ("bogus = 1\n", "unknown key 'bogus'"),
+        ("[[sources]]\nname = 'a'\n", "'sources[0].url' is required"),
+        ("[[sources]]\nname = 'a'\nurl = 'ftp://x/feed'\n", "must be an http(s) URL"),
+        ("[[sources]]\nname = 'a'\nurl = 'https://x/feed'\nevery = 'often'\n", "sources[0].every: expected a duration"),
+        ("[[sources]]\nname = 'a'\nurl = 'https://x/a'\n[[sources]]\nname = 'a'\nurl = 'https://x/b'\n",
+         "two sources are named 'a'"),
+        ("[[sources]]\nname = 'a'\nurl = 'https://x/a'\nextra = 1\n", "unknown key 'sources[0].extra'"),
+        ("[[watchlists]]\nname = 'w'\nterms = 5\n", "w"),
+        ("sources = 'x'\n", "'sources' must be an array of tables"),
+        ("[fetch\n", "invalid TOML"),
+    ],
+)
+def test_errors_are_one_line_naming_file_and_key(tmp_path, body, expected):
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    message = str(err.value)
+    assert expected in message
+    assert str(path) in message
+    assert "\n" not in message
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        config.load(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("value, seconds", [(90, 90), ("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400),
+                                            ("1.5h", 5400), ("1w", 604800)])
+def test_durations(value, seconds):
+    assert parse_duration(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["", "m", "5x", "-5m", 0, True])
+def test_bad_durations(value):
+    with pytest.raises(ConfigError):
+        parse_duration(value)

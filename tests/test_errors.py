@@ -1,0 +1,82 @@
+"""Bad input never stops the other sources and always says, in one line, what and where."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.servers import LocalServer
+from tests.test_end_to_end import OTHER_PAGE, ingest, rss, write_config
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/feed.xml"
+
+
+def test_bad_config_exits_2_with_one_line(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[fetch]\ntimeout = "soon"\n')
+    proc = ingest(config, "fetch", check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(config) in lines[0] and "fetch.timeout" in lines[0]
+
+
+def test_bad_cli_arguments_exit_2(tmp_path):
+    config = write_config(tmp_path, [])
+    assert ingest(config, "query", "--since", "the other day", check=False).returncode == 2
+    assert ingest(config, "show", "abc", check=False).returncode == 2
+    assert ingest(config, "fetch", "--source", "nope", check=False).returncode == 2
+
+
+def test_failing_sources_do_not_stop_healthy_ones(tmp_path):
+    with LocalServer() as srv:
+        srv.route("/a/1.html", OTHER_PAGE.read_bytes(), headers={"Content-Type": "text/html"})
+        srv.route("/good.xml", rss(srv, [("1", "/a/1.html", "Metro")]), headers={"Content-Type": "application/rss+xml"})
+        srv.route("/html.xml", "<html><body><p>Not a feed at all</p></body></html>", headers={"Content-Type": "text/html"})
+        srv.route("/broken.xml", "<rss><channel><item><title>unterminated", headers={"Content-Type": "application/rss+xml"})
+        srv.route("/missing.xml", "gone", status=404)
+        config = write_config(tmp_path, [
+            ("unreachable", _closed_port_url()),
+            ("html-page", srv.url("/html.xml")),
+            ("broken-feed", srv.url("/broken.xml")),
+            ("missing", srv.url("/missing.xml")),
+            ("good", srv.url("/good.xml")),
+        ])
+        proc = ingest(config, "fetch", check=False)
+    assert proc.returncode == 3, proc.stderr
+    lines = dict(line.split(": ", 1) for line in proc.stdout.strip().splitlines())
+    assert lines["good"] == "1 new, 0 duplicate, 0 failed, 0 flagged"
+    for name in ("unreachable", "html-page", "broken-feed", "missing"):
+        assert lines[name].startswith("FAILED "), lines[name]
+    assert "404" in lines["missing"]
+    state = ingest(config, "sources").stdout
+    assert "unreachable: failing (1x)" in state and "good: ok" in state
+
+
+def test_page_that_is_not_html_falls_back_to_feed_content(tmp_path):
+    with LocalServer() as srv:
+        srv.route("/doc.pdf", b"%PDF-1.4 binary", headers={"Content-Type": "application/pdf"})
+        feed = rss(srv, [("1", "/doc.pdf", "Report On CSTO Exercises")])
+        srv.route("/feed.xml", feed, headers={"Content-Type": "application/rss+xml"})
+        config = write_config(tmp_path, [("docs", srv.url("/feed.xml"))])
+        proc = ingest(config, "fetch")
+    assert proc.stdout.strip() == "docs: 1 new, 0 duplicate, 0 failed, 1 flagged"
+    assert "not HTML" in proc.stderr and "docs" in proc.stderr
+    [item] = json.loads(ingest(config, "query", "--format", "json").stdout)
+    record = json.loads(ingest(config, "show", str(item["id"]), "--format", "json").stdout)
+    assert record["origin"] == "feed"
+    assert record["metadata_sources"]["title"] == "feed"
+
+
+def test_all_sources_failing_exits_1(tmp_path):
+    config = write_config(tmp_path, [("unreachable", _closed_port_url())])
+    proc = ingest(config, "fetch", check=False)
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("unreachable: FAILED ")
+    assert len(proc.stdout.strip().splitlines()) == 1
