@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from urllib.parse import urljoin
 
 from lxml import etree
 from lxml import html as lhtml
@@ -103,9 +104,13 @@ def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -
             figures = []
     title = meta.values.get("title")
     blocks = _drop_title(blocks, title)
-    lead = _lead_caption(containers, figures, h1, order, blocks)
-    if lead is not None:
-        blocks = [lead, *blocks]
+    lead_figure = _lead_figure(containers, figures, h1, order, blocks)
+    if lead_figure is not None:
+        caption = lead_figure if is_caption(lead_figure) else next(
+            c for c in lead_figure.iterdescendants(etree.Element) if is_caption(c))
+        lead = caption_block(caption)
+        blocks = [lead, *blocks] if lead else blocks
+        containers = [lead_figure, *containers]  # its image is the lead image when metadata names none
     return _article(meta, blocks, url, containers)
 
 
@@ -124,7 +129,7 @@ def _drop_title(blocks: list[Block], title: str | None) -> list[Block]:
     return [b for b in blocks if not (b.kind in ("heading", "paragraph") and b.text.casefold() == key)]
 
 
-def _lead_caption(containers, figures, h1, order, blocks) -> Block | None:
+def _lead_figure(containers, figures, h1, order, blocks) -> etree._Element | None:
     """The captioned figure shown between the headline and the body, when the body does not start with one."""
     if not containers or not figures or (blocks and blocks[0].kind == "caption"):
         return None
@@ -141,10 +146,7 @@ def _lead_caption(containers, figures, h1, order, blocks) -> Block | None:
             continue
         if h1_at is not None and at > h1_at or h1_at is None and scope is not None and scope in fig.iterancestors():
             best = fig
-    if best is None:
-        return None
-    caption = best if is_caption(best) else next(c for c in best.iterdescendants(etree.Element) if is_caption(c))
-    return caption_block(caption)
+    return best
 
 
 def _first_image(containers: list[etree._Element]) -> str | None:
@@ -162,7 +164,6 @@ def _article(meta: Metadata, blocks: list[Block], url: str | None, containers) -
     if image is None:
         image = _first_image(containers)
         if image:
-            from urllib.parse import urljoin
             image = urljoin(url or "", image)
             sources["image"] = "figure"
     lead_caption = blocks[0] if blocks and blocks[0].kind == "caption" else None

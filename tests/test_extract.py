@@ -1,0 +1,196 @@
+"""Extraction unit tests: block kinds, metadata priority, encodings, normalization, site rules."""
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from ingest.extract import SiteRules, decode_html, extract
+from ingest.extract.metadata import split_authors, strip_title
+from ingest.extract.text import normalize
+
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+PROSE = ("The committee met on Tuesday to discuss the proposal, which has been debated for months, "
+         "and its members said they would vote on it next week after hearing from residents.")
+
+
+def page(body: str, head: str = "", lang: str = "en") -> str:
+    return f"<!DOCTYPE html><html lang='{lang}'><head>{head}</head><body>{body}</body></html>"
+
+
+def article_page(inner: str, head: str = "") -> str:
+    paragraphs = "".join(f"<p>{PROSE} Paragraph {i}.</p>" for i in range(4))
+    return page(f"<nav><a href='/'>Home</a><a href='/w'>World</a></nav>"
+                f"<article><div class='article-body'>{paragraphs}{inner}</div></article>"
+                f"<footer><p>All rights reserved. Contact us.</p></footer>", head)
+
+
+def kinds(html: str) -> list[tuple[str, str]]:
+    return [(b.kind, b.text) for b in extract(html).blocks]
+
+
+def test_block_kinds_in_page_order():
+    html = article_page(
+        "<h2>What happens next</h2><blockquote><p>We will not give up on this town.</p></blockquote>"
+        "<ul><li>First point of the plan</li><li>Second point of the plan</li></ul>"
+        "<figure><img src='a.jpg'><figcaption>Residents at the meeting "
+        "<span class='credit'>Jane Roe/Agency</span></figcaption></figure>"
+        "<table><tr><th>Year</th><th>Votes</th></tr><tr><td>2020</td><td>1,204</td></tr></table>")
+    got = kinds(html)
+    assert got[:4] == [("paragraph", f"{PROSE} Paragraph {i}.") for i in range(4)]
+    assert got[4:] == [("heading", "What happens next"), ("quote", "We will not give up on this town."),
+                       ("list_item", "First point of the plan"), ("list_item", "Second point of the plan"),
+                       ("caption", "Residents at the meeting"), ("table_row", "Year | Votes"),
+                       ("table_row", "2020 | 1,204")]
+    caption = extract(html).blocks[8]
+    assert caption.credit == "Jane Roe/Agency"
+    assert "Residents" not in extract(html).text  # captions are not body text
+
+
+def test_boilerplate_is_left_out():
+    html = article_page(
+        "<div class='share-buttons'><a href='#'>Share on Facebook</a></div>"
+        "<div class='newsletter-signup'><p>Get our best stories in your inbox every morning, free.</p></div>"
+        "<div id='comments'><p>I disagree with every single word of this article and the author.</p></div>"
+        "<div class='related-articles'><ul><li><a href='/1'>Another story about the town council</a></li></ul></div>"
+        "<p>Advertisement</p>")
+    text = extract(html).text
+    for junk in ("Share", "inbox", "disagree", "Another story", "Advertisement", "Home", "rights reserved"):
+        assert junk not in text
+    assert text.count("Paragraph") == 4
+
+
+def test_lead_caption_is_first_block_and_lead_image_caption():
+    html = page("<h1>Council Votes</h1><figure><img src='/lead.jpg'><figcaption>The council chamber"
+                "<span class='photo-credit'>AP</span></figcaption></figure>"
+                "<div class='story-body'>" + "".join(f"<p>{PROSE}</p>" for _ in range(3)) + "</div>")
+    article = extract(html, "https://example.org/news/1")
+    assert article.blocks[0].kind == "caption" and article.blocks[0].text == "The council chamber"
+    assert article.lead_image.caption == "The council chamber" and article.lead_image.credit == "AP"
+    assert article.lead_image.url == "https://example.org/lead.jpg"
+    assert article.sources["image"] == "figure"
+
+
+META_HEAD = """
+<title>Headline From Title Tag | Daily Example</title>
+<meta property="og:title" content="Headline From OpenGraph">
+<meta property="og:site_name" content="Daily Example">
+<meta property="article:published_time" content="2021-05-01T10:00:00+02:00">
+<meta name="author" content="Meta Author">
+<meta property="og:locale" content="fr_FR">
+<meta property="og:url" content="/og-url">
+<link rel="canonical" href="/canonical-url">
+"""
+JSON_LD = """<script type="application/ld+json">{"@context": "https://schema.org", "@graph": [
+{"@type": "WebSite", "name": "Daily Example"},
+{"@type": "NewsArticle", "headline": "Headline From JSON-LD", "datePublished": "2021-05-01T06:00:00Z",
+ "author": [{"@type": "Person", "name": "Ann Lee"}, {"@type": "Person", "name": "Bo Chen"}]}]}</script>"""
+
+
+def test_metadata_priority_json_ld_over_og_over_meta():
+    with_ld = extract(article_page("", META_HEAD + JSON_LD), "https://example.org/a/1")
+    assert with_ld.title == "Headline From JSON-LD"
+    assert with_ld.published == datetime(2021, 5, 1, 6, tzinfo=timezone.utc)
+    assert with_ld.authors == ["Ann Lee", "Bo Chen"]
+    assert with_ld.sources["title"] == with_ld.sources["published"] == with_ld.sources["authors"] == "json-ld"
+    plain = extract(article_page("", META_HEAD), "https://example.org/a/1")
+    assert plain.title == "Headline From OpenGraph" and plain.sources["title"] == "og"
+    assert plain.published == datetime(2021, 5, 1, 8, tzinfo=timezone.utc) and plain.sources["published"] == "og"
+    assert plain.authors == ["Meta Author"] and plain.sources["authors"] == "meta"
+    assert plain.canonical_url == "https://example.org/canonical-url" and plain.sources["canonical"] == "link"
+    assert plain.language == "en" and plain.sources["language"] == "html"
+    assert plain.site_name == "Daily Example"
+
+
+def test_metadata_fallbacks_time_byline_title_tag_og_url():
+    head = ("<title>Bridge Reopens After Repairs - Town Crier</title><meta property='og:url' content='/x'>"
+            "<meta http-equiv='content-language' content='de-DE'>")
+    body = ("<p class='byline'>By Mary Major and John Minor</p><time datetime='2020-02-03T04:05:06Z'>Feb 3</time>"
+            + "".join(f"<p>{PROSE}</p>" for _ in range(3)))
+    article = extract(f"<html><head>{head}</head><body>{body}</body></html>", "https://t.example/n/1")
+    assert article.title == "Bridge Reopens After Repairs" and article.sources["title"] == "title"
+    assert article.published == datetime(2020, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+    assert article.sources["published"] == "time"
+    assert article.authors == ["Mary Major", "John Minor"] and article.sources["authors"] == "byline"
+    assert article.canonical_url == "https://t.example/x" and article.sources["canonical"] == "og"
+    assert article.language == "de" and article.sources["language"] == "meta"
+    assert "Mary Major" not in article.text
+
+
+@pytest.mark.parametrize("title, site, expected", [
+    ("Armenia Backs Alliance | Azatutyun", None, "Armenia Backs Alliance"),
+    ("Storm Hits Coast - The Daily Example", "The Daily Example", "Storm Hits Coast"),
+    ("Daily Example: News | Daily Example", "Daily Example", "Daily Example: News"),
+    ("Jean-Paul Sartre - a life in letters", None, "Jean-Paul Sartre - a life in letters"),
+    ("No Separator Here", "Site", "No Separator Here"),
+])
+def test_title_suffix_stripping(title, site, expected):
+    assert strip_title(title, site) == expected
+
+
+@pytest.mark.parametrize("byline, names", [
+    ("By Jane Doe and John Roe", ["Jane Doe", "John Roe"]),
+    ("BY ANN LEE, BO CHEN & CY DAY", ["ANN LEE", "BO CHEN", "CY DAY"]),
+    ("Jane Doe | Updated 5 minutes ago", ["Jane Doe"]),
+    ("https://example.org/author/jane", []),
+])
+def test_authors_splitting(byline, names):
+    assert split_authors(byline) == names
+
+
+def test_text_normalization():
+    raw = "Caf\u0065\u0301\u00a0au\u00adto\u200bmat  \n\t lait&amp;"
+    assert normalize(raw) == "Café automat lait&"
+    html = article_page("<p>Soft\u00adhy\u00adphen and&nbsp;no-break, caf&eacute; &#8220;quoted&#8221;</p>")
+    assert extract(html).blocks[-1].text == "Softhyphen and no-break, café “quoted”"
+
+
+CYRILLIC = "Президент заявил, что переговоры продолжатся на следующей неделе в Москве."
+
+
+@pytest.mark.parametrize("codec", ["cp1251", "koi8-r"])
+def test_legacy_cyrillic_served_as_utf8_is_sniffed(codec):
+    body = f"<html><head><title>Новости</title></head><body><p>{CYRILLIC * 3}</p></body></html>".encode(codec)
+    assert CYRILLIC in decode_html(body, "text/html; charset=utf-8")
+
+
+def test_declared_charsets_bom_and_lies():
+    text = f"<html><body><p>{CYRILLIC}</p></body></html>"
+    assert decode_html(b"\xef\xbb\xbf" + text.encode("utf-8"), "text/html; charset=windows-1252") == text
+    meta = f"<html><head><meta charset='windows-1251'></head><body><p>{CYRILLIC}</p></body></html>"
+    assert CYRILLIC in decode_html(meta.encode("cp1251"))
+    equiv = "<meta http-equiv='Content-Type' content='text/html; charset=koi8-r'><p>" + CYRILLIC + "</p>"
+    assert CYRILLIC in decode_html(equiv.encode("koi8-r"), "text/html")
+    assert decode_html("<p>café</p>".encode("utf-8"), "text/html; charset=iso-8859-1") == "<p>café</p>"
+    assert decode_html("<p>café</p>".encode("cp1252"), "text/html; charset=iso-8859-1") == "<p>café</p>"
+
+
+def test_site_rules_fix_what_generic_extraction_gets_wrong():
+    html = (PAGES / "rules.html").read_text(encoding="utf-8")
+    assert "Nachbarschaft" in extract(html).text  # the generic scorer picks the teaser list
+    rules = SiteRules(body="div.x1", remove=("div.x9",), caption="p.x2", date="span.x3")
+    article = extract(html, rules=rules)
+    assert article.text == "Der eigentliche Artikel ist kurz.\n\nEr hat nur zwei Sätze.\n\n4. März 2021"
+    assert [b.kind for b in article.blocks] == ["paragraph", "caption", "paragraph", "paragraph"]
+    assert article.published is None  # the rule's element has no datetime attribute and no ISO text
+
+
+def test_site_rules_date_and_from_config():
+    rules = SiteRules.from_config({"body": "div.x1", "remove": ["div.x9", "span.x3"], "date": "time"}, "sites.de")
+    assert rules.remove == ("div.x9", "span.x3")
+    html = page("<time datetime='2021-03-04T05:06:07+01:00'>4 March</time><div class='x1'><p>Text.</p></div>")
+    article = extract(html, rules=rules)
+    assert article.published == datetime(2021, 3, 4, 4, 6, 7, tzinfo=timezone.utc)
+    assert article.sources["published"] == "rule"
+    with pytest.raises(ValueError, match=r"^sites\.de: unknown key 'bodyy'"):
+        SiteRules.from_config({"bodyy": "div"}, "sites.de")
+    with pytest.raises(ValueError, match=r"^sites\.de: key 'caption' must be a CSS selector string"):
+        SiteRules.from_config({"caption": 3}, "sites.de")
+    with pytest.raises(ValueError, match=r"^sites\.de: bad CSS selector"):
+        SiteRules.from_config({"body": "div[["}, "sites.de")
+
+
+@pytest.mark.parametrize("html", ["", "   ", "<html></html>", "<?xml version='1.0' encoding='utf-8'?><p>x</p>",
+                                  "\x00<p>broken <b>markup</p>"])
+def test_degenerate_pages_do_not_raise(html):
+    extract(html)
