@@ -183,9 +183,16 @@ def sources(app: App) -> None:
         if st is None:
             click.echo(f"{source.name}: never polled")
             continue
-        state = "ok" if not st.last_error else f"failing ({st.failures}x): {st.last_error}"
+        if st.state == "gone":
+            state = "gone (HTTP 410): no longer polled"
+        elif st.state == "backoff":
+            state = f"backing off until {_fmt(st.next_poll)} after {st.failures} failures"
+        else:
+            state = "ok"
+        error = f"; last error: {st.last_error}" if st.last_error else ""
+        moved = f"; moved to {st.url}" if st.url != st.config_url else ""
         click.echo(f"{source.name}: {state}; last success {_fmt(st.last_success)}; next poll {_fmt(st.next_poll)}; "
-                   f"{store.count_items(source.name)} items")
+                   f"{store.count_items(source.name)} items{moved}{error}")
 
 
 def _fmt(value: datetime | None) -> str:

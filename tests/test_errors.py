@@ -56,7 +56,7 @@ def test_failing_sources_do_not_stop_healthy_ones(tmp_path):
         assert lines[name].startswith("FAILED "), lines[name]
     assert "404" in lines["missing"]
     state = ingest(config, "sources").stdout
-    assert "unreachable: failing (1x)" in state and "good: ok" in state
+    assert "unreachable: backing off until" in state and "after 1 failures" in state and "good: ok" in state
 
 
 def test_page_that_is_not_html_falls_back_to_feed_content(tmp_path):
