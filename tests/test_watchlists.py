@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ingest.article import Article, Block
-from ingest.watchlists import Hit, Watchlist, WatchlistError, compile_watchlists, match
+from ingest.watchlists import Hit, Watchlist, WatchlistError, compile_watchlists, match, schema
 
 SEED = Path("/work/shared/seed/article.txt")
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -219,19 +219,25 @@ def test_version_is_stable_and_tracks_the_definition() -> None:
     ({"regex": ["a*"]}, ["'w'", "regex 'a*'", "empty string"]),
     ({"near": [{"terms": ["Article 2"], "with": ["treaty"]}]}, ["'w'", "'Article 2'", "'within'"]),
     ({"near": [{"terms": ["Article 2"], "with": [], "within": 3}]}, ["'w'", "near.with", "at least one term"]),
-    ({"fields": ["headline"]}, ["'w'", "'fields'", "headline"]),
-    ({"diacritics": "strip"}, ["'w'", "'diacritics'"]),
+    ({"terms": ["x"], "fields": ["headline"]}, ["'w'", "'fields'", "headline"]),
+    ({"terms": ["x"], "diacritics": "strip"}, ["'w'", "'diacritics'"]),
     ({"terms": ["a"], "any": ["b"]}, ["'w'", "'terms' and 'any'"]),
     ({"not": ["x"]}, ["'w'", "needs at least one of"]),
 ])
 def test_invalid_watchlists_name_file_watchlist_and_term(table: dict[str, Any], fragments: list[str]) -> None:
     with pytest.raises(WatchlistError) as info:
-        Watchlist.from_config({"name": "w", **({"terms": ["x"]} if "fields" in table or "diacritics" in table
-                                              else {}), **table}, "config.toml")
+        wl(**table)
     message = str(info.value)
     assert "\n" not in message and message.startswith("config.toml: ")
     for fragment in fragments:
         assert fragment in message
+
+
+def test_regex_without_re2_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema, "re2", None)  # the package is installed here; simulate its absence
+    with pytest.raises(WatchlistError, match=r"config.toml: watchlist 'w': regex 'CSTO': .*pip install google-re2"):
+        wl(regex=["CSTO"])
+    assert wl(terms=["CSTO"]).any_of  # plain terms need no re2
 
 
 def test_missing_name_is_an_error() -> None:
