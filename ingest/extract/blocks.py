@@ -20,7 +20,13 @@ _CREDIT_CLASS = re.compile(r"credit|copyright|photographer|courtesy|source|bylin
 _BOILERPLATE_LINE = re.compile(
     r"^(?:advertisement|advertising|sponsored|share|share this|share on \w+|tweet|email|print|comments?"
     r"|read more|read next|see also|related|related articles|related stories|more from \w+|continue reading"
-    r"|sign up|subscribe|follow us.*|click here.*|loading|image|photo|video|getty images|ad)\W*$", re.I)
+    r"|sign up|subscribe|follow us.*|click here.*|loading|image|photo|video|getty images|ad|advert"
+    r"|don.t miss|most read|most popular|trending|recommended|(?:last )?(?:updated|published|posted)\b.*)\W*$",
+    re.I)
+# Short promotional lines inside the body: newsletter and subscription pitches.
+_PROMO = re.compile(r"\b(?:sign up|subscribe|delivered)\b[^.]*\b(?:newsletter|inbox|letterbox)\b|\bclick here\b", re.I)
+# A trailing "(Image: AGENCY)" marks a photo caption printed as a paragraph.
+_CAPTION_CREDIT = re.compile(r"\((?:image|photo|picture|pic|credit|foto)s?:[^)]*\)$", re.I)
 
 # Contact lines and bare links: e-mail addresses, URLs, handles.
 _ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|(?:www\.|twitter\.com/|facebook\.com/)\S+|@\w+")
@@ -45,9 +51,16 @@ def caption_block(el: etree._Element) -> Block | None:
     return Block("caption", text, credit)
 
 
+def _max_link_density(tag: str, text: str) -> float:
+    """Prose paragraphs may be link-heavy; short link items and headings are navigation."""
+    return 0.8 if tag == "p" or len(text) >= 150 else 0.5
+
+
 def _is_prose(text: str) -> bool:
-    """False for empty text, widget labels ("Share", "Advertisement") and bare contact/link lines."""
+    """False for empty text, widget labels ("Share", "Advertisement"), promos and bare contact/link lines."""
     if not text or (len(text) < 40 and _BOILERPLATE_LINE.match(text)):
+        return False
+    if len(text) < 250 and _PROMO.search(text):
         return False
     return len(text) > 150 or len(_ADDRESSES.sub("", text).split()) >= 2 or not _ADDRESSES.search(text)
 
@@ -68,9 +81,9 @@ class _Walker:
         text = normalize(text)
         if not _is_prose(text):
             return
-        if el is not None and link_density(el) > (0.5 if len(text) < 150 else 0.8):
+        if el is not None and link_density(el) > _max_link_density(el.tag, text):
             return
-        if len(text) < 150 and _PHOTO_CREDIT_LINE.match(text):
+        if len(text) < 250 and (_PHOTO_CREDIT_LINE.match(text) or _CAPTION_CREDIT.search(text)):
             kind = "caption"
         self.blocks.append(Block(kind, text))
 

@@ -60,6 +60,8 @@ def drop_junk(root: lhtml.HtmlElement) -> None:
     for el in root.xpath("//comment() | //processing-instruction()"):
         drop(el)
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")  # "line<br>line" must not fuse two words
 
 
 def drop_furniture(root: lhtml.HtmlElement, headline: etree._Element | None = None) -> None:
