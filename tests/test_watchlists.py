@@ -10,6 +10,7 @@ import pytest
 
 from ingest.article import Article, Block
 from ingest.watchlists import Hit, Watchlist, WatchlistError, compile_watchlists, match, schema
+from ingest.watchlists.fold import _fold_clusters, fold
 
 SEED = Path("/work/shared/seed/article.txt")
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -279,3 +280,12 @@ def test_seed_article_matches_csto_and_article_2() -> None:
 def test_empty_matcher_and_article() -> None:
     assert compile_watchlists([]).match(seed_article()) == []
     assert hits_for(CSTO, Article()) == []
+
+
+@pytest.mark.parametrize("text", ["plain ASCII text", "two  spaces\n\n and - dash", "  edges  ", "“Russia’s” war",
+                                  f"Article{NBSP}{NNBSP}2", "Straße ﬁne", "soft\u00adhyphen", "e\u0301te", "\uffff x",
+                                  "ＣＳＴＯ — ОДКБ, ՀԱՊԿ", ""])
+@pytest.mark.parametrize(("fold_case", "strip_marks"), [(True, True), (False, False), (True, False)])
+def test_fast_fold_agrees_with_cluster_fold(text: str, fold_case: bool, strip_marks: bool) -> None:
+    fast, slow = fold(text, fold_case, strip_marks), _fold_clusters(text, fold_case, strip_marks)
+    assert (fast.text, list(fast.starts), list(fast.ends)) == (slow.text, list(slow.starts), list(slow.ends))

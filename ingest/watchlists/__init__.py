@@ -27,7 +27,9 @@ A term is a string or a table `{term = "Apple", case = "sensitive"}`.  Matching 
   "Armenian Azerbaijani"); an em dash does not.  Soft hyphens and zero-width characters are ignored.
 - regex patterns (google-re2) are matched as written: no folding, ASCII `\b`/`\w`; use `(?i)`.
 
-A `Hit` points into the original text: `field_text[hit.start:hit.end] == hit.text`.
+A `Hit` points into the original text: `field_text[hit.start:hit.end] == hit.text`; its
+`snippet` is ~120 characters around the match with the match marked `[[...]]` and `…` at cuts.
+A matched watchlist reports the hits of its terms/any, all, regex and near (close pairs only).
 """
 
 from ingest.watchlists.matcher import Hit, Matcher, compile_watchlists, match

@@ -95,12 +95,15 @@ class Matcher:
         if keys:
             self._automaton.make_automaton()
         self._regexes = [(i, p, compile_regex(p)) for i, w in enumerate(self.watchlists) for p in w.regex]
+        self._fields = {f for w in self.watchlists for f in w.fields}
 
     def match(self, article: Article) -> list[Hit]:
         """Hits of the watchlists whose rule the article satisfies, in watchlist then text order."""
         texts = dict(_texts(article))
         found: dict[tuple[int, str], list[_Found]] = defaultdict(list)
         for (field, block), text in texts.items():
+            if field not in self._fields:
+                continue
             self._scan_terms(field, block, text, found)
             for i, pattern, rx in self._regexes:
                 if field in self.watchlists[i].fields:
