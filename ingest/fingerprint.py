@@ -110,12 +110,12 @@ def _normalize_escapes(component: str) -> str:
 
 def _normalize_path(path: str) -> str:
     segments = _remove_dot_segments(_normalize_escapes(path).split("/")[1:])
+    while segments and segments[-1] == "":
+        segments.pop()  # trailing slash
     if segments[:1] == ["amp"]:
         segments = segments[1:]
     if segments[-1:] == ["amp"]:
         segments = segments[:-1]
-    while segments and segments[-1] == "":
-        segments.pop()  # trailing slash
     if segments:
         segments[-1] = re.sub(r"\.amp(?=\.[A-Za-z0-9]+$|$)", "", segments[-1])
     return "/" + "/".join(segments)

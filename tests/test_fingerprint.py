@@ -55,6 +55,7 @@ SAME_ARTICLE = [
     "https://example.com/a/123.html?ref=rss",
     "https://example.com/a/123.amp.html?amp=1",
     "https://example.com/a/123.html/amp",
+    "https://example.com/a/123.html/amp/",
     "http://example.com:80/a/./b/../123.html?utm_medium=feed&utm_campaign=c&gclid=g&_ga=1",
     "HTTPS://Example.COM./a/123.html",
     "https://user:secret@example.com/a/123.html",
