@@ -43,7 +43,8 @@ class Folded:
 
 @lru_cache(maxsize=65536)
 def fold_cluster(cluster: str, fold_case: bool, strip_marks: bool) -> str:
-    s = unicodedata.normalize("NFKC", cluster)
+    # Punctuation is mapped before NFKC too, which would otherwise turn an acute accent into a space+mark.
+    s = unicodedata.normalize("NFKC", cluster.translate(_PUNCT))
     if fold_case:
         s = unicodedata.normalize("NFKC", s.casefold())
     if strip_marks:

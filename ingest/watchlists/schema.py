@@ -147,7 +147,7 @@ def _regex(pattern: Any, at: str) -> str:
     if not isinstance(pattern, str) or not pattern:
         raise WatchlistError(f"{at}: regex {pattern!r}: expected a non-empty string")
     if re2 is None:
-        raise WatchlistError(f"{at}: regex {pattern!r}: regex terms need the google-re2 package (pip install google-re2)")
+        raise WatchlistError(f"{at}: regex {pattern!r}: regex needs the google-re2 package (pip install google-re2)")
     try:
         compiled = compile_regex(pattern)
     except re2.error as exc:
