@@ -37,6 +37,11 @@ def is_caption(el: etree._Element) -> bool:
     return el.tag in ("figcaption", "caption") or bool(_CAPTION_CLASS.search(class_id(el)))
 
 
+def _is_block(el: etree._Element) -> bool:
+    """Block-level for the walk: block tags, and inline captions (a <span class=caption> under a photo)."""
+    return isinstance(el.tag, str) and (el.tag in BLOCK_TAGS or is_caption(el))
+
+
 def caption_block(el: etree._Element) -> Block | None:
     """A caption with its credit split off when the page marks it in its own element."""
     copy = deepcopy(el)
@@ -110,13 +115,13 @@ class _Walker:
                                         for t in (d.tag for d in el.iter(etree.Element) if d is not el)):
             self.table(el)
             return
-        if not any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
+        if not any(_is_block(c) for c in el):
             self.emit(kind, "".join(el.itertext()), el)
             return
         run = [el.text or ""]
         run_start = len(self.blocks)
         for child in el:
-            if isinstance(child.tag, str) and child.tag in BLOCK_TAGS:
+            if _is_block(child):
                 self._flush(run, kind, el, run_start)
                 self.walk(child, kind if kind != "paragraph" or child.tag != "li" else "list_item")
                 run = []

@@ -97,11 +97,22 @@ def _is_furniture(el: etree._Element, total_words: int) -> bool:
         return True
     if el.tag == "header":
         return not _holds_paragraphs(el)
+    if el.tag == "span" and _is_link_cluster(el):
+        return True
     names = class_id(el)
     if not names.strip() or not BOILERPLATE.search(names) or _is_caption(el):
         return False
     words = _text_len(el)
     return not (words * 2 >= total_words or CONTENT.search(names) and words * 5 >= total_words)
+
+
+def _is_link_cluster(el: etree._Element) -> bool:
+    """An inline run of three or more links and little else: a hover card or link list inside prose."""
+    links = el.findall(".//a")
+    if len(links) < 3:
+        return False
+    link_chars = sum(len("".join(a.itertext()).strip()) for a in links)
+    return link_chars >= 0.8 * len("".join(el.itertext()).strip())
 
 
 def in_furniture(el: etree._Element) -> bool:
