@@ -194,3 +194,9 @@ def test_site_rules_date_and_from_config():
                                   "\x00<p>broken <b>markup</p>"])
 def test_degenerate_pages_do_not_raise(html):
     extract(html)
+
+
+def test_text_input_ignores_its_own_charset_declarations():
+    html = ("<?xml version='1.0' encoding='iso-8859-1'?><html><head><meta charset='windows-1251'>"
+            f"</head><body><p>{CYRILLIC} café</p></body></html>")
+    assert extract(html).text == f"{CYRILLIC} café"

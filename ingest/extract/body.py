@@ -6,9 +6,8 @@ import re
 from collections import defaultdict
 
 from lxml import etree
-from lxml import html as lhtml
 
-from .clean import BOILERPLATE, CONTENT, class_id
+from .clean import class_id, name_signals
 
 BLOCK_TAGS = frozenset(
     "address article aside blockquote center dd details div dl dt fieldset figcaption figure footer form "
@@ -41,18 +40,11 @@ def link_density(el: etree._Element) -> float:
 
 
 def _class_weight(el: etree._Element) -> int:
-    names = class_id(el)
-    if not names.strip():
-        return 0
-    weight = 0
-    if CONTENT.search(names):
-        weight += 25
-    if BOILERPLATE.search(names):
-        weight -= 25
-    return weight
+    boilerplate, content = name_signals(class_id(el))
+    return 25 * content - 25 * boilerplate
 
 
-def find_containers(root: lhtml.HtmlElement) -> list[etree._Element]:
+def find_containers(root: etree._Element) -> list[etree._Element]:
     """The element holding the article's paragraphs, plus siblings that continue it, in page order."""
     body = root.find("body")
     if body is None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lxml import etree
-from lxml import html as lhtml
+
+from .text import text_of
 
 # Gone before anything else: never readable body text.
 JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "button", "input",
@@ -37,6 +39,14 @@ def class_id(el: etree._Element) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}"
 
 
+@lru_cache(maxsize=8192)
+def name_signals(names: str) -> tuple[bool, bool]:
+    """(boilerplate?, content?) for a class/id string; cached because pages repeat class names."""
+    if not names.strip():
+        return False, False
+    return bool(BOILERPLATE.search(names)), bool(CONTENT.search(names))
+
+
 def _text_len(el: etree._Element) -> int:
     return len("".join(el.itertext()).split()) if len(el) or el.text else 0
 
@@ -55,7 +65,7 @@ def drop(el: etree._Element) -> None:
     parent.remove(el)
 
 
-def drop_junk(root: lhtml.HtmlElement) -> None:
+def drop_junk(root: etree._Element) -> None:
     """Remove code, embeds and form controls; comments and processing instructions too."""
     for el in root.xpath("//comment() | //processing-instruction()"):
         drop(el)
@@ -64,7 +74,7 @@ def drop_junk(root: lhtml.HtmlElement) -> None:
         br.tail = "\n" + (br.tail or "")  # "line<br>line" must not fuse two words
 
 
-def drop_furniture(root: lhtml.HtmlElement, headline: etree._Element | None = None) -> None:
+def drop_furniture(root: etree._Element, headline: etree._Element | None = None) -> None:
     """Remove hidden elements and navigation, sharing, comment, promo and other boilerplate blocks.
 
     An element whose class/id also says "content" survives when it holds a fifth or more of
@@ -99,11 +109,11 @@ def _is_furniture(el: etree._Element, total_words: int) -> bool:
         return not _holds_paragraphs(el)
     if el.tag == "span" and _is_link_cluster(el):
         return True
-    names = class_id(el)
-    if not names.strip() or not BOILERPLATE.search(names) or _is_caption(el):
+    boilerplate, content = name_signals(class_id(el))
+    if not boilerplate or _is_caption(el):
         return False
     words = _text_len(el)
-    return not (words * 2 >= total_words or CONTENT.search(names) and words * 5 >= total_words)
+    return not (words * 2 >= total_words or content and words * 5 >= total_words)
 
 
 def _is_link_cluster(el: etree._Element) -> bool:
@@ -120,14 +130,14 @@ def in_furniture(el: etree._Element) -> bool:
     for anc in el.iterancestors():
         if anc.tag in FURNITURE_TAGS or anc.get("role", "").lower() in FURNITURE_ROLES:
             return True
-        names = class_id(anc)
-        if names.strip() and BOILERPLATE.search(names) and not CONTENT.search(names):
+        boilerplate, content = name_signals(class_id(anc))
+        if boilerplate and not content:
             return True
     return False
 
 
 def _holds_paragraphs(el: etree._Element) -> bool:
-    return sum(1 for p in el.iter("p") if len(p.text_content()) > 100) >= 2
+    return sum(1 for p in el.iter("p") if len(text_of(p)) > 100) >= 2
 
 
 def _is_caption(el: etree._Element) -> bool:

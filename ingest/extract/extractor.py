@@ -7,7 +7,6 @@ import threading
 from urllib.parse import urljoin
 
 from lxml import etree
-from lxml import html as lhtml
 
 from ingest.article import Article, Block, LeadImage
 
@@ -16,28 +15,28 @@ from .body import find_containers
 from .clean import drop, drop_furniture, drop_junk, in_furniture
 from .metadata import Metadata, extract_metadata, parse_date
 from .rules import SiteRules, compile_selector
-from .text import normalize
+from .text import normalize, text_of
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _MIN_BODY_CHARS = 250  # below this the strict pass probably cut the body; retry leniently
 _local = threading.local()
 
 
-def _parse(html: str) -> lhtml.HtmlElement | None:
+def _parse(html: str) -> etree._Element | None:
     parser = getattr(_local, "parser", None)
     if parser is None:
-        parser = _local.parser = lhtml.HTMLParser(remove_comments=True, remove_pis=True)
+        parser = _local.parser = etree.HTMLParser(remove_comments=True, remove_pis=True)
     html = _XML_DECLARATION.sub("", html.replace("\x00", ""), count=1)
     if not html.strip():
         return None
     try:
-        root = lhtml.document_fromstring(html, parser=parser)
-    except (etree.ParserError, ValueError):
+        root = etree.fromstring(html, parser=parser)
+    except (etree.LxmlError, ValueError):
         return None
-    return root
+    return root if root is not None and isinstance(root.tag, str) else None
 
 
-def _lead_figures(root: lhtml.HtmlElement) -> list[etree._Element]:
+def _lead_figures(root: etree._Element) -> list[etree._Element]:
     """Captioned figures outside page furniture, in page order (recorded before furniture is dropped)."""
     found = []
     for el in root.iter("figure", "figcaption"):
@@ -50,19 +49,19 @@ def _lead_figures(root: lhtml.HtmlElement) -> list[etree._Element]:
     return found
 
 
-def _headline(root: lhtml.HtmlElement, title: str | None) -> etree._Element | None:
+def _headline(root: etree._Element, title: str | None) -> etree._Element | None:
     """The h1 showing the article title (not a logo h1 in the site header)."""
     if not title:
         return None
     key = title.casefold()
     for h1 in root.iterfind(".//body//h1"):
-        text = normalize(h1.text_content()).casefold()
+        text = normalize(text_of(h1)).casefold()
         if text and (text in key or key in text):
             return h1
     return None
 
 
-def _body_blocks(root: lhtml.HtmlElement, rules: SiteRules | None, strict: bool,
+def _body_blocks(root: etree._Element, rules: SiteRules | None, strict: bool,
                  headline: etree._Element | None = None) -> tuple[list, list[Block]]:
     if rules and rules.remove:
         for sel in rules.remove:
@@ -114,9 +113,9 @@ def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -
     return _article(meta, blocks, url, containers)
 
 
-def _rule_date(root: lhtml.HtmlElement, selector: str, meta: Metadata) -> None:
+def _rule_date(root: etree._Element, selector: str, meta: Metadata) -> None:
     for el in compile_selector(selector)(root):
-        dt = parse_date(el.get("datetime") or el.get("content") or normalize(el.text_content()))
+        dt = parse_date(el.get("datetime") or el.get("content") or normalize(text_of(el)))
         if dt:
             meta.values["published"], meta.sources["published"] = dt, "rule"
             return

@@ -10,9 +10,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from lxml import html as lhtml
+from lxml import etree
 
-from .text import normalize
+from .text import normalize, text_of
 
 _ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "reportagenews", "analysisnewsarticle",
                   "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "socialmediaposting",
@@ -95,7 +95,7 @@ def strip_title(title: str, site_name: str | None) -> str:
     return title
 
 
-def _json_ld_objects(root: lhtml.HtmlElement) -> list[dict]:
+def _json_ld_objects(root: etree._Element) -> list[dict]:
     found: list[dict] = []
 
     def walk(node: Any) -> None:
@@ -142,7 +142,7 @@ def _keywords(value: Any) -> list[str]:
     return list(dict.fromkeys(normalize(str(k)) for k in items if str(k).strip()))
 
 
-def _from_json_ld(root: lhtml.HtmlElement, meta: Metadata) -> None:
+def _from_json_ld(root: etree._Element, meta: Metadata) -> None:
     objs = [o for o in _json_ld_objects(root) if _types(o) & _ARTICLE_TYPES]
     objs.sort(key=lambda o: "webpage" in _types(o))  # a WebPage is the weakest article record
     for obj in objs:
@@ -160,7 +160,7 @@ def _from_json_ld(root: lhtml.HtmlElement, meta: Metadata) -> None:
         meta.offer("tags", _keywords(obj.get("keywords")), "json-ld")
 
 
-def _meta_tags(root: lhtml.HtmlElement) -> dict[str, list[str]]:
+def _meta_tags(root: etree._Element) -> dict[str, list[str]]:
     tags: dict[str, list[str]] = {}
     for el in root.iterfind(".//meta"):
         key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
@@ -207,21 +207,21 @@ def _from_meta(tags: dict[str, list[str]], meta: Metadata) -> None:
     meta.offer("language", value, "og")
 
 
-def _byline(root: lhtml.HtmlElement) -> list[str]:
+def _byline(root: etree._Element) -> list[str]:
     xpath = (".//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or "
              "contains(@class,'author') or contains(@class,'Author')]")
     for el in root.iterfind(".//body//a[@rel='author']"):
-        return split_authors(el.text_content())
+        return split_authors(text_of(el))
     for el in root.xpath(xpath):
         if el.tag in {"meta", "link", "script"}:
             continue
-        names = [n for n in split_authors(el.text_content()) if len(n.split()) <= 5]
+        names = [n for n in split_authors(text_of(el)) if len(n.split()) <= 5]
         if names:
             return names
     return []
 
 
-def _time_element(root: lhtml.HtmlElement) -> datetime | None:
+def _time_element(root: etree._Element) -> datetime | None:
     times = root.xpath(".//time[@datetime]")
     times.sort(key=lambda t: not (t.get("pubdate") is not None or t.get("itemprop") == "datePublished"))
     for el in times:
@@ -239,7 +239,7 @@ def _language(value: str | None) -> str | None:
     return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
 
 
-def extract_metadata(root: lhtml.HtmlElement, url: str | None) -> Metadata:
+def extract_metadata(root: etree._Element, url: str | None) -> Metadata:
     meta = Metadata()
     html_lang = _language(root.get("lang") or root.get("xml:lang"))
     meta.offer("language", html_lang, "html")
@@ -251,9 +251,9 @@ def extract_metadata(root: lhtml.HtmlElement, url: str | None) -> Metadata:
     meta.offer("published", _time_element(root), "time")
     meta.offer("authors", _byline(root), "byline")
     h1 = root.find(".//body//h1")
-    meta.offer("title", normalize(h1.text_content()) if h1 is not None else None, "h1")
+    meta.offer("title", normalize(text_of(h1)) if h1 is not None else None, "h1")
     title_el = root.find(".//title")
-    meta.offer("title", title_el.text_content() if title_el is not None else None, "title")
+    meta.offer("title", text_of(title_el) if title_el is not None else None, "title")
     if "title" in meta.values:
         meta.values["title"] = strip_title(meta.values["title"], meta.values.get("site_name"))
     if "language" in meta.values:

@@ -12,6 +12,11 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"), None)
 _SPACES = re.compile(r"\s+")
 
 
+def text_of(el) -> str:
+    """All text inside an lxml element (the raw, unnormalized string)."""
+    return "".join(el.itertext())
+
+
 def normalize(text: str) -> str:
     """NFC, invisible characters dropped, every whitespace run (incl. no-break space) one space."""
     if "&" in text:
