@@ -21,10 +21,13 @@ _BOILERPLATE_LINE = re.compile(
     r"^(?:advertisement|advertising|sponsored|share|share this|share on \w+|tweet|email|print|comments?"
     r"|read more|read next|see also|related|related articles|related stories|more from \w+|continue reading"
     r"|sign up|subscribe|follow us.*|click here.*|loading|image|photo|video|getty images|ad|advert"
-    r"|don.t miss|most read|most popular|trending|recommended|(?:last )?(?:updated|published|posted)\b.*)\W*$",
+    r"|don.t miss|explore further|most read|most popular|trending|recommended|(?:last )?(?:updated|published|posted)\b.*)\W*$",
     re.I)
 # Short promotional lines inside the body: newsletter and subscription pitches.
 _PROMO = re.compile(r"\b(?:sign up|subscribe|delivered)\b[^.]*\b(?:newsletter|inbox|letterbox)\b|\bclick here\b", re.I)
+# Copyright and reuse notices.
+_LEGAL = re.compile(r"^(?:©|\(c\)\s|copyright\b)|all rights reserved|^this (?:document|material|article|content) "
+                    r"(?:is subject to copyright|may not be)", re.I)
 # A trailing "(Image: AGENCY)" marks a photo caption printed as a paragraph.
 _CAPTION_CREDIT = re.compile(r"\((?:image|photo|picture|pic|credit|foto)s?:[^)]*\)$", re.I)
 
@@ -65,7 +68,7 @@ def _is_prose(text: str) -> bool:
     """False for empty text, widget labels ("Share", "Advertisement"), promos and bare contact/link lines."""
     if not text or (len(text) < 40 and _BOILERPLATE_LINE.match(text)):
         return False
-    if len(text) < 250 and _PROMO.search(text):
+    if len(text) < 250 and _PROMO.search(text) or len(text) < 400 and _LEGAL.search(text):
         return False
     return len(text) > 150 or len(_ADDRESSES.sub("", text).split()) >= 2 or not _ADDRESSES.search(text)
 
