@@ -80,7 +80,7 @@ def test_datetimes_come_back_timezone_aware_utc(store):
 
 
 def test_source_state_round_trip(store):
-    store.save_source_state(SourceRow(name="s", url="https://e/feed", etag='"x"', next_poll=NOW))
+    store.save_source_state(SourceRow(name="s", config_url="https://e/feed", url="https://e/feed", etag='"x"', next_poll=NOW))
     row = store.source_state("s")
     assert (row.etag, row.next_poll) == ('"x"', NOW)
     row.failures = 2

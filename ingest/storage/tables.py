@@ -82,6 +82,30 @@ class ItemRow(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     origin: str = "page"  # "page" when extracted from the article page, "feed" when the feed's content was used
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The story this item belongs to: the id of its first item; reprints elsewhere share it.
+    story_id: int | None = Field(default=None, index=True)
+    revision: int = 0  # how many times the content changed after it was first stored
+    signature: str | None = None  # near-duplicate signature (fingerprint.Signature.to_str)
+
+
+class BandRow(SQLModel, table=True):
+    """LSH band keys of an item's similarity signature: candidates are found by index, never by scan."""
+
+    __tablename__ = "band"
+    key: str = Field(primary_key=True)
+    item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), primary_key=True))
+
+
+class RevisionRow(SQLModel, table=True):
+    """An earlier version of an item, kept when a refetch found changed content."""
+
+    __tablename__ = "revision"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True))
+    number: int  # 0 for the first version
+    fetched_at: datetime = _utc(nullable=False)
+    title: str | None = None
+    blocks: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class FingerprintRow(SQLModel, table=True):
@@ -90,7 +114,10 @@ class FingerprintRow(SQLModel, table=True):
     __tablename__ = "fingerprint"
     kind: str = Field(primary_key=True)  # url | guid | content
     value: str = Field(primary_key=True)
-    item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True))
+    # NULL once the item is pruned: the fingerprint stays as a tombstone so the item is never re-ingested.
+    item_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("item.id", ondelete="SET NULL"), nullable=True, index=True)
+    )
 
 
 class HitRow(SQLModel, table=True):
@@ -106,3 +133,24 @@ class HitRow(SQLModel, table=True):
     end: int
     text: str
     snippet: str
+    revision: int = 0  # the item revision in which the term was found
+    historical: bool = False  # found by a backfill (rematch), not at ingestion: never alerts
+
+
+class AlertRow(SQLModel, table=True):
+    """Transactional outbox: written with the item, delivered later, at most once per (watchlist, story)."""
+
+    __tablename__ = "alert"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # idempotency key: watchlist + story
+    watchlist: str
+    item_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("item.id", ondelete="SET NULL"), nullable=True)
+    )
+    story_id: int
+    created_at: datetime = _utc(nullable=False)
+    state: str = Field(default="pending", index=True)  # pending | sent
+    attempts: int = 0
+    next_attempt: datetime = _utc(nullable=False)
+    last_error: str | None = None
+    sent_at: datetime | None = _utc()

@@ -44,11 +44,15 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('meta', sa.JSON(), nullable=False),
+    sa.Column('story_id', sa.Integer(), nullable=True),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('signature', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_item_sort_time'), ['sort_time'], unique=False)
         batch_op.create_index('ix_item_source_sort', ['source', 'sort_time'], unique=False)
+        batch_op.create_index(batch_op.f('ix_item_story_id'), ['story_id'], unique=False)
 
     op.create_table('source',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -67,11 +71,36 @@ def upgrade() -> None:
     sa.Column('moved_count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
+    op.create_table('alert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('watchlist', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.Column('story_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', ingest.storage.tables.UTCDateTime(), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt', ingest.storage.tables.UTCDateTime(), nullable=False),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('sent_at', ingest.storage.tables.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('key')
+    )
+    with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alert_state'), ['state'], unique=False)
+
+    op.create_table('band',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('key', 'item_id')
+    )
     op.create_table('fingerprint',
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('value', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('item_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='CASCADE'),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('kind', 'value')
     )
     with op.batch_alter_table('fingerprint', schema=None) as batch_op:
@@ -89,6 +118,8 @@ def upgrade() -> None:
     sa.Column('end', sa.Integer(), nullable=False),
     sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('snippet', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('historical', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -96,9 +127,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_hit_item_id'), ['item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_hit_watchlist'), ['watchlist'], unique=False)
 
+    op.create_table('revision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('fetched_at', ingest.storage.tables.UTCDateTime(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('blocks', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('revision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_revision_item_id'), ['item_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('revision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_revision_item_id'))
+
+    op.drop_table('revision')
     with op.batch_alter_table('hit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_hit_watchlist'))
         batch_op.drop_index(batch_op.f('ix_hit_item_id'))
@@ -108,8 +156,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_fingerprint_item_id'))
 
     op.drop_table('fingerprint')
+    op.drop_table('band')
+    with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alert_state'))
+
+    op.drop_table('alert')
     op.drop_table('source')
     with op.batch_alter_table('item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_item_story_id'))
         batch_op.drop_index('ix_item_source_sort')
         batch_op.drop_index(batch_op.f('ix_item_sort_time'))
 
