@@ -14,6 +14,8 @@ from .clean import class_id, drop
 from .text import normalize
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# A table holding any of these is page layout, walked as blocks rather than read as rows.
+_LAYOUT_IN_TABLE = BLOCK_TAGS - {"tr", "td", "th", "tbody", "thead", "tfoot", "caption"}
 _CAPTION_CLASS = re.compile(r"caption|wp-caption-text|figure-text|image-text|photo-text", re.I)
 _CREDIT_CLASS = re.compile(r"credit|copyright|photographer|courtesy|source|byline|attribution", re.I)
 # Short lines that are widgets or labels, not prose.
@@ -79,17 +81,15 @@ class _Walker:
         self.caption_xpath = caption_xpath
         self.rule_captions: set = set()
 
-    def run(self, container: etree._Element) -> list[Block]:
+    def run(self, container: etree._Element) -> None:
         if self.caption_xpath is not None:
             self.rule_captions = set(self.caption_xpath(container))
         self.walk(container, "paragraph")
-        return self.blocks
 
-    def emit(self, kind: str, text: str, el: etree._Element | None = None) -> None:
+    def emit(self, kind: str, text: str, el: etree._Element) -> None:
+        """One leaf element's text as a block, unless it is a label, a promo or mostly links."""
         text = normalize(text)
-        if not _is_prose(text):
-            return
-        if el is not None and link_density(el) > _max_link_density(el.tag, text):
+        if not _is_prose(text) or link_density(el) > _max_link_density(el.tag, text):
             return
         if len(text) < 250 and (_PHOTO_CREDIT_LINE.match(text) or _CAPTION_CREDIT.search(text)):
             kind = "caption"
@@ -103,10 +103,9 @@ class _Walker:
                 self.blocks.append(block)
             return
         if tag == "figure":
-            captions = [c for c in el.iter(etree.Element) if c is not el and is_caption(c)]
-            if captions:
-                for c in captions[:1]:
-                    self.walk(c, kind)
+            caption = next((c for c in el.iterdescendants(etree.Element) if is_caption(c)), None)
+            if caption is not None:
+                self.walk(caption, kind)  # the rest of a figure is the image itself
                 return
         if tag in _HEADINGS:
             kind = "heading"
@@ -114,34 +113,30 @@ class _Walker:
             kind = "quote"
         elif tag in ("li", "dd", "dt"):
             kind = "list_item"
-        elif tag == "table" and not any(t in BLOCK_TAGS - {"tr", "td", "th", "tbody", "thead", "tfoot", "caption"}
-                                        for t in (d.tag for d in el.iter(etree.Element) if d is not el)):
+        elif tag == "table" and not any(d.tag in _LAYOUT_IN_TABLE for d in el.iterdescendants(etree.Element)):
             self.table(el)
             return
         if not any(_is_block(c) for c in el):
             self.emit(kind, "".join(el.itertext()), el)
             return
-        run = [el.text or ""]
-        run_start = len(self.blocks)
+        run, run_links = [el.text or ""], 0
         for child in el:
             if _is_block(child):
-                self._flush(run, kind, el, run_start)
-                self.walk(child, kind if kind != "paragraph" or child.tag != "li" else "list_item")
-                run = []
-                run_start = len(self.blocks)
+                self._flush(run, run_links, kind)
+                self.walk(child, kind)
+                run, run_links = [], 0
             elif isinstance(child.tag, str):
                 run.append("".join(child.itertext()))
+                run_links += sum(len("".join(a.itertext()).strip()) for a in child.iter("a"))
             run.append(child.tail or "")
-        self._flush(run, kind, el, run_start)
+        self._flush(run, run_links, kind)
 
-    def _flush(self, run: list[str], kind: str, parent: etree._Element, position: int) -> None:
+    def _flush(self, run: list[str], link_chars: int, kind: str) -> None:
+        """Loose text between block children (e.g. a body of <br>-separated lines) is a paragraph."""
         text = normalize("".join(run))
-        if not _is_prose(text):
+        if not _is_prose(text) or link_chars > _max_link_density("", text) * len(text):
             return
-        links = sum(len(normalize("".join(a.itertext()))) for a in parent if a.tag == "a")
-        if len(text) < 200 and links / len(text) > 0.5:
-            return
-        self.blocks.append(Block(kind if kind != "heading" else "paragraph", text))
+        self.blocks.append(Block("paragraph" if kind == "heading" else kind, text))
 
     def table(self, el: etree._Element) -> None:
         for row in el.iter("tr"):

@@ -71,11 +71,11 @@ def find_containers(root: etree._Element) -> list[etree._Element]:
     final = {el: (scores[el] + _TAG_BONUS.get(el.tag, 0) + _class_weight(el)) * (1 - link_density(el))
              for el in ranked}
     top = max(final, key=final.get)
-    top = _widen(top, final, scores, body)
+    top = _widen(top, final, body)
     return _with_siblings(top, scores, body)
 
 
-def _widen(top: etree._Element, final: dict, scores: dict, body: etree._Element) -> etree._Element:
+def _widen(top: etree._Element, final: dict, body: etree._Element) -> etree._Element:
     """Move up when other strong candidates share an ancestor (a body split across wrappers)."""
     best = final[top]
     rivals = [el for el, s in final.items() if el is not top and s >= 0.75 * best
@@ -94,6 +94,7 @@ def _widen(top: etree._Element, final: dict, scores: dict, body: etree._Element)
 
 
 def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> list[etree._Element]:
+    """Siblings that continue the body: well-scored ones, and plain prose paragraphs (readability's rule)."""
     parent = top.getparent()
     if parent is None or top is body:
         return [top]

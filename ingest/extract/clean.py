@@ -47,7 +47,7 @@ def name_signals(names: str) -> tuple[bool, bool]:
     return bool(BOILERPLATE.search(names)), bool(CONTENT.search(names))
 
 
-def _text_len(el: etree._Element) -> int:
+def _word_count(el: etree._Element) -> int:
     return len("".join(el.itertext()).split()) if len(el) or el.text else 0
 
 
@@ -85,7 +85,7 @@ def drop_furniture(root: etree._Element, headline: etree._Element | None = None)
     body = root.find("body")
     if body is None:
         body = root
-    total = max(1, _text_len(body))
+    total = max(1, _word_count(body))
     keep = set(headline.iterancestors()) if headline is not None else set()
     stack = [body]
     while stack:
@@ -112,7 +112,7 @@ def _is_furniture(el: etree._Element, total_words: int) -> bool:
     boilerplate, content = name_signals(class_id(el))
     if not boilerplate or _is_caption(el):
         return False
-    words = _text_len(el)
+    words = _word_count(el)
     return not (words * 2 >= total_words or content and words * 5 >= total_words)
 
 
