@@ -102,6 +102,14 @@ def test_metadata_priority_json_ld_over_og_over_meta():
     assert plain.site_name == "Daily Example"
 
 
+def test_json_ld_with_trailing_commas_and_any_article_type_is_read():
+    head = ('<script type="application/ld+json">{"@type": "ReportageNewsArticle", "headline": "From LD",'
+            ' "keywords": ["a", "b", ], "datePublished": "2019-11-18 17:19:53"}</script>')
+    article = extract(article_page("", head))
+    assert (article.title, article.tags) == ("From LD", ["a", "b"])
+    assert article.published == datetime(2019, 11, 18, 17, 19, 53, tzinfo=timezone.utc)
+
+
 def test_metadata_fallbacks_time_byline_title_tag_og_url():
     head = ("<title>Bridge Reopens After Repairs - Town Crier</title><meta property='og:url' content='/x'>"
             "<meta http-equiv='content-language' content='de-DE'>")
@@ -123,6 +131,8 @@ def test_metadata_fallbacks_time_byline_title_tag_og_url():
     ("Daily Example: News | Daily Example", "Daily Example", "Daily Example: News"),
     ("Jean-Paul Sartre - a life in letters", None, "Jean-Paul Sartre - a life in letters"),
     ("No Separator Here", "Site", "No Separator Here"),
+    ("Why I quit - and what happened next", None, "Why I quit - and what happened next"),
+    ("Azatutyun :: Armenia Backs Alliance", "Azatutyun", "Armenia Backs Alliance"),
 ])
 def test_title_suffix_stripping(title, site, expected):
     assert strip_title(title, site) == expected
@@ -133,6 +143,12 @@ def test_title_suffix_stripping(title, site, expected):
     ("BY ANN LEE, BO CHEN & CY DAY", ["ANN LEE", "BO CHEN", "CY DAY"]),
     ("Jane Doe | Updated 5 minutes ago", ["Jane Doe"]),
     ("https://example.org/author/jane", []),
+    ("Sarah E. Needleman", ["Sarah E. Needleman"]),
+    ("Analysis by Chris Roe, CNN Editor-at-large", ["Chris Roe"]),
+    ("Ilana Doe, MS, RDN", ["Ilana Doe"]),
+    ("Juan Pérez y Ana Gómez", ["Juan Pérez", "Ana Gómez"]),
+    ("Ludwig van Beethoven", ["Ludwig van Beethoven"]),
+    ("publisher of The Space Review", []),
 ])
 def test_authors_splitting(byline, names):
     assert split_authors(byline) == names

@@ -99,8 +99,7 @@ def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -
         lenient_containers, lenient_blocks = _body_blocks(lenient_root, rules, strict=False)
         if _body_length(lenient_blocks) > _body_length(blocks):
             containers, blocks = lenient_containers, lenient_blocks
-            root = lenient_root
-            figures = []
+            figures = []  # they belong to the first tree
     title = meta.values.get("title")
     blocks = _drop_title(blocks, title)
     lead_figure = _lead_figure(containers, figures, h1, order, blocks)

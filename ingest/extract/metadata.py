@@ -14,18 +14,29 @@ from lxml import etree
 
 from .text import normalize, text_of
 
-_ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "reportagenews", "analysisnewsarticle",
-                  "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "socialmediaposting",
-                  "liveblogposting", "techarticle", "scholarlyarticle", "report", "webpage"}
-_DATE_META = ("article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
+# JSON-LD types that describe the page's article; any type ending in "article" or "posting" counts too.
+_ARTICLE_TYPES = {"report", "claimreview", "review", "webpage"}
+_DATE_META = ("article:published_time", "article:published", "og:published_time", "datepublished", "pubdate", "publishdate",
               "publish-date", "date", "dc.date", "dc.date.issued", "dcterms.created", "dcterms.issued",
               "sailthru.date", "parsely-pub-date", "citation_publication_date", "originalpublicationdate")
-_UPDATED_META = ("article:modified_time", "og:updated_time", "datemodified", "dcterms.modified", "last-modified")
+_UPDATED_META = ("article:modified_time", "article:modified", "og:updated_time", "datemodified", "dcterms.modified", "last-modified")
 _AUTHOR_META = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author", "byl")
+_TRAILING_COMMA = re.compile(r",\s*([\]}])")
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»)\s+")
-_BY = re.compile(r"^\s*(?:by|von|par|por|di|door|av|af)\s*[:\s]\s*", re.I)
-_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*", re.I)
-_NOT_A_NAME = re.compile(r"https?://|@|\d{3}|\b(?:updated|published|posted|staff|min read)\b", re.I)
+# "By", "Analysis by", "Von": what precedes the names in a byline.
+_BY = re.compile(r"^\s*(?:[\w-]+\s+)?(?:by|von|par|por|di|door|av|af)\s*[:\s]\s*", re.I)
+_BY_WORDS = {"by", "von", "par", "por", "di", "door", "av", "af"}
+_NAME_PARTICLES = {"van", "von", "de", "der", "den", "da", "das", "do", "dos", "di", "du", "la", "le", "bin", "al",
+                   "el", "ter", "zu", "y"}
+# Name separators; the one-letter conjunctions only in lower case ("Sarah E. Needleman" is one name).
+_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|\b(?i:and|und)\b|\s(?:et|y|e)\s)\s*")
+_NOT_A_NAME = re.compile(
+    r"https?://|@|\d|\b(?:updated|published|posted|staff|min read|ago|writer|editor|editor-at-large|"
+    r"correspondent|reporter|contributor|columnist|view more|more articles|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|january|february|march|april|june|july|august|september|october|"
+    r"november|december)\b", re.I)
+# Degrees and credentials after a name: "Jane Doe, MS, RDN".
+_CREDENTIAL = re.compile(r"^(?:[A-Z]{2,4}|Ph\.?D|M\.?D|Jr|Sr|I{2,3}|Esq)\.?$")
 
 
 @dataclass
@@ -46,7 +57,7 @@ def parse_date(value: Any) -> datetime | None:
         return None
     text = value.strip()
     dt = None
-    iso = re.match(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?", text)
+    iso = re.match(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?)?", text)
     if iso:
         candidate = iso.group(0).replace(" Z", "Z").replace(",", ".")
         candidate = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", candidate)
@@ -71,28 +82,44 @@ def split_authors(text: str) -> list[str]:
     names = []
     for part in _AUTHOR_SPLIT.split(text):
         part = _BY.sub("", part).strip(" .:")
-        if part and len(part) <= 60 and not _NOT_A_NAME.search(part) and part not in names:
+        if (part and len(part) <= 60 and _name_like(part) and not _NOT_A_NAME.search(part) and not (names and _CREDENTIAL.match(part))
+                and part not in names):
             names.append(part)
     return names
+
+
+def _name_like(part: str) -> bool:
+    """Rejects prose fragments: a multi-word name has no lower-case words beyond particles (van, de, bin)."""
+    words = part.split()
+    if len(words) == 1:
+        return part.casefold() not in _BY_WORDS
+    return all(not w[0].islower() or w in _NAME_PARTICLES for w in words)
 
 
 def strip_title(title: str, site_name: str | None) -> str:
     """Drop ' | Site' / ' - Site' suffixes (and such prefixes when they name the site)."""
     title = normalize(title)
-    parts = _TITLE_SEPARATORS.split(title)
-    if len(parts) < 2:
+    seps = list(_TITLE_SEPARATORS.finditer(title))
+    if not seps:
         return title
+    head, tail = title[: seps[-1].start()], title[seps[-1].end():]
     site = (site_name or "").casefold()
-    if site:
-        if parts[-1].casefold() == site or site in parts[-1].casefold():
-            return title[: title.rfind(parts[-1])].rstrip(" |-–—:·•»")
-        if parts[0].casefold() == site:
-            return title[len(parts[0]):].lstrip(" |-–—:·•»")
-    last = parts[-1]
-    sep = title[len(title) - len(last) - 3: len(title) - len(last)].strip()
-    if len(last.split()) <= 4 and (sep not in {"-", "–", "—"} or len(parts[0].split()) >= 3):
-        return title[: len(title) - len(last)].rstrip(" |-–—:·•»")
+    if site and site in tail.casefold():
+        return head
+    if site and title[: seps[0].start()].casefold() == site:
+        return title[seps[0].end():]
+    pipe = seps[-1].group().strip() not in {"-", "–", "—"}
+    if _looks_like_a_name(tail, max_words=6 if pipe else 4) and (pipe or len(head.split()) >= 3):
+        return head
     return title
+
+
+def _looks_like_a_name(text: str, max_words: int) -> bool:
+    """'The Daily Example', 'BBC News', 'example.com' -- not 'and what happened next'."""
+    words = text.split()
+    return 0 < len(words) <= max_words and ("." in text or all(not w[0].isalpha() or w[0].isupper() or
+                                                                 w in {"of", "the", "and", "for", "on"}
+                                                                 for w in words))
 
 
 def _json_ld_objects(root: etree._Element) -> list[dict]:
@@ -108,9 +135,15 @@ def _json_ld_objects(root: etree._Element) -> list[dict]:
             walk(node.get("mainEntity"))
 
     for script in root.iterfind(".//script[@type='application/ld+json']"):
+        text = script.text or ""
         try:
-            walk(json.loads(script.text or ""))
-        except (ValueError, RecursionError):
+            walk(json.loads(text, strict=False))
+        except ValueError:
+            try:  # hand-written JSON-LD often has trailing commas
+                walk(json.loads(_TRAILING_COMMA.sub(r"\1", text), strict=False))
+            except ValueError:
+                continue
+        except RecursionError:
             continue
     return found
 
@@ -119,6 +152,10 @@ def _types(obj: dict) -> set[str]:
     kind = obj.get("@type")
     kinds = kind if isinstance(kind, list) else [kind]
     return {k.casefold() for k in kinds if isinstance(k, str)}
+
+
+def _is_article(obj: dict) -> bool:
+    return any(t in _ARTICLE_TYPES or t.endswith(("article", "posting")) for t in _types(obj))
 
 
 def _name(value: Any) -> str | None:
@@ -143,7 +180,7 @@ def _keywords(value: Any) -> list[str]:
 
 
 def _from_json_ld(root: etree._Element, meta: Metadata) -> None:
-    objs = [o for o in _json_ld_objects(root) if _types(o) & _ARTICLE_TYPES]
+    objs = [o for o in _json_ld_objects(root) if _is_article(o)]
     objs.sort(key=lambda o: "webpage" in _types(o))  # a WebPage is the weakest article record
     for obj in objs:
         meta.offer("title", _name(obj.get("headline")) or None, "json-ld")
@@ -163,10 +200,12 @@ def _from_json_ld(root: etree._Element, meta: Metadata) -> None:
 def _meta_tags(root: etree._Element) -> dict[str, list[str]]:
     tags: dict[str, list[str]] = {}
     for el in root.iterfind(".//meta"):
-        key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
-        content = el.get("content")
-        if key and content and content.strip():
-            tags.setdefault(key.strip().casefold(), []).append(content.strip())
+        content = (el.get("content") or "").strip()
+        if not content:
+            continue
+        keys = f"{el.get('property', '')} {el.get('name', '')} {el.get('itemprop', '')} {el.get('http-equiv', '')}"
+        for key in dict.fromkeys(keys.casefold().split()):
+            tags.setdefault(key, []).append(content)
     return tags
 
 
@@ -208,17 +247,23 @@ def _from_meta(tags: dict[str, list[str]], meta: Metadata) -> None:
 
 
 def _byline(root: etree._Element) -> list[str]:
-    xpath = (".//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or "
+    """Names from the visible byline: rel/itemprop author, or an element classed byline/author."""
+    xpath = (".//body//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or "
              "contains(@class,'author') or contains(@class,'Author')]")
-    for el in root.iterfind(".//body//a[@rel='author']"):
-        return split_authors(text_of(el))
     for el in root.xpath(xpath):
-        if el.tag in {"meta", "link", "script"}:
+        if el.tag in {"meta", "link", "script"} or _in_comments_or_form(el):
             continue
-        names = [n for n in split_authors(text_of(el)) if len(n.split()) <= 5]
+        text = normalize(" ".join(el.itertext()))
+        names = [n for n in split_authors(text) if len(n.split()) <= 5] if len(text) <= 100 else []
         if names:
             return names
     return []
+
+
+def _in_comments_or_form(el: etree._Element) -> bool:
+    """Comment threads and their forms have "author" fields too (commenters' names, "Name (required)")."""
+    return any(a.tag == "form" or "comment" in f"{a.get('class', '')} {a.get('id', '')}".lower()
+               for a in (el, *el.iterancestors()))
 
 
 def _time_element(root: etree._Element) -> datetime | None:
