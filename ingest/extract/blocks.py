@@ -63,6 +63,8 @@ def caption_block(el: etree._Element) -> Block | None:
 
 def _max_link_density(tag: str, text: str) -> float:
     """Prose paragraphs may be link-heavy; short link items and headings are navigation."""
+    if tag in _HEADINGS:
+        return 1.0
     return 0.8 if tag == "p" or len(text) >= 150 else 0.5
 
 

@@ -109,7 +109,7 @@ def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> l
         bonus = scores.get(top, 0) * 0.2 if sib.get("class") and sib.get("class") == top.get("class") else 0
         if scores.get(sib, 0) + bonus >= threshold:
             kept.append(sib)
-        elif sib.tag == "p" or not any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in sib):
+        elif sib.tag == "p" or all(not isinstance(c.tag, str) or c.tag not in BLOCK_TAGS or c.tag == "p" for c in sib):
             text = "".join(sib.itertext()).strip()
             density = link_density(sib)
             if (len(text) > 80 and density < 0.25) or (0 < len(text) <= 80 and density == 0
