@@ -53,9 +53,11 @@ def test_boilerplate_is_left_out():
         "<div class='newsletter-signup'><p>Get our best stories in your inbox every morning, free.</p></div>"
         "<div id='comments'><p>I disagree with every single word of this article and the author.</p></div>"
         "<div class='related-articles'><ul><li><a href='/1'>Another story about the town council</a></li></ul></div>"
-        "<p>Advertisement</p>")
+        "<p>Advertisement</p><p>Filed under: Politics, Town</p><p>Follow us on Facebook and Twitter.</p>"
+        "<p>© 2024 Example News. All rights reserved.</p><p>https://example.org/a/1</p>")
     text = extract(html).text
-    for junk in ("Share", "inbox", "disagree", "Another story", "Advertisement", "Home", "rights reserved"):
+    for junk in ("Share", "inbox", "disagree", "Another story", "Advertisement", "Home", "rights reserved",
+                 "Filed under", "Facebook", "https"):
         assert junk not in text
     assert text.count("Paragraph") == 4
 

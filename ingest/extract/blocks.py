@@ -23,10 +23,12 @@ _BOILERPLATE_LINE = re.compile(
     r"^(?:advertisement|advertising|sponsored|share|share this|share on \w+|tweet|email|print|comments?"
     r"|read more|read next|see also|related|related articles|related stories|more from \w+|continue reading"
     r"|sign up|subscribe|follow us.*|click here.*|loading|image|photo|video|getty images|ad|advert"
-    r"|don.t miss|explore further|most read|most popular|trending|recommended|(?:last )?(?:updated|published|posted)\b.*)\W*$",
+    r"|don.t miss|explore further|most read|most popular|trending|recommended|(?:last )?(?:updated|published|posted)\b.*"
+    r"|(?:filed under|tags|tagged|categories|category)\s*:.*|.*\b(?:min(?:ute)?s? read|reading time)\b.*)\W*$",
     re.I)
 # Short promotional lines inside the body: newsletter and subscription pitches.
-_PROMO = re.compile(r"\b(?:sign up|subscribe|delivered)\b[^.]*\b(?:newsletter|inbox|letterbox)\b|\bclick here\b", re.I)
+_PROMO = re.compile(r"\b(?:sign up|subscribe|delivered)\b[^.]*\b(?:newsletter|inbox|letterbox)\b|\bclick here\b"
+                    r"|^follow\b.*\b(?:facebook|twitter|instagram)\b", re.I)
 # Copyright and reuse notices.
 _LEGAL = re.compile(r"^(?:©|\(c\)\s|copyright\b)|all rights reserved|^this (?:document|material|article|content) "
                     r"(?:is subject to copyright|may not be)", re.I)
