@@ -218,3 +218,18 @@ def test_text_input_ignores_its_own_charset_declarations():
     html = ("<?xml version='1.0' encoding='iso-8859-1'?><html><head><meta charset='windows-1251'>"
             f"</head><body><p>{CYRILLIC} café</p></body></html>")
     assert extract(html).text == f"{CYRILLIC} café"
+
+
+def test_body_split_across_sibling_wrappers_and_linked_subheadings_are_kept():
+    html = page("<div class='story'><div class='lead-para'><p>(Wire) The opening paragraph sits in its own"
+                " wrapper, apart from the rest of the story, as some publishers do.</p></div>"
+                + "".join(f"<div class='para'>{PROSE} Part {i}.</div>" for i in range(5))
+                + "<div class='body-rest'>" + "".join(f"<p>{PROSE} More {i}.</p>" for i in range(5))
+                + "<h3><a href='/product'>The Product Worth Buying</a></h3>"
+                + f"<p>{PROSE} Last.</p></div></div>"
+                + "<div class='teasers'><ul><li><a href='/x'>Unrelated headline one</a></li>"
+                  "<li><a href='/y'>Unrelated headline two</a></li></ul></div>")
+    text = extract(html).text
+    assert text.startswith("(Wire) The opening paragraph")
+    assert "The Product Worth Buying" in text and text.endswith("Last.")
+    assert "Unrelated" not in text
