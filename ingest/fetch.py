@@ -1,0 +1,327 @@
+"""Bounded HTTP GET: a total deadline, a decoded-size cap, checked redirects, no private networks, polite per host.
+
+Every bound is enforced where it can be, not trusted to the server: the deadline clamps each socket
+read and write (so a server dripping one byte a second cannot stretch it), the size cap counts
+decoded bytes while decompressing (so a gzip bomb stops at the cap), and the private-network check
+runs on the addresses DNS returned, which are the only ones connected to (so DNS rebinding cannot
+slip past), on every redirect hop.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpcore
+import httpx
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+MAX_RETRY_AFTER = 31 * 24 * 3600.0
+SECRET_PARAMS = frozenset({"token", "access_token", "key", "api_key", "apikey", "password", "secret", "sig",
+                           "signature"})
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    timeout: float = 30.0  # total per request: connect, redirects, headers and body
+    max_bytes: int = 10_000_000  # of the decoded body
+    max_redirects: int = 5
+    user_agent: str = "ingest/0.1"
+    allow_private_networks: bool = False
+    per_host_concurrency: int = 2  # requests in flight per host, across all threads
+    per_host_delay: float = 0.0  # seconds between request starts to one host
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str  # after redirects
+    status: int  # 2xx or 304
+    headers: Mapping[str, str]  # case-insensitive
+    content: bytes  # decoded; empty for 304
+    duration_ms: int
+    redirects: tuple[tuple[int, str], ...] = ()  # (status, location) per hop: callers act on permanent moves
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+
+class FetchError(Exception):
+    """Anything but 2xx/304. `kind` is one of: timeout, too_large, private_address, bad_scheme,
+    too_many_redirects, connection, http, invalid_url."""
+
+    def __init__(self, kind: str, url: str, detail: str, status: int | None = None,
+                 retry_after: float | None = None):
+        self.kind, self.url, self.status, self.retry_after = kind, redact(url), status, retry_after
+        super().__init__(f"{self.url}: {' '.join(detail.split())}")
+
+
+def redact(url: str) -> str:
+    """The URL without user:password@ and with secret-looking query values masked, for logs and errors."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc.rpartition("@")[2]
+    query = "&".join(_mask_param(p) for p in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _mask_param(param: str) -> str:
+    name, eq, _ = param.partition("=")
+    return f"{name}=REDACTED" if eq and name.lower() in SECRET_PARAMS else param
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """False for loopback, RFC 1918, link-local (cloud metadata), CGNAT, unique-local, multicast, unspecified."""
+    if isinstance(ip, ipaddress.IPv6Address) and (ip.ipv4_mapped or ip.sixtofour):
+        ip = ip.ipv4_mapped or ip.sixtofour
+    return ip.is_global and not ip.is_multicast
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait, from delta-seconds or an HTTP date; capped so a hostile date cannot park a feed forever."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return min(max(0.0, when - (time.time() if now is None else now)), MAX_RETRY_AFTER)
+
+
+class _Refused(Exception):
+    """A hop would connect to an address the policy forbids."""
+
+    def __init__(self, ip: IPAddress):
+        super().__init__(f"refusing to connect to non-public address {ip}")
+
+
+# The deadline of the request the current thread is running: httpx is synchronous, so every
+# connect/read/write for a request happens on the thread that called Fetcher.get().
+_request = threading.local()
+
+
+def _clamp(timeout: float | None) -> float:
+    """A socket timeout that cannot outlive the request's deadline."""
+    remaining = _request.deadline - time.monotonic()
+    if remaining <= 0:
+        raise httpcore.ReadTimeout("total deadline passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream):
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
+
+    def get_extra_info(self, info: str):
+        return self._inner.get_extra_info(info)
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Resolves the host itself, refuses forbidden addresses, and connects only to the addresses it checked."""
+
+    def __init__(self, allowed: Callable[[IPAddress], bool]):
+        self._allowed = allowed
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options=None) -> httpcore.NetworkStream:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+        for ip in addresses:
+            if not self._allowed(ip):
+                raise _Refused(ip)
+        error: Exception = httpcore.ConnectError(f"no address for {host}")
+        for ip in addresses:
+            try:
+                stream = super().connect_tcp(str(ip), port, _clamp(timeout), local_address, socket_options)
+                return _DeadlineStream(stream)
+            except httpcore.ConnectError as exc:
+                error = exc
+        raise error
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, allowed: Callable[[IPAddress], bool]):
+        super().__init__(trust_env=False)
+        # httpx 0.28 cannot take a network backend; its pool is swapped for one that has ours.
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
+                                             max_keepalive_connections=20, keepalive_expiry=5.0,
+                                             network_backend=_GuardedBackend(allowed))
+
+
+@dataclass
+class _HostGate:
+    """Per-host politeness shared by all threads: a concurrency limit and a minimum gap between starts."""
+
+    limit: int
+    gap: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    slots: dict[str, threading.BoundedSemaphore] = field(default_factory=dict)
+    next_start: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def slot(self, host: str) -> Iterator[None]:
+        with self.lock:
+            semaphore = self.slots.setdefault(host, threading.BoundedSemaphore(max(1, self.limit)))
+        with semaphore:
+            with self.lock:
+                now = time.monotonic()
+                start = max(now, self.next_start.get(host, now))
+                self.next_start[host] = start + self.gap
+            time.sleep(start - now)
+            yield
+
+
+class Fetcher:
+    """Thread-safe; `address_allowed` replaces the private-network policy (tests allow loopback only)."""
+
+    def __init__(self, settings: FetchSettings, *, address_allowed: Callable[[IPAddress], bool] | None = None):
+        self.settings = settings
+        if address_allowed is None:
+            address_allowed = (lambda ip: True) if settings.allow_private_networks else is_public_address
+        self._client = httpx.Client(transport=_GuardedTransport(address_allowed), follow_redirects=False,
+                                    timeout=settings.timeout, trust_env=False)
+        self._gate = _HostGate(settings.per_host_concurrency, settings.per_host_delay)
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+            accept: str | None = None) -> Response:
+        headers = {"User-Agent": self.settings.user_agent, "Accept": accept or "*/*",
+                   "Accept-Encoding": "gzip"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        redirects: list[tuple[int, str]] = []
+        started = None
+        while True:
+            host = _checked_host(url)
+            with self._gate.slot(host):
+                if started is None:  # waiting for the first slot is queueing, not the request's time
+                    started = time.monotonic()
+                    _request.deadline = started + self.settings.timeout
+                status, response_headers, content = self._exchange(url, headers)
+            if status not in REDIRECT_CODES or "location" not in response_headers:
+                break
+            if len(redirects) >= self.settings.max_redirects:
+                raise FetchError("too_many_redirects", url, f"more than {self.settings.max_redirects} redirects")
+            url = urljoin(url, response_headers["location"].strip())
+            redirects.append((status, url))
+        if not (200 <= status < 300 or status == 304):
+            raise FetchError("http", url, f"HTTP {status} {httpx.codes.get_reason_phrase(status)}", status=status,
+                             retry_after=parse_retry_after(response_headers.get("retry-after")))
+        return Response(url, status, response_headers, content, int((time.monotonic() - started) * 1000),
+                        tuple(redirects))
+
+    def _exchange(self, url: str, headers: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
+        """One hop: the status, headers and (only for 2xx) the decoded body; every failure as FetchError."""
+        try:
+            with self._client.stream("GET", url, headers=headers) as response:
+                content = b""
+                if 200 <= response.status_code < 300:
+                    content = self._read_body(url, response)
+                return response.status_code, response.headers, content
+        except _Refused as exc:
+            raise FetchError("private_address", url, str(exc)) from None
+        except httpx.TimeoutException:
+            raise FetchError("timeout", url, f"no complete response within {self.settings.timeout:g} s") from None
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise FetchError("connection", url, f"{type(exc).__name__}: {exc}") from None
+        except httpx.InvalidURL as exc:
+            raise FetchError("invalid_url", url, str(exc)) from None
+
+    def _read_body(self, url: str, response: httpx.Response) -> bytes:
+        cap = self.settings.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError("too_large", url, f"Content-Length {declared} exceeds the {cap}-byte cap")
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        body = bytearray()
+        for chunk in _decoded(response.iter_raw(), encoding, url):
+            body += chunk
+            if len(body) > cap:
+                raise FetchError("too_large", url, f"body exceeds the {cap}-byte cap")
+        return bytes(body)
+
+
+def _checked_host(url: str) -> str:
+    try:
+        parts = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise FetchError("invalid_url", url, f"invalid URL: {exc}") from None
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        raise FetchError("bad_scheme", url, f"only http and https are fetched, not {parts.scheme}")
+    if not parts.scheme or not parts.host:
+        raise FetchError("invalid_url", url, "not an absolute URL with a host")
+    return parts.host
+
+
+def _decoded(chunks: Iterator[bytes], encoding: str, url: str) -> Iterator[bytes]:
+    """Decompress lazily in bounded pieces, so the caller's cap sees a bomb before it is inflated."""
+    if encoding in ("identity", ""):
+        yield from chunks
+        return
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise FetchError("connection", url, f"unsupported Content-Encoding {encoding!r}")
+    decoder = zlib.decompressobj(32 + zlib.MAX_WBITS)  # accepts a gzip or a zlib (RFC 9110 deflate) header
+    received = False
+    try:
+        for chunk in chunks:
+            received = received or bool(chunk)
+            while chunk:
+                yield decoder.decompress(chunk, 65536)
+                chunk = decoder.unconsumed_tail
+        yield decoder.flush()
+    except zlib.error as exc:
+        raise FetchError("connection", url, f"corrupt {encoding} body: {exc}") from None
+    if received and not decoder.eof:
+        raise FetchError("connection", url, f"truncated {encoding} body")

@@ -1,0 +1,278 @@
+"""Fault injection against a real loopback server: every misbehaviour ends in bounded time with the right kind.
+
+Fetchers here allow loopback only (an injected address policy), so a redirect to another private
+range is still refused exactly as production refuses everything non-public.
+"""
+
+from __future__ import annotations
+
+import gzip
+import ipaddress
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from email.utils import formatdate
+
+import pytest
+
+from ingest.fetch import FetchError, Fetcher, FetchSettings, is_public_address, parse_retry_after, redact
+from tests.servers import LocalServer, Request, drip, endless_chunked, local_server, raw, stall  # noqa: F401
+
+BOUND = 5.0  # seconds; every test runs with timeout=1 s, so anything near this is a hang
+
+
+@pytest.fixture
+def fetcher() -> Iterator[Fetcher]:
+    with Fetcher(FetchSettings(timeout=1.0, max_bytes=1_000_000), address_allowed=lambda ip: ip.is_loopback) as f:
+        yield f
+
+
+def failure(fetcher: Fetcher, url: str, **kwargs) -> FetchError:
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        fetcher.get(url, **kwargs)
+    assert time.monotonic() - started < BOUND
+    assert "\n" not in str(info.value)
+    return info.value
+
+
+# Bounded time and size
+
+def test_slow_drip_is_cut_at_the_total_deadline(fetcher, local_server):
+    local_server.route("/drip", handler=drip(b"x" * 100, 0.2, local_server.closing))  # 20 s if let run
+    assert failure(fetcher, local_server.url("/drip")).kind == "timeout"
+
+
+def test_server_that_never_answers_times_out(fetcher, local_server):
+    local_server.route("/hang", handler=stall(local_server.closing))
+    assert failure(fetcher, local_server.url("/hang")).kind == "timeout"
+
+
+def test_connection_refused(fetcher):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    err = failure(fetcher, f"http://127.0.0.1:{port}/feed")
+    assert err.kind == "connection" and err.status is None
+
+
+def test_huge_content_length_is_refused_before_reading(fetcher, local_server):
+    local_server.route("/big", handler=raw(200, {"Content-Length": str(10 * 1024**3)}, b"x" * 10))
+    err = failure(fetcher, local_server.url("/big"))
+    assert err.kind == "too_large" and "Content-Length" in str(err)
+
+
+def test_endless_chunked_body_stops_at_the_cap(fetcher, local_server):
+    local_server.route("/endless", handler=endless_chunked())
+    assert failure(fetcher, local_server.url("/endless")).kind == "too_large"
+
+
+def test_gzip_bomb_stops_at_the_decoded_cap(fetcher, local_server):
+    bomb = gzip.compress(b"\0" * 200_000_000)  # about 200 KB on the wire, 200 MB decoded
+    local_server.route("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    assert len(bomb) < 1_000_000  # it would pass a cap on wire bytes
+    assert failure(fetcher, local_server.url("/bomb")).kind == "too_large"
+
+
+def test_gzip_and_deflate_bodies_are_decoded(fetcher, local_server):
+    text = "Grüße, 世界. " * 500
+    local_server.route("/gz", gzip.compress(text.encode()), headers={"Content-Encoding": "gzip"})
+    local_server.route("/zz", zlib.compress(text.encode()), headers={"Content-Encoding": "deflate"})
+    assert fetcher.get(local_server.url("/gz")).content.decode() == text
+    assert fetcher.get(local_server.url("/zz")).content.decode() == text
+    assert local_server.requests[0].headers["Accept-Encoding"] == "gzip"
+
+
+@pytest.mark.parametrize("body", [gzip.compress(b"x" * 1000)[:-20], b"\x1f\x8b\x08\x00\0\0\0\0\0\x03" + b"\xff" * 20])
+def test_truncated_or_corrupt_gzip_is_a_connection_error(fetcher, local_server, body):
+    local_server.route("/bad", body, headers={"Content-Encoding": "gzip"})
+    assert failure(fetcher, local_server.url("/bad")).kind == "connection"
+
+
+def test_body_shorter_than_content_length(fetcher, local_server):
+    local_server.route("/lie", handler=raw(200, {"Content-Length": "1000"}, b"only this"))
+    assert failure(fetcher, local_server.url("/lie")).kind == "connection"
+
+
+def test_empty_body_is_a_response_not_an_error(fetcher, local_server):
+    local_server.route("/empty", b"", headers={"Content-Type": "application/rss+xml"})
+    response = fetcher.get(local_server.url("/empty"))
+    assert response.status == 200 and response.content == b""
+
+
+def test_wrong_charset_bytes_are_returned_untouched(fetcher, local_server):
+    body = "<rss><channel><title>Café</title></channel></rss>".encode("latin-1")  # declared utf-8 below
+    local_server.route("/feed", body, headers={"Content-Type": "application/rss+xml; charset=utf-8"})
+    response = fetcher.get(local_server.url("/feed"))
+    assert response.content == body
+    assert response.content_type == "application/rss+xml; charset=utf-8"
+
+
+# Redirects
+
+def test_redirect_loop(fetcher, local_server):
+    local_server.route("/loop", status=302, headers={"Location": "/loop"})
+    err = failure(fetcher, local_server.url("/loop"))
+    assert err.kind == "too_many_redirects"
+    assert local_server.hits["/loop"] == 6  # the first request plus five followed hops
+
+
+def test_permanent_redirect_chain_is_recorded(fetcher, local_server):
+    local_server.route("/old", status=301, headers={"Location": local_server.url("/older")})
+    local_server.route("/older", status=308, headers={"Location": "/new"})
+    local_server.route("/new", "<rss/>")
+    response = fetcher.get(local_server.url("/old"))
+    assert response.url == local_server.url("/new")
+    assert response.redirects == ((301, local_server.url("/older")), (308, local_server.url("/new")))
+    assert response.content == b"<rss/>"
+
+
+@pytest.mark.parametrize("target", ["http://10.0.0.1/admin", "http://169.254.169.254/latest/meta-data/",
+                                    "http://[fd00::1]/", "http://192.168.1.1:8080/"])
+def test_redirect_to_a_private_address_is_refused_before_connecting(fetcher, local_server, target):
+    local_server.route("/go", status=302, headers={"Location": target})
+    err = failure(fetcher, local_server.url("/go"))
+    assert err.kind == "private_address"
+    assert err.url == target
+
+
+def test_redirect_to_another_scheme_is_refused(fetcher, local_server):
+    local_server.route("/go", status=301, headers={"Location": "file:///etc/passwd"})
+    assert failure(fetcher, local_server.url("/go")).kind == "bad_scheme"
+
+
+# Address policy and URLs (production policy: no private networks)
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/", "http://localhost:9/", "http://2130706433/",
+                                 "http://0x7f000001/", "http://0.0.0.0:9/", "http://[::1]:9/",
+                                 "http://[::ffff:127.0.0.1]:9/"])
+def test_private_addresses_refused_by_default(url):
+    with Fetcher(FetchSettings(timeout=1.0)) as f:
+        assert failure(f, url).kind == "private_address"
+
+
+def test_allow_private_networks_setting(local_server):
+    local_server.route("/ok", "fine")
+    with Fetcher(FetchSettings(timeout=1.0, allow_private_networks=True)) as f:
+        assert f.get(local_server.url("/ok")).content == b"fine"
+
+
+@pytest.mark.parametrize(("address", "public"), [
+    ("127.0.0.1", False), ("10.2.3.4", False), ("172.16.0.1", False), ("192.168.0.1", False),
+    ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False),
+    ("fc00::1", False), ("fe80::1", False), ("::1", False), ("::ffff:127.0.0.1", False), ("::ffff:10.0.0.1", False),
+    ("2002:7f00:1::", False), ("8.8.8.8", True), ("2606:4700::1111", True), ("::ffff:8.8.8.8", True),
+])
+def test_public_address_policy(address, public):
+    assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.parametrize(("url", "kind"), [("ftp://example.org/feed", "bad_scheme"), ("file:///etc/passwd", "bad_scheme"),
+                                           ("javascript:alert(1)", "bad_scheme"), ("feed.xml", "invalid_url"),
+                                           ("http:///feed", "invalid_url")])
+def test_non_http_urls_refused(fetcher, url, kind):
+    assert failure(fetcher, url).kind == kind
+
+
+def test_credentials_are_redacted_in_errors(fetcher):
+    err = failure(fetcher, "http://alice:hunter2@10.9.9.9/feed?api_key=s3cret&page=2")
+    assert err.kind == "private_address"
+    assert "hunter2" not in str(err) and "s3cret" not in str(err) and "alice" not in str(err)
+    assert err.url == "http://10.9.9.9/feed?api_key=REDACTED&page=2"
+
+
+def test_redact():
+    assert redact("https://u:p@example.org/x?token=abc&q=news&SIG=zz#top") == \
+        "https://example.org/x?token=REDACTED&q=news&SIG=REDACTED#top"
+    assert redact("https://example.org/feed.xml") == "https://example.org/feed.xml"
+    assert redact("http://[bad") == "<unparseable URL>"
+
+
+# HTTP status handling
+
+def test_429_with_retry_after_seconds(fetcher, local_server):
+    local_server.route("/busy", "slow down", status=429, headers={"Retry-After": "120"})
+    err = failure(fetcher, local_server.url("/busy"))
+    assert (err.kind, err.status, err.retry_after) == ("http", 429, 120.0)
+    assert "429" in str(err)
+
+
+def test_429_with_retry_after_date(fetcher, local_server):
+    local_server.route("/busy", "", status=429, headers={"Retry-After": formatdate(time.time() + 600, usegmt=True)})
+    err = failure(fetcher, local_server.url("/busy"))
+    assert err.status == 429 and 500 < err.retry_after <= 600
+
+
+def test_503_and_410(fetcher, local_server):
+    local_server.route("/down", "", status=503)
+    local_server.route("/gone", "", status=410)
+    down, gone = failure(fetcher, local_server.url("/down")), failure(fetcher, local_server.url("/gone"))
+    assert (down.kind, down.status, down.retry_after) == ("http", 503, None)
+    assert (gone.kind, gone.status) == ("http", 410)
+
+
+def test_parse_retry_after():
+    assert parse_retry_after("0") == 0.0
+    assert parse_retry_after("999999999999") == 31 * 24 * 3600  # capped
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 60) == 60.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+# Conditional GET
+
+def test_conditional_get_with_etag(fetcher, local_server):
+    local_server.route("/feed", "<rss/>")
+    first = fetcher.get(local_server.url("/feed"))
+    again = fetcher.get(local_server.url("/feed"), etag=first.etag)
+    assert again.not_modified and again.status == 304 and again.content == b""
+    assert local_server.requests[-1].headers["If-None-Match"] == first.etag
+    local_server.route("/feed", "<rss><channel/></rss>")  # the feed changed: a full answer again
+    changed = fetcher.get(local_server.url("/feed"), etag=first.etag)
+    assert changed.status == 200 and changed.etag != first.etag
+
+
+def test_conditional_get_with_last_modified(fetcher, local_server):
+    local_server.route("/feed", "<rss/>", headers={"ETag": '"v1"'})
+    first = fetcher.get(local_server.url("/feed"))
+    again = fetcher.get(local_server.url("/feed"), last_modified=first.last_modified)
+    assert again.not_modified
+    assert local_server.requests[-1].headers["If-Modified-Since"] == first.last_modified
+
+
+# Politeness and threads
+
+def slow_ok(request: Request, out) -> None:
+    time.sleep(0.3)
+    raw(200, {"Content-Length": "2"}, b"ok")(request, out)
+
+
+def test_per_host_concurrency_is_shared_across_threads(local_server):
+    local_server.route("/slow", handler=slow_ok)
+    settings = FetchSettings(timeout=5.0, per_host_concurrency=2)
+    with Fetcher(settings, address_allowed=lambda ip: ip.is_loopback) as f:
+        threads = [threading.Thread(target=f.get, args=(local_server.url("/slow"),)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+    assert local_server.hits["/slow"] == 6
+    assert local_server.peak_concurrency == 2
+
+
+def test_per_host_delay_spaces_request_starts(local_server):
+    local_server.route("/feed", "x")
+    with Fetcher(FetchSettings(per_host_delay=0.25), address_allowed=lambda ip: ip.is_loopback) as f:
+        started = time.monotonic()
+        for _ in range(3):
+            f.get(local_server.url("/feed"))
+        assert time.monotonic() - started >= 0.5  # two gaps; a lower bound, never flaky
+
+
+def test_user_agent_and_accept_are_sent(fetcher, local_server):
+    local_server.route("/page", "<html></html>")
+    fetcher.get(local_server.url("/page"), accept="text/html")
+    sent = local_server.requests[-1].headers
+    assert sent["User-Agent"] == "ingest/0.1" and sent["Accept"] == "text/html"
