@@ -259,6 +259,11 @@ def similarity(a: Signature, b: Signature) -> float:
 # --- All keys of one article --------------------------------------------------
 
 
+def scoped_guid(source: str, guid: str | None) -> str | None:
+    """GUIDs are scoped to their feed: two feeds may both number their entries from 1."""
+    return f"{source}\x1f{guid.strip()}" if guid and guid.strip() else None
+
+
 @dataclass(frozen=True)
 class Fingerprints:
     urls: tuple[str, ...]  # normalized entry link, final URL, canonical and page URL; no repeats
@@ -285,7 +290,7 @@ def fingerprints(
     signature = None if is_short(text) else similarity_signature(text)
     return Fingerprints(
         urls=tuple(dict.fromkeys(u for u in urls if u)),
-        guid=f"{source}\x1f{guid.strip()}" if guid and guid.strip() else None,
+        guid=scoped_guid(source, guid),
         content=content_hash(text) if _words(text) else None,
         signature=signature,
         bands=tuple(band_keys(signature)) if signature else (),
