@@ -173,6 +173,17 @@ def show(app: App, item_id: int, fmt: str) -> None:
 
 
 @main.command()
+@click.argument("item_id", type=int)
+@pass_app
+def explain(app: App, item_id: int) -> None:
+    """Why an item is what it is: fingerprints, story, duplicates seen, revisions, hits."""
+    stored = app.store().get(item_id)
+    if stored is None:
+        fail(f"no item with id {item_id}", EXIT_FAILED)
+    click.echo(render.explain(stored))
+
+
+@main.command()
 @pass_app
 def sources(app: App) -> None:
     """Show each configured source's polling state."""
@@ -197,6 +208,56 @@ def sources(app: App) -> None:
 
 def _fmt(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
+
+
+@main.command()
+@click.option("--source", "name", metavar="NAME", help="Only items of this source.")
+@pass_app
+def reextract(app: App, name: str | None) -> None:
+    """Rebuild records from their stored pages with the current extractor, and re-run watchlists."""
+    from ingest.pipeline import Pipeline
+
+    cfg = app.config
+    try:
+        source = cfg.source(name) if name else None
+    except ConfigError as exc:
+        fail(str(exc))
+    with Fetcher(cfg.settings.fetch) as fetcher:
+        rebuilt, changed = Pipeline(cfg, app.store(), fetcher).reextract(source)
+    click.echo(f"re-extracted {rebuilt} items, {changed} changed")
+
+
+@main.command(name="check-source")
+@click.argument("name")
+@click.option("--limit", type=click.IntRange(1, 20), default=3, show_default=True)
+@pass_app
+def check_source(app: App, name: str, limit: int) -> None:
+    """Fetch a few current entries of a source and show what the extractor makes of them (stores nothing)."""
+    from ingest.feeds import FeedError
+    from ingest.fetch import FetchError
+    from ingest.pipeline import Pipeline
+
+    cfg = app.config
+    try:
+        source = cfg.source(name)
+    except ConfigError as exc:
+        fail(str(exc))
+    with Fetcher(cfg.settings.fetch) as fetcher:
+        try:
+            built = Pipeline(cfg, app.store(), fetcher).preview(source, limit)
+        except (FetchError, FeedError) as exc:
+            fail(f"{name}: {exc}", EXIT_FAILED)
+    for b in built:
+        click.echo(f"== {b.entry.url}")
+        if b.article is None:
+            click.echo(f"   failed: {b.error}")
+            continue
+        a = b.article
+        click.echo(f"   from the {b.origin}{' (' + b.error + ')' if b.error else ''}; title: {a.title!r}; "
+                   f"published: {a.published}; authors: {', '.join(a.authors) or '-'}")
+        for block in a.blocks:
+            words = " ".join(block.text.split()[:10])
+            click.echo(f"   {block.kind:10} {words}{' …' if len(block.text.split()) > 10 else ''}")
 
 
 @main.group()

@@ -16,15 +16,15 @@ from urllib.parse import urlsplit
 
 from ingest.article import Article
 from ingest.config import Config, Source
-from ingest.decide import Duplicate, decide, entry_keys, item_keys
+from ingest.decide import Candidate, Duplicate, Revision, decide, entry_hash, entry_keys, item_keys
 from ingest.extract import decode_html, extract
 from ingest.feeds import FeedEntry, FeedError, parse_feed
-from ingest.fetch import FetchError, Fetcher, redact
-from ingest.fingerprint import fingerprints
+from ingest.fetch import FetchError, Fetcher, Response, redact
+from ingest.fingerprint import Signature, fingerprints
 from ingest.logs import log
 from ingest.schedule import AUTO_MAX, Outcome, auto_interval, cache_hint, plan
 from ingest.storage.store import Store
-from ingest.storage.records import hit_row, item_row
+from ingest.storage.records import article_of, hit_row, item_row, page_body, page_row
 from ingest.storage.tables import SourceRow
 from ingest.watchlists import compile_watchlists
 
@@ -37,6 +37,7 @@ class PollResult:
     new: int = 0
     duplicates: int = 0
     failed: int = 0  # entries that could not be turned into an item
+    updated: int = 0  # stored items whose content changed (revisions)
     flagged: int = 0
     not_modified: bool = False
     error: str | None = None  # the whole source failed (fetch or feed error)
@@ -49,11 +50,34 @@ class PollResult:
     def summary(self) -> str:
         if self.error:
             return f"{self.source}: FAILED {self.error}"
-        note = " (not modified)" if self.not_modified else ""
+        note = (f", {self.updated} updated" if self.updated else "") + (" (not modified)" if self.not_modified else "")
         return (
             f"{self.source}: {self.new} new, {self.duplicates} duplicate, "
             f"{self.failed} failed, {self.flagged} flagged{note}"
         )
+
+
+@dataclass
+class Health:
+    """Extraction health of one poll; added to the source's running counts."""
+
+    extracted: int = 0
+    empty_bodies: int = 0
+    missing_dates: int = 0
+    missing_titles: int = 0
+    feed_fallbacks: int = 0
+
+    def count(self, b: Built) -> None:
+        self.extracted += 1
+        self.empty_bodies += b.empty_page
+        self.feed_fallbacks += b.origin == "feed" and b.error is not None
+        if b.article is not None:
+            self.missing_dates += b.article.published is None
+            self.missing_titles += not b.article.title
+
+    def add_to(self, state: SourceRow) -> None:
+        for name in ("extracted", "empty_bodies", "missing_dates", "missing_titles", "feed_fallbacks"):
+            setattr(state, name, getattr(state, name) + getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,8 @@ class Built:
     origin: str  # "page" or "feed"
     final_url: str | None
     error: str | None = None
+    page: Response | None = None  # the fetched page, kept (compressed) for re-extraction
+    empty_page: bool = False  # the page was fetched but yielded no article text
 
 
 def utcnow() -> datetime:
@@ -77,6 +103,7 @@ class Pipeline:
         self.store = store
         self.fetcher = fetcher
         self.matcher = compile_watchlists(config.watchlists)
+        self.alerting: set[str] = set()  # watchlists with an alert output: their hits go to the outbox
         self.settings = config.settings
 
     def poll(self, source: Source) -> PollResult:
@@ -113,14 +140,17 @@ class Pipeline:
         if feed is None:
             result.not_modified = True
         else:
-            self._ingest_entries(source, feed.entries, result)
+            health = Health()
+            self._ingest_entries(source, feed.entries, result, health)
+            _check_health(source, state, health)
+            health.add_to(state)
             state.etag, state.last_modified = response.etag, response.last_modified
             if source.every is None:
                 state.interval = auto_interval([e.published for e in feed.entries if e.published])
         hint = cache_hint(dict(response.headers), feed.ttl_minutes if feed else None, now)
         moved = response.url if response.redirects and all(code in (301, 308) for code, _ in response.redirects) else None
         result.next_poll = self._reschedule(state, source, Outcome("ok", hint=hint, moved_to=moved), now)
-        log.info("poll_done", source=source.name, new=result.new, duplicates=result.duplicates,
+        log.info("poll_done", source=source.name, new=result.new, updated=result.updated, duplicates=result.duplicates,
                  failed=result.failed, flagged=result.flagged, duration_ms=_ms(started))
         return result
 
@@ -151,26 +181,40 @@ class Pipeline:
 
     # -- stages -------------------------------------------------------------
 
-    def _ingest_entries(self, source: Source, entries: tuple[FeedEntry, ...], result: PollResult) -> None:
+    def _ingest_entries(self, source: Source, entries: tuple[FeedEntry, ...], result: PollResult,
+                        health: Health) -> None:
+        """Skip entries already stored and unchanged; fetch, extract and store the rest."""
         tracking = self.settings.tracking_params
         pre_keys = {id(e): entry_keys(source.name, e, tracking) for e in entries}
         known = self.store.known(k for keys in pre_keys.values() for k in keys)
-        fresh = []
+        facts = self.store.item_facts(i for i in known.values() if i is not None)
+        fresh, sightings, now = [], [], utcnow()
         for entry in entries:
-            if isinstance(decide(pre_keys[id(entry)], known), Duplicate):
-                result.duplicates += 1
-            else:
+            decision = decide(pre_keys[id(entry)], known)
+            if not isinstance(decision, Duplicate):
                 fresh.append(entry)
+                continue
+            fact = facts.get(decision.item_id) if decision.item_id is not None else None
+            if fact and fact.entry_hash != entry_hash(entry) and fact.source == source.name:
+                fresh.append(entry)  # the feed changed its entry: fetch again, it may be a revision
+                continue
+            result.duplicates += 1
+            if fact and fact.source != source.name:  # the same article through another feed
+                sightings.append({"item_id": decision.item_id, "source": source.name, "url": entry.url or "",
+                                  "by": decision.by, "seen_at": now})
+        if sightings:
+            self.store.add_sightings(sightings)
         if not fresh:
             return
         with ThreadPoolExecutor(max_workers=min(self.settings.threads, len(fresh))) as pool:
             built = list(pool.map(lambda e: self._build(source, e), fresh))
         for b in built:
+            health.count(b)
             self._store(source, b, result)
 
     def _build(self, source: Source, entry: FeedEntry) -> Built:
         """Fetch and extract the entry's page, falling back to the feed's own content."""
-        page_error = None
+        page_error, empty = None, False
         if self.settings.pages and entry.url:
             started = time.monotonic()
             try:
@@ -183,8 +227,9 @@ class Pipeline:
                 log.info("page_fetch", source=source.name, url=redact(entry.url), status=response.status,
                          duration_ms=response.duration_ms, bytes=len(response.content), blocks=len(article.blocks))
                 if article.text.strip():
-                    return Built(entry, _merge_entry(article, entry), "page", response.url)
+                    return Built(entry, _merge_entry(article, entry), "page", response.url, page=response)
                 page_error = f"page has no article text: {redact(entry.url)}"
+                empty = True
             except (FetchError, ValueError) as exc:
                 page_error = str(exc)
             except Exception as exc:  # an extractor bug must cost one page, not the poll
@@ -195,48 +240,116 @@ class Pipeline:
         article = extract(html, entry.url) if html.strip() else Article(url=entry.url)
         article = _merge_entry(article, entry)
         if not article.title and not article.text:
-            return Built(entry, None, "feed", None, error=page_error or "entry has neither title nor content")
-        return Built(entry, article, "feed", None, error=page_error)
+            return Built(entry, None, "feed", None, error=page_error or "entry has neither title nor content",
+                         empty_page=empty)
+        return Built(entry, article, "feed", None, error=page_error, empty_page=empty)
 
     def _store(self, source: Source, b: Built, result: PollResult) -> None:
+        url = b.entry.url or b.final_url or ""
         if b.article is None:
             result.failed += 1
-            log.warning("item_failed", source=source.name, url=redact(b.entry.url or ""), error=b.error)
+            log.warning("item_failed", source=source.name, url=redact(url), error=b.error)
             return
         fps = fingerprints(b.article, source=source.name, guid=b.entry.guid, entry_url=b.entry.url,
                            final_url=b.final_url, extra_tracking_params=self.settings.tracking_params)
         keys = item_keys(fps)
-        decision = decide(keys, self.store.known(keys))
+        candidates = [Candidate(i, story, Signature.from_str(sig)) for i, story, sig in self.store.candidates(fps.bands)]
+        decision = decide(keys, self.store.known(keys), signature=fps.signature, candidates=candidates)
         if isinstance(decision, Duplicate):
             result.duplicates += 1
-            log.info("item_duplicate", source=source.name, url=redact(b.entry.url or ""),
-                     of=decision.item_id, by=decision.by)
+            if decision.item_id is not None:
+                self.store.add_sightings([{"item_id": decision.item_id, "source": source.name, "url": url,
+                                           "by": decision.by, "seen_at": utcnow()}])
+            log.info("item_duplicate", source=source.name, url=redact(url), of=decision.item_id, by=decision.by)
             return
         hits = self.matcher.match(b.article)
-        row = item_row(b.article, source=source.name, guid=b.entry.guid, url=b.entry.url or b.final_url or "",
-                       final_url=b.final_url, origin=b.origin, fetched_at=utcnow())
-        item_id = self.store.add(row, keys, [hit_row(h) for h in hits])
+        row = item_row(b.article, source=source.name, guid=b.entry.guid, url=url, final_url=b.final_url,
+                       origin=b.origin, fetched_at=utcnow())
+        row.entry_hash = entry_hash(b.entry)
+        row.signature = fps.signature.to_str() if fps.signature else None
+        watchlists = sorted({h.watchlist for h in hits})
+        alerts = [w for w in watchlists if w in self.alerting]
+        if isinstance(decision, Revision):
+            number = self.store.update(decision.item_id, row, keys, [hit_row(h) for h in hits], bands=fps.bands,
+                                       alerts=alerts, page=page_row(b.page) if b.page else None)
+            result.updated += 1
+            log.info("item_revised", source=source.name, id=decision.item_id, revision=number, by=decision.by,
+                     url=redact(url), watchlists=watchlists)
+            return
+        row.story_id = decision.story_id
+        if decision.matched_item is not None:
+            row.meta["story"] = {"matched_item": decision.matched_item, "similarity": decision.similarity}
+        item_id = self.store.add(row, keys, [hit_row(h) for h in hits], bands=fps.bands, alerts=alerts,
+                                 page=page_row(b.page) if b.page else None)
         if item_id is None:  # another entry of this poll (or another worker) stored it first
             result.duplicates += 1
             return
         result.new += 1
         result.flagged += bool(hits)
-        log.info("item_stored", source=source.name, id=item_id, url=redact(b.entry.url or ""), origin=b.origin,
-                 watchlists=sorted({h.watchlist for h in hits}))
+        log.info("item_stored", source=source.name, id=item_id, url=redact(url), origin=b.origin,
+                 story=decision.story_id or item_id, watchlists=watchlists)
+
+
+    # -- maintenance ----------------------------------------------------------
+
+    def reextract(self, source: Source | None = None) -> tuple[int, int]:
+        """Rebuild records from their stored pages (after an extractor change); returns (rebuilt, changed)."""
+        rules = {s.name: s.rules for s in self.config.sources}
+        rebuilt = changed = 0
+        for item, page in self.store.pages(source.name if source else None):
+            html = decode_html(page_body(page), page.content_type)
+            article = extract(html, page.url, rules=rules.get(item.source))
+            article = _fill_missing(article, article_of(item))
+            fps = fingerprints(article, source=item.source, guid=item.guid, entry_url=item.url, final_url=page.url,
+                               extra_tracking_params=self.settings.tracking_params)
+            new = item_row(article, source=item.source, guid=item.guid, url=item.url, final_url=page.url,
+                           origin=item.origin, fetched_at=item.fetched_at)
+            new.entry_hash, new.signature = item.entry_hash, fps.signature.to_str() if fps.signature else None
+            hits = self.matcher.match(article)
+            self.store.update(item.id, new, item_keys(fps), [hit_row(h) for h in hits], bands=fps.bands,
+                              revision=False)
+            rebuilt += 1
+            changed += new.blocks != item.blocks or new.title != item.title
+        return rebuilt, changed
+
+    def preview(self, source: Source, limit: int = 3) -> list[Built]:
+        """Fetch a few current entries and extract them, storing nothing (`ingest check-source`)."""
+        response = self.fetcher.get(source.url)
+        feed = parse_feed(response.content, response.url, response.content_type, max_entries=limit)
+        return [self._build(source, e) for e in feed.entries[:limit]]
+
+
+def _check_health(source: Source, state: SourceRow, health: Health) -> None:
+    """Warn when a source's pages suddenly stop yielding text: usually its template changed."""
+    if health.extracted < 3:
+        return
+    rate = health.empty_bodies / health.extracted
+    usual = state.empty_bodies / state.extracted if state.extracted else 0.0
+    if rate >= 0.5 and rate > 2 * usual:
+        log.warning("extraction_degraded", source=source.name, empty_rate=round(rate, 2), usual_rate=round(usual, 2),
+                    hint="template changed? check with `ingest check-source`")
 
 
 def _merge_entry(article: Article, entry: FeedEntry) -> Article:
     """Fill what the page did not say from the feed entry, recording that the feed said it."""
-    sources = dict(article.sources)
-    changes: dict = {}
-    for name, value in (("title", entry.title), ("published", entry.published), ("updated", entry.updated),
-                        ("authors", list(entry.authors))):
-        if value and not getattr(article, name):
-            changes[name] = value
-            sources[name] = "feed"
-    if not article.url:
-        changes["url"] = entry.url
-    return replace(article, **changes, sources=sources) if changes else article
+    given = {"title": entry.title, "published": entry.published, "updated": entry.updated,
+             "authors": list(entry.authors)}
+    article = _fill(article, given, {name: "feed" for name in given})
+    return article if article.url else replace(article, url=entry.url)
+
+
+def _fill_missing(article: Article, previous: Article) -> Article:
+    """On re-extraction, keep what the old record knew (often from the feed) and the page does not say."""
+    names = ("title", "published", "updated", "authors")
+    return _fill(article, {n: getattr(previous, n) for n in names},
+                 {n: previous.sources.get(n, "stored") for n in names})
+
+
+def _fill(article: Article, values: dict, origins: dict[str, str]) -> Article:
+    changes = {name: value for name, value in values.items() if value and not getattr(article, name)}
+    if not changes:
+        return article
+    return replace(article, **changes, sources={**article.sources, **{n: origins[n] for n in changes}})
 
 
 def _failure(exc: FetchError | FeedError) -> Outcome:

@@ -29,6 +29,7 @@ def summary_dict(s: StoredItem) -> dict[str, Any]:
         "title": i.title,
         "published": _iso(i.published),
         "fetched_at": _iso(i.fetched_at),
+        "story": i.story_id,
         "watchlists": s.watchlists,
         "snippets": [h.snippet for h in s.hits],
     }
@@ -56,10 +57,15 @@ def record_dict(s: StoredItem) -> dict[str, Any]:
         "section": i.meta.get("section"),
         "tags": i.meta.get("tags", []),
         "fingerprints": [{"kind": f.kind, "value": f.value} for f in s.fingerprints],
+        "story": i.story_id,
+        "outlets": [{"id": o.id, "source": o.source, "site_name": o.site_name, "url": o.url, "title": o.title}
+                    for o in s.story],
+        "revision": i.revision,
         "watchlists": s.watchlists,
         "hits": [
             {"watchlist": h.watchlist, "version": h.version, "term": h.term, "field": h.field, "block": h.block,
-             "start": h.start, "end": h.end, "text": h.text, "snippet": h.snippet}
+             "start": h.start, "end": h.end, "text": h.text, "snippet": h.snippet, "revision": h.revision,
+             "historical": h.historical}
             for h in s.hits
         ],
         "fetched_at": _iso(i.fetched_at),
@@ -98,3 +104,31 @@ def _table(dicts: list[dict[str, Any]]) -> str:
         line = f"{d['id']:>6}  {when:16}  {d['source'][:16]:16}  {d['title'] or d['url']}{flags}"
         lines.append(line if len(line) <= width else line[: max(width - 1, 10)] + "…")
     return "\n".join(lines) + "\n"
+
+
+def explain(s: StoredItem) -> str:
+    """Why an item is what it is: identities, story membership, duplicates seen, revisions, hits."""
+    i = s.item
+    lines = [f"item {i.id}: {i.title or i.url}", f"  source {i.source}, fetched {_iso(i.fetched_at)}, from the {i.origin}",
+             "fingerprints:"]
+    lines += [f"  {f.kind:8} {f.value.replace(chr(31), ' / ')}" for f in s.fingerprints]
+    matched = i.meta.get("story")
+    if matched:
+        lines.append(f"story {i.story_id}: joined as a near-duplicate of item {matched['matched_item']} "
+                     f"(similarity {matched['similarity']:.2f})")
+    elif i.story_id == i.id:
+        lines.append(f"story {i.story_id}: first item of its story")
+    others = [o for o in s.story if o.id != i.id]
+    lines += [f"  also in story: item {o.id} from {o.source} ({o.site_name or o.url})" for o in others]
+    if s.sightings:
+        lines.append("duplicates dropped:")
+        lines += [f"  {g.source} {g.url}: same {g.by} ({_iso(g.seen_at)})" for g in s.sightings]
+    if s.revisions:
+        lines.append(f"revisions: current is revision {i.revision}; earlier versions:")
+        lines += [f"  {r.number}: fetched {_iso(r.fetched_at)}: {r.title}" for r in s.revisions]
+    if s.hits:
+        lines.append("watchlist hits:")
+        lines += [f"  {h.watchlist} ({h.version}) {h.term!r} in {h.field} block {h.block} [{h.start}:{h.end}]"
+                  f"{' revision ' + str(h.revision) if h.revision else ''}{' historical' if h.historical else ''}: "
+                  f"{h.snippet}" for h in s.hits]
+    return "\n".join(lines)

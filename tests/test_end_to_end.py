@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -138,9 +137,9 @@ def test_same_story_under_another_guid_and_url_shape_is_a_duplicate(site, tmp_pa
 
 def test_daemon_ingests_new_entry_and_stops_on_sigterm(site, tmp_path):
     config = write_config(tmp_path, [("azatutyun-test", site.url("/feed.xml"))], every="1s")
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    log = open(tmp_path / "daemon.log", "w+")  # a file, not a pipe: a full pipe would block the daemon
     daemon = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                              stdout=log, stderr=log, text=True)
     try:
         _wait_for(lambda: len(items(config)) == 2, "first poll")
         tram = OTHER_PAGE.read_bytes().replace(b"Metro Station", b"Tram Line").replace(b"metro station", b"tram line")
@@ -162,7 +161,8 @@ def test_daemon_ingests_new_entry_and_stops_on_sigterm(site, tmp_path):
             code = daemon.wait(timeout=30)
         finally:
             daemon.kill()
-    stderr = daemon.stderr.read()
+    log.seek(0)
+    stderr = log.read()
     assert code == 0, stderr
     assert "daemon_stopped" in stderr
     assert any("Tram Line" in i["title"] for i in items(config))

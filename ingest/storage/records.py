@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import zlib
+from datetime import datetime, timezone
 
 from ingest.article import Article, Block, LeadImage
-from ingest.storage.tables import HitRow, ItemRow
+from ingest.fetch import Response
+from ingest.storage.tables import HitRow, ItemRow, PageRow
 from ingest.watchlists import Hit
 
 
@@ -55,6 +57,15 @@ def article_of(row: ItemRow) -> Article:
         tags=list(row.meta.get("tags", [])),
         sources=dict(row.meta.get("sources", {})),
     )
+
+
+def page_row(response: Response) -> PageRow:
+    return PageRow(url=response.url, content_type=response.headers.get("content-type"),
+                   body=zlib.compress(response.content, 6), fetched_at=datetime.now(timezone.utc))
+
+
+def page_body(page: PageRow) -> bytes:
+    return zlib.decompress(page.body)
 
 
 def hit_row(h: Hit) -> HitRow:

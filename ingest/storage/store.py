@@ -8,16 +8,19 @@ racing on the same story cannot both store it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, create_engine, event, func, or_, tuple_
+from sqlalchemy import Engine, create_engine, delete, event, func, or_, tuple_
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ingest.storage import migrate
-from ingest.storage.tables import FingerprintRow, HitRow, HostRow, ItemRow, SourceRow
+from ingest.storage.tables import (AlertRow, BandRow, FingerprintRow, HitRow, HostRow, ItemRow, PageRow,
+                                   RevisionRow, SightingRow, SourceRow)
 
 Key = tuple[str, str]  # (fingerprint kind, value)
 _MAX_KEY = 512  # longer fingerprint values are hashed: index entries stay small on both backends
@@ -64,11 +67,35 @@ class ItemQuery:
     offset: int = 0
 
 
+@dataclass(frozen=True)
+class ItemFacts:
+    source: str
+    entry_hash: str | None
+
+
+# What a revision replaces; identity (source, guid, url), story and fetch history stay.
+_REVISED_FIELDS = ("title", "canonical_url", "published", "updated", "fetched_at", "authors", "language", "site_name",
+                   "lead_image_url", "lead_image_caption", "lead_image_credit", "blocks", "text", "origin", "meta",
+                   "signature", "entry_hash")
+
+
+def _insert_ignore(s: Session, table: type, rows: list[dict]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on either backend: concurrent writers may race on unique keys."""
+    if not rows:
+        return
+    module = sqlite_dialect if s.get_bind().dialect.name == "sqlite" else postgresql_dialect
+    s.exec(module.insert(table).values(rows).on_conflict_do_nothing())
+
+
 @dataclass
 class StoredItem:
     item: ItemRow
     hits: list[HitRow] = field(default_factory=list)
+    # Loaded by `Store.get` only: the whole record with its history.
     fingerprints: list[FingerprintRow] = field(default_factory=list)
+    story: list[ItemRow] = field(default_factory=list)  # every item of its story, itself included
+    sightings: list[SightingRow] = field(default_factory=list)
+    revisions: list[RevisionRow] = field(default_factory=list)
 
     @property
     def watchlists(self) -> list[str]:
@@ -87,26 +114,31 @@ class Store:
 
     def prepare(self) -> None:
         """Create the schema on an empty database; refuse one that is behind the code."""
-        current = migrate.current_revision(self.engine)
         head = migrate.head_revision()
+        current = migrate.current_revision(self.engine)
         if current == head:
             return
-        if current is None:
-            migrate.upgrade(self.engine)
+        with migrate.exclusive(self.engine):
+            current = migrate.current_revision(self.engine)  # another process may have just created it
+            if current is None:
+                migrate.upgrade(self.engine)
+                return
+        if current == head:
             return
         raise SchemaError(
             f"database schema is at revision {current or 'none'}, this version needs {head}: run `ingest db upgrade`"
         )
 
     def upgrade(self) -> tuple[str | None, str]:
-        before = migrate.current_revision(self.engine)
-        migrate.upgrade(self.engine)
+        with migrate.exclusive(self.engine):
+            before = migrate.current_revision(self.engine)
+            migrate.upgrade(self.engine)
         return before, migrate.head_revision()
 
     # -- items --------------------------------------------------------------
 
-    def known(self, keys: Iterable[Key]) -> dict[Key, int]:
-        """Which of these fingerprints are already stored, and for which item."""
+    def known(self, keys: Iterable[Key]) -> dict[Key, int | None]:
+        """Which of these fingerprints are already stored, and for which item (None: a pruned item's tombstone)."""
         wanted = {(kind, key_value(value)): (kind, value) for kind, value in keys}
         if not wanted:
             return {}
@@ -116,29 +148,129 @@ class Store:
             ).all()
         return {wanted[(r.kind, r.value)]: r.item_id for r in rows}
 
-    def add(self, item: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow]) -> int | None:
-        """Store an item with its fingerprints and hits atomically; None when a fingerprint already exists."""
+    def item_facts(self, item_ids: Iterable[int]) -> dict[int, ItemFacts]:
+        """Which source stored each item, and the feed entry it came from as last seen."""
+        ids = list(set(item_ids))
+        if not ids:
+            return {}
+        with Session(self.engine) as s:
+            rows = s.exec(select(ItemRow.id, ItemRow.source, ItemRow.entry_hash).where(ItemRow.id.in_(ids))).all()
+        return {i: ItemFacts(source, entry_hash) for i, source, entry_hash in rows}
+
+    def candidates(self, bands: Sequence[str], limit: int = 50) -> list[tuple[int, int, str]]:
+        """Stored items sharing a similarity band: (item_id, story_id, signature), found by index."""
+        if not bands:
+            return []
+        with Session(self.engine) as s:
+            ids = select(BandRow.item_id).where(BandRow.key.in_(list(bands))).distinct().limit(limit)
+            rows = s.exec(select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
+                          .where(ItemRow.id.in_(ids), ItemRow.signature.is_not(None))).all()
+        return [(i, story or i, sig) for i, story, sig in rows]
+
+    def add(self, item: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow], *, bands: Sequence[str] = (),
+            alerts: Iterable[str] = (), page: PageRow | None = None) -> int | None:
+        """Store an item with its fingerprints, bands, hits and outbox alerts atomically.
+
+        Returns None when one of its fingerprints exists already (another entry or
+        worker stored the same item first): then nothing of it is stored.
+        """
         try:
             with Session(self.engine) as s, s.begin():
                 s.add(item)
                 s.flush()
+                if item.story_id is None:
+                    item.story_id = item.id
                 s.add_all(FingerprintRow(kind=k, value=key_value(v), item_id=item.id) for k, v in dict.fromkeys(keys))
+                s.add_all(BandRow(key=b, item_id=item.id) for b in dict.fromkeys(bands))
                 for hit in hits:
                     hit.item_id = item.id
                 s.add_all(hits)
+                if page is not None:
+                    page.item_id = item.id
+                    s.add(page)
+                self._queue_alerts(s, item, alerts)
                 item_id = item.id
         except IntegrityError:
             return None
         return item_id
+
+    def update(self, item_id: int, new: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow], *,
+               bands: Sequence[str] = (), alerts: Iterable[str] = (), page: PageRow | None = None,
+               revision: bool = True) -> int:
+        """Replace an item's content in one transaction; returns its revision number.
+
+        As a revision (a changed article) the old version is kept and counts up; as
+        a re-extraction (same page, better extractor) the record is rebuilt in place.
+        Hits are replaced so their offsets fit the new text; a term's hit keeps the
+        revision it first appeared in, so a term new in this revision is marked so.
+        """
+        with Session(self.engine) as s, s.begin():
+            item = s.get(ItemRow, item_id, with_for_update=True)
+            if revision:
+                s.add(RevisionRow(item_id=item_id, number=item.revision, fetched_at=item.fetched_at,
+                                  title=item.title, blocks=item.blocks))
+            for name in _REVISED_FIELDS:
+                setattr(item, name, getattr(new, name))
+            item.revision += revision
+            old = s.exec(select(HitRow).where(HitRow.item_id == item_id)).all()
+            first_seen = {}
+            for h in sorted(old, key=lambda h: h.revision):
+                first_seen.setdefault((h.watchlist, h.term), (h.revision, h.historical))
+            s.exec(delete(HitRow).where(HitRow.item_id == item_id))
+            for hit in hits:
+                hit.item_id = item_id
+                hit.revision, hit.historical = first_seen.get((hit.watchlist, hit.term), (item.revision, False))
+                s.add(hit)
+            _insert_ignore(s, FingerprintRow, [{"kind": k, "value": key_value(v), "item_id": item_id}
+                                               for k, v in dict.fromkeys(keys)])
+            s.exec(delete(BandRow).where(BandRow.item_id == item_id))
+            s.add_all(BandRow(key=b, item_id=item_id) for b in dict.fromkeys(bands))
+            if page is not None:
+                page.item_id = item_id
+                s.merge(page)
+            self._queue_alerts(s, item, alerts)
+            return item.revision
+
+    def pages(self, source: str | None = None, batch: int = 200) -> Iterator[tuple[ItemRow, PageRow]]:
+        """Stored pages with their items, in id order, a batch at a time (never all in memory)."""
+        last = 0
+        while True:
+            stmt = select(ItemRow, PageRow).join(PageRow, PageRow.item_id == ItemRow.id).where(ItemRow.id > last)
+            if source:
+                stmt = stmt.where(ItemRow.source == source)
+            with Session(self.engine) as s:
+                rows = s.exec(stmt.order_by(ItemRow.id).limit(batch)).all()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0].id
+
+    def add_sightings(self, sightings: Sequence[dict]) -> None:
+        """Remember where dropped duplicates were seen (item_id, source, url, by, seen_at), for `ingest explain`."""
+        with Session(self.engine) as s, s.begin():
+            _insert_ignore(s, SightingRow, list(sightings))
+
+    def _queue_alerts(self, s: Session, item: ItemRow, watchlists: Iterable[str]) -> None:
+        """Outbox rows in the item's own transaction; one per (watchlist, story), so a story alerts once."""
+        now = item.fetched_at
+        _insert_ignore(s, AlertRow, [
+            {"key": f"{w}\x1f{item.story_id}", "watchlist": w, "item_id": item.id, "story_id": item.story_id,
+             "created_at": now, "next_attempt": now, "state": "pending", "attempts": 0}
+            for w in dict.fromkeys(watchlists)
+        ])
 
     def get(self, item_id: int) -> StoredItem | None:
         with Session(self.engine) as s:
             item = s.get(ItemRow, item_id)
             if item is None:
                 return None
-            hits = s.exec(select(HitRow).where(HitRow.item_id == item_id).order_by(HitRow.id)).all()
-            fps = s.exec(select(FingerprintRow).where(FingerprintRow.item_id == item_id)).all()
-            return StoredItem(item, list(hits), list(fps))
+
+            def rows(table, *order):  # noqa: ANN001, ANN202
+                return list(s.exec(select(table).where(table.item_id == item_id).order_by(*order)).all())
+
+            story = s.exec(select(ItemRow).where(ItemRow.story_id == item.story_id).order_by(ItemRow.id)).all()
+            return StoredItem(item, rows(HitRow, HitRow.id), rows(FingerprintRow, FingerprintRow.kind),
+                              list(story), rows(SightingRow, SightingRow.id), rows(RevisionRow, RevisionRow.number))
 
     def query(self, q: ItemQuery) -> list[StoredItem]:
         """Items newest first (published, else fetched time), with their hits."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Text, TypeDecorator
+from sqlalchemy import (JSON, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, Text, TypeDecorator,
+                        UniqueConstraint)
 from sqlmodel import Field, SQLModel
 
 
@@ -48,6 +49,12 @@ class SourceRow(SQLModel, table=True):
     interval: float | None = None  # seconds; derived from publishing frequency when every = "auto"
     moved_to: str | None = None
     moved_count: int = 0
+    # Extraction health, counted over every entry stored from this source.
+    extracted: int = 0
+    empty_bodies: int = 0  # pages that yielded no article text
+    missing_dates: int = 0
+    missing_titles: int = 0
+    feed_fallbacks: int = 0  # items built from the feed's content because the page failed
 
 
 class HostRow(SQLModel, table=True):
@@ -85,6 +92,7 @@ class ItemRow(SQLModel, table=True):
     # The story this item belongs to: the id of its first item; reprints elsewhere share it.
     story_id: int | None = Field(default=None, index=True)
     revision: int = 0  # how many times the content changed after it was first stored
+    entry_hash: str | None = None  # the feed entry as last seen: when it changes, the page is fetched again
     signature: str | None = None  # near-duplicate signature (fingerprint.Signature.to_str)
 
 
@@ -94,6 +102,30 @@ class BandRow(SQLModel, table=True):
     __tablename__ = "band"
     key: str = Field(primary_key=True)
     item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), primary_key=True))
+
+
+class PageRow(SQLModel, table=True):
+    """The fetched page as it came (compressed), so `ingest reextract` can rebuild records without refetching."""
+
+    __tablename__ = "page"
+    item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), primary_key=True))
+    url: str
+    content_type: str | None = None
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # zlib-compressed response body
+    fetched_at: datetime = _utc(nullable=False)
+
+
+class SightingRow(SQLModel, table=True):
+    """A duplicate that was not stored: where else the item was seen, and which fingerprint said so."""
+
+    __tablename__ = "sighting"
+    __table_args__ = (UniqueConstraint("item_id", "source", "url"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True))
+    source: str
+    url: str
+    by: str  # fingerprint kind that matched: guid | url | content
+    seen_at: datetime = _utc(nullable=False)
 
 
 class RevisionRow(SQLModel, table=True):

@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('meta', sa.JSON(), nullable=False),
     sa.Column('story_id', sa.Integer(), nullable=True),
     sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('entry_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('signature', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
@@ -69,6 +70,11 @@ def upgrade() -> None:
     sa.Column('interval', sa.Float(), nullable=True),
     sa.Column('moved_to', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('moved_count', sa.Integer(), nullable=False),
+    sa.Column('extracted', sa.Integer(), nullable=False),
+    sa.Column('empty_bodies', sa.Integer(), nullable=False),
+    sa.Column('missing_dates', sa.Integer(), nullable=False),
+    sa.Column('missing_titles', sa.Integer(), nullable=False),
+    sa.Column('feed_fallbacks', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
     op.create_table('alert',
@@ -127,6 +133,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_hit_item_id'), ['item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_hit_watchlist'), ['watchlist'], unique=False)
 
+    op.create_table('page',
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('body', sa.LargeBinary(), nullable=False),
+    sa.Column('fetched_at', ingest.storage.tables.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('item_id')
+    )
     op.create_table('revision',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -140,13 +155,32 @@ def upgrade() -> None:
     with op.batch_alter_table('revision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_revision_item_id'), ['item_id'], unique=False)
 
+    op.create_table('sighting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('by', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('seen_at', ingest.storage.tables.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('item_id', 'source', 'url')
+    )
+    with op.batch_alter_table('sighting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sighting_item_id'), ['item_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('sighting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sighting_item_id'))
+
+    op.drop_table('sighting')
     with op.batch_alter_table('revision', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_revision_item_id'))
 
     op.drop_table('revision')
+    op.drop_table('page')
     with op.batch_alter_table('hit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_hit_watchlist'))
         batch_op.drop_index(batch_op.f('ix_hit_item_id'))
