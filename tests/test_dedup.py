@@ -1,0 +1,150 @@
+"""One story, one item: URL shapes, feeds, GUID rotation, reprints, near misses, revisions, explain."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from tests.servers import LocalServer
+from tests.test_end_to_end import ingest, items, write_config
+
+
+def _bodies(shared, n: int = 2) -> list[list[str]]:
+    """Paragraphs of real news articles (the extraction corpus' ground truth), longest first."""
+    truth = json.loads((shared / "corpus" / "articles" / "ground-truth.json").read_text(encoding="utf-8"))
+    bodies = sorted((v["articleBody"] for v in truth.values()), key=lambda b: -len(b.split()))
+    picked = [b for b in bodies if 500 < len(b.split()) < 1700][:n]
+    return [[p.strip() for p in b.split("\n\n") if p.strip()] for b in picked]
+
+
+def page(title: str, paragraphs: list[str], canonical: str | None = None, site: str = "Example News",
+         nav: tuple[str, ...] = ("World", "Politics", "Business", "Sport")) -> bytes:
+    """A realistic news page: navigation, share bar, body, related links, footer."""
+    canon = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    menu = "".join(f'<li><a href="/{n.lower()}">{n}</a></li>' for n in nav)
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} | {site}</title>'
+        f'<meta property="og:site_name" content="{site}">{canon}</head><body>'
+        f'<header><nav class="menu"><ul>{menu}</ul></nav></header>'
+        f'<main><article><h1>{html.escape(title)}</h1><div class="share">Share on Facebook Share on Twitter</div>'
+        f'<div class="article-body">{body}</div></article>'
+        f'<aside class="related"><h3>Related</h3><ul><li><a href="/x">Other story one</a></li>'
+        f'<li><a href="/y">Other story two</a></li></ul></aside></main>'
+        f'<footer><p>© {site}. All rights reserved.</p><a href="/privacy">Privacy</a></footer></body></html>'
+    ).encode()
+
+
+def rss_of(entries: list[tuple[str, str, str]], build: str = "1") -> str:
+    """entries: (guid, absolute link, title)."""
+    xml = "".join(f"<item><title>{html.escape(t)}</title><link>{html.escape(link)}</link>"
+                  f"<guid isPermaLink=\"false\">{g}</guid></item>" for g, link, t in entries)
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x/</link>'
+            f"<description>d</description><lastBuildDate>{build}</lastBuildDate>{xml}</channel></rss>")
+
+
+def serve_feed(srv: LocalServer, path: str, entries, build: str = "1") -> None:
+    srv.route(path, rss_of(entries, build), headers={"Content-Type": "application/rss+xml"})
+
+
+def serve_page(srv: LocalServer, path: str, body: bytes) -> None:
+    srv.route(path, body, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def test_same_article_under_six_url_shapes_and_two_feeds_is_stored_once(tmp_path, shared):
+    [paragraphs] = _bodies(shared, 1)
+    with LocalServer() as srv:
+        canonical = srv.url("/a/1.html")
+        article = page("Trade talks stall", paragraphs, canonical=canonical)
+        shapes = ["/a/1.html", "/a/1.html?utm_source=rss&utm_medium=feed", "/a/1.html/", "/a/1.html?fbclid=abc",
+                  "/amp/a/1.html", "/a/1.html?ref=homepage"]
+        for path in {s.split("?")[0] for s in shapes}:
+            serve_page(srv, path, article)
+        serve_feed(srv, "/one.xml", [(f"one-{i}", srv.url(s), "Trade talks stall") for i, s in enumerate(shapes[:3])])
+        serve_feed(srv, "/two.xml", [(f"two-{i}", srv.url(s), "Trade talks stall") for i, s in enumerate(shapes[3:])])
+        config = write_config(tmp_path, [("one", srv.url("/one.xml")), ("two", srv.url("/two.xml"))])
+        out = ingest(config, "fetch").stdout
+    assert "one: 1 new, 2 duplicate" in out and "two: 0 new, 3 duplicate" in out
+    [item] = items(config)
+    explained = ingest(config, "explain", str(item["id"])).stdout
+    assert "duplicates dropped:" in explained
+    assert explained.count(": same url") + explained.count(": same content") >= 5
+
+
+def test_reprint_on_another_host_joins_the_story_and_near_miss_does_not(tmp_path, shared):
+    original, other = _bodies(shared, 2)
+    reprint = original[:3] + ["Reporting by our correspondent; additional reporting by the wire service desk."] \
+        + original[3:]
+    # Same outlet, same boilerplate and the same opening sentence, but a different story.
+    near_miss = [original[0]] + other
+    with LocalServer() as srv:
+        port = srv.url("/").split(":")[2].split("/")[0]
+        serve_page(srv, "/a/1.html", page("Original headline", original, site="Outlet A"))
+        serve_page(srv, "/a/2.html", page("A different story", near_miss, site="Outlet A"))
+        serve_page(srv, "/wire/77.html", page("A reprint with a new headline", reprint, site="Outlet B",
+                                              nav=("Home", "Local", "Opinion")))
+        serve_feed(srv, "/a.xml", [("1", srv.url("/a/1.html"), "Original headline"),
+                                   ("2", srv.url("/a/2.html"), "A different story")])
+        # The reprint is on another host name: nothing in its URL or GUID matches the original.
+        serve_feed(srv, "/b.xml", [("wire-77", f"http://localhost:{port}/wire/77.html", "A reprint")])
+        config = write_config(tmp_path, [("outlet-a", srv.url("/a.xml")), ("outlet-b", srv.url("/b.xml"))])
+        ingest(config, "fetch")
+    stored = {i["title"]: i for i in items(config)}
+    assert len(stored) == 3
+    first, rep, miss = (stored["Original headline"], stored["A reprint with a new headline"],
+                        stored["A different story"])
+    assert rep["story"] == first["story"] == first["id"]
+    assert miss["story"] == miss["id"]
+    record = json.loads(ingest(config, "show", str(first["id"]), "--format", "json").stdout)
+    assert {o["site_name"] for o in record["outlets"]} == {"Outlet A", "Outlet B"}
+    explained = ingest(config, "explain", str(rep["id"])).stdout
+    assert f"near-duplicate of item {first['id']}" in explained
+
+
+def test_guid_rotation_does_not_duplicate(tmp_path, shared):
+    [paragraphs] = _bodies(shared, 1)
+    with LocalServer() as srv:
+        serve_page(srv, "/a/1.html", page("Story", paragraphs))
+        serve_feed(srv, "/f.xml", [("guid-1", srv.url("/a/1.html"), "Story")])
+        config = write_config(tmp_path, [("f", srv.url("/f.xml"))])
+        ingest(config, "fetch")
+        serve_feed(srv, "/f.xml", [("guid-rotated", srv.url("/a/1.html"), "Story")], build="2")
+        out = ingest(config, "fetch").stdout
+    assert out.strip() == "f: 0 new, 1 duplicate, 0 failed, 0 flagged"
+    assert len(items(config)) == 1
+
+
+def test_corrected_article_becomes_a_revision_and_its_new_term_is_flagged(tmp_path, shared):
+    [paragraphs] = _bodies(shared, 1)
+    corrected = paragraphs[:2] + ["Correction: officials of the CSTO later disputed the figures."] + paragraphs[2:]
+    with LocalServer() as srv:
+        serve_page(srv, "/a/1.html", page("Story", paragraphs))
+        serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story")])
+        config = write_config(tmp_path, [("f", srv.url("/f.xml"))])
+        assert "1 new" in ingest(config, "fetch").stdout
+        [before] = items(config)
+        assert before["watchlists"] == []
+        serve_page(srv, "/a/1.html", page("Story (corrected)", corrected))
+        serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story (corrected)")], build="2")
+        out = ingest(config, "fetch").stdout
+    assert out.strip() == "f: 0 new, 0 duplicate, 0 failed, 0 flagged, 1 updated"
+    [after] = items(config)
+    assert after["id"] == before["id"] and after["watchlists"] == ["csto"]
+    record = json.loads(ingest(config, "show", str(after["id"]), "--format", "json").stdout)
+    assert record["revision"] == 1 and record["title"] == "Story (corrected)"
+    [hit] = record["hits"]
+    assert hit["revision"] == 1 and hit["text"] == "CSTO"
+    explained = ingest(config, "explain", str(after["id"])).stdout
+    assert "revisions: current is revision 1" in explained and "0: fetched" in explained
+
+
+def test_unchanged_entry_is_not_refetched(tmp_path, shared):
+    [paragraphs] = _bodies(shared, 1)
+    with LocalServer() as srv:
+        serve_page(srv, "/a/1.html", page("Story", paragraphs))
+        serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story")])
+        config = write_config(tmp_path, [("f", srv.url("/f.xml"))])
+        ingest(config, "fetch")
+        serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story")], build="2")
+        ingest(config, "fetch")
+        assert srv.hits["/a/1.html"] == 1
