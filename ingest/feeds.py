@@ -115,8 +115,9 @@ def _xml_entry(e: dict[str, Any], base: str) -> FeedEntry:
         guid=_text(e.get("id")),
         url=_absolute(e.get("link"), base),
         title=_text(e.get("title")),
-        published=_struct_time(e.get("published_parsed")),
-        updated=_struct_time(e.get("updated_parsed")),
+        # dict.get: FeedParserDict.get("updated_parsed") falls back to the published date, with a warning.
+        published=_struct_time(dict.get(e, "published_parsed")),
+        updated=_struct_time(dict.get(e, "updated_parsed")),
         authors=_unique(names),
         summary=_as_html(e.get("summary_detail") or {}),
         content=max(contents, key=len) if contents else None,
@@ -158,7 +159,7 @@ def _parse_json_feed(body: bytes, url: str) -> Feed:
     declared = doc.get("version") if isinstance(doc, dict) else None
     version = _JSON_FEED_VERSION.match(declared) if isinstance(declared, str) else None
     if not version:
-        raise FeedError("not a feed: JSON but not a JSON Feed (no jsonfeed.org version)")
+        raise FeedError("not a feed: JSON without a JSON Feed 1.x version")
     items = doc.get("items") if isinstance(doc.get("items"), list) else []
     feed_authors = _json_authors(doc)
     entries = tuple(_json_entry(item, url, feed_authors) for item in items if isinstance(item, dict))
