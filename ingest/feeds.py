@@ -8,6 +8,7 @@ because feedparser 6 cannot, with type checks on every field: feeds are untruste
 
 from __future__ import annotations
 
+import codecs
 import html
 import io
 import json
@@ -151,7 +152,7 @@ def _one_line(exc: BaseException | None) -> str:
 
 def _parse_json_feed(body: bytes, url: str) -> Feed:
     try:
-        doc = json.loads(body)
+        doc = json.loads(body.removeprefix(codecs.BOM_UTF8))  # json.loads refuses a BOM
     except RecursionError:
         raise FeedError("not a feed: JSON nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError

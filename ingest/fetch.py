@@ -15,6 +15,8 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -155,6 +157,9 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
+_resolver = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ingest-dns")
+
+
 class _GuardedBackend(httpcore.SyncBackend):
     """Resolves the host itself, refuses forbidden addresses, and connects only to the addresses it checked."""
 
@@ -163,8 +168,11 @@ class _GuardedBackend(httpcore.SyncBackend):
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options=None) -> httpcore.NetworkStream:
+        lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = lookup.result(timeout=_clamp(timeout))  # getaddrinfo itself cannot time out
+        except FutureTimeout:
+            raise httpcore.ConnectTimeout(f"resolving {host} took too long") from None
         except (socket.gaierror, UnicodeError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))

@@ -24,7 +24,8 @@ RSS20 = b"""<?xml version="1.0" encoding="utf-8"?>
     <content:encoded><![CDATA[<p>The full story, with <a href="/a/2.html">a relative link</a>.</p>]]></content:encoded>
   </item>
   <item>
-    <title>Newer story</title><link>https://news.example.org/a/2.html</link><guid>https://news.example.org/a/2.html</guid>
+    <title>Newer story</title><link>https://news.example.org/a/2.html</link>
+    <guid>https://news.example.org/a/2.html</guid>
     <pubDate>Sat, 11 Jun 2022 09:30:00 GMT</pubDate>
   </item>
 </channel>
@@ -110,6 +111,11 @@ def test_json_feed_11():
     assert eight.url == "https://elsewhere.example/8" and eight.authors == ("Own Author",)
 
 
+def test_json_feed_with_byte_order_mark():
+    body = b'\xef\xbb\xbf{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "BOM"}]}'
+    assert [e.title for e in parse_feed(body, "https://example.org/feed.json").entries] == ["BOM"]
+
+
 def test_json_feed_10_with_wrong_types_skips_fields_not_the_feed():
     doc = {"version": "https://jsonfeed.org/version/1", "title": ["not a string"], "author": {"name": "Old Style"},
            "items": [{"id": True, "title": 1000, "url": 1.5, "date_published": "not a date", "content_html": True},
@@ -139,7 +145,8 @@ def test_relative_links_resolve_against_the_feed_url():
       <item><title>c</title><link>javascript:alert(1)</link></item></channel></rss>"""
     feed = parse_feed(body, "https://example.org/news/feed.xml")
     assert feed.link == "https://example.org/"
-    assert [e.url for e in feed.entries] == ["https://example.org/news/story.html?id=1", "https://cdn.example.net/b", None]
+    assert [e.url for e in feed.entries] == [
+        "https://example.org/news/story.html?id=1", "https://cdn.example.net/b", None]
 
 
 def test_dates_become_utc():
@@ -238,7 +245,7 @@ def test_undeclared_html_entities_are_tolerated_when_entries_survive():
 
 
 def test_http_charset_is_honoured():
-    body = "<rss version='2.0'><channel><item><title>Новости дня</title></item></channel></rss>".encode("cp1251")
+    body = "<rss><channel><item><title>Новости дня</title></item></channel></rss>".encode("cp1251")
     [entry] = parse_feed(body, FEED_URL, "text/xml; charset=windows-1251").entries
     assert entry.title == "Новости дня"
 

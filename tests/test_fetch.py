@@ -38,6 +38,14 @@ def failure(fetcher: Fetcher, url: str, **kwargs) -> FetchError:
     return info.value
 
 
+def slow(seconds: float, then):
+    """A handler that thinks for a while before answering."""
+    def handler(request: Request, out) -> None:
+        time.sleep(seconds)
+        then(request, out)
+    return handler
+
+
 # Bounded time and size
 
 def test_slow_drip_is_cut_at_the_total_deadline(fetcher, local_server):
@@ -48,6 +56,28 @@ def test_slow_drip_is_cut_at_the_total_deadline(fetcher, local_server):
 def test_server_that_never_answers_times_out(fetcher, local_server):
     local_server.route("/hang", handler=stall(local_server.closing))
     assert failure(fetcher, local_server.url("/hang")).kind == "timeout"
+
+
+def test_deadline_covers_the_whole_redirect_chain(fetcher, local_server):
+    for hop in range(4):  # each hop answers well within the timeout; together they exceed it
+        redirect = raw(302, {"Location": f"/hop{hop + 1}", "Content-Length": "0"})
+        local_server.route(f"/hop{hop}", handler=slow(0.4, redirect))
+    assert failure(fetcher, local_server.url("/hop0")).kind == "timeout"
+    assert local_server.hits["/hop3"] == 0
+
+
+def test_slow_dns_is_bounded_by_the_deadline(fetcher, monkeypatch):
+    release, real = threading.Event(), socket.getaddrinfo
+
+    def stuck_resolver(*args, **kwargs):  # a hung resolver cannot be made real on loopback
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck_resolver)
+    try:
+        assert failure(fetcher, "http://feeds.example.test/rss").kind == "timeout"
+    finally:
+        release.set()
 
 
 def test_connection_refused(fetcher):
@@ -169,9 +199,10 @@ def test_public_address_policy(address, public):
     assert is_public_address(ipaddress.ip_address(address)) is public
 
 
-@pytest.mark.parametrize(("url", "kind"), [("ftp://example.org/feed", "bad_scheme"), ("file:///etc/passwd", "bad_scheme"),
-                                           ("javascript:alert(1)", "bad_scheme"), ("feed.xml", "invalid_url"),
-                                           ("http:///feed", "invalid_url")])
+@pytest.mark.parametrize(("url", "kind"), [
+    ("ftp://example.org/feed", "bad_scheme"), ("file:///etc/passwd", "bad_scheme"), ("javascript:alert(1)", "bad_scheme"),
+    ("feed.xml", "invalid_url"), ("http:///feed", "invalid_url"),
+])
 def test_non_http_urls_refused(fetcher, url, kind):
     assert failure(fetcher, url).kind == kind
 
@@ -244,13 +275,10 @@ def test_conditional_get_with_last_modified(fetcher, local_server):
 
 # Politeness and threads
 
-def slow_ok(request: Request, out) -> None:
-    time.sleep(0.3)
-    raw(200, {"Content-Length": "2"}, b"ok")(request, out)
 
 
 def test_per_host_concurrency_is_shared_across_threads(local_server):
-    local_server.route("/slow", handler=slow_ok)
+    local_server.route("/slow", handler=slow(0.3, raw(200, {"Content-Length": "2"}, b"ok")))
     settings = FetchSettings(timeout=5.0, per_host_concurrency=2)
     with Fetcher(settings, address_allowed=lambda ip: ip.is_loopback) as f:
         threads = [threading.Thread(target=f.get, args=(local_server.url("/slow"),)) for _ in range(6)]
