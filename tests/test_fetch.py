@@ -168,6 +168,13 @@ def test_redirect_to_a_private_address_is_refused_before_connecting(fetcher, loc
     assert err.url == target
 
 
+@pytest.mark.parametrize("location", ["http://[::1/x", "http://exa\x01mple/"])
+def test_redirect_to_an_invalid_url_is_the_servers_fault(fetcher, local_server, location):
+    local_server.route("/go", status=302, headers={"Location": location})
+    err = failure(fetcher, local_server.url("/go"))
+    assert err.kind == "connection" and "location" in str(err)
+
+
 def test_redirect_to_another_scheme_is_refused(fetcher, local_server):
     local_server.route("/go", status=301, headers={"Location": "file:///etc/passwd"})
     assert failure(fetcher, local_server.url("/go")).kind == "bad_scheme"
