@@ -191,12 +191,24 @@ def test_external_entity_is_refused():
         parse_feed(body, FEED_URL)
 
 
-def test_external_dtd_is_not_loaded():
-    body = b"""<?xml version="1.0"?><!DOCTYPE rss SYSTEM "file:///etc/passwd">
-      <rss version="2.0"><channel><title>t</title><item><title>only this</title></item></channel></rss>"""
-    feed = parse_feed(body, FEED_URL)
-    assert [e.title for e in feed.entries] == ["only this"]
-    assert "root:" not in repr(feed)
+def test_external_parameter_entity_is_refused_without_a_request(local_server):
+    local_server.route("/evil.dtd", '<!ENTITY leak "LEAKED">')
+    body = f"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY % remote SYSTEM "{local_server.url('/evil.dtd')}">
+      %remote;]><rss version="2.0"><channel><item><title>&leak;</title></item></channel></rss>""".encode()
+    with pytest.raises(FeedError, match="entity declarations refused"):
+        parse_feed(body, FEED_URL)
+    assert local_server.hits["/evil.dtd"] == 0
+
+
+def test_external_dtd_is_not_loaded(local_server):
+    local_server.route("/evil.dtd", '<!ENTITY title "LEAKED">')
+    for system_id in ("file:///etc/passwd", local_server.url("/evil.dtd")):
+        body = f"""<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{system_id}">
+          <rss version="2.0"><channel><title>t</title><item><title>only this</title></item></channel></rss>"""
+        feed = parse_feed(body.encode(), FEED_URL)
+        assert [e.title for e in feed.entries] == ["only this"]
+        assert "root:" not in repr(feed) and "LEAKED" not in repr(feed)
+    assert local_server.hits["/evil.dtd"] == 0
 
 
 def test_a_body_naming_a_file_or_url_is_not_opened(tmp_path, local_server):
