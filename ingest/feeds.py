@@ -14,7 +14,7 @@ import io
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -62,16 +62,20 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, *, max_en
         feed = _parse_json_feed(body, url)
     else:
         feed = _parse_xml_feed(body, url, content_type)
-    return Feed(feed.title, feed.link, feed.ttl_minutes, _newest(feed.entries, max_entries), feed.format)
+    return replace(feed, entries=_select(feed.entries, max_entries))
 
 
-def _newest(entries: tuple[FeedEntry, ...], limit: int) -> tuple[FeedEntry, ...]:
-    """Newest first when entries are dated (undated ones after, in document order), capped at `limit`."""
+def _usable(entry: FeedEntry) -> bool:
+    """Without a link, a guid or a title there is nothing to fetch, key or show."""
+    return bool(entry.url or entry.guid or entry.title)
+
+
+def _select(entries: tuple[FeedEntry, ...], limit: int) -> tuple[FeedEntry, ...]:
+    """Usable entries, newest first when dated (undated ones after, in document order), capped at `limit`."""
     def key(entry: FeedEntry) -> tuple[bool, float]:
         when = entry.published or entry.updated
         return (when is None, -when.timestamp() if when else 0.0)
-    usable = [e for e in entries if e.url or e.guid or e.title]
-    return tuple(sorted(usable, key=key)[:limit])
+    return tuple(sorted(filter(_usable, entries), key=key)[:limit])
 
 
 # XML through feedparser
@@ -95,7 +99,7 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> Feed:
                         else "not a feed: no XML element found")
     # feedparser's "things nobody cares about": charset overrides and a missing or non-XML Content-Type.
     malformed = parsed.bozo and not isinstance(parsed.bozo_exception, feedparser.ThingsNobodyCaresAboutButMe)
-    if malformed and not any(e.url or e.guid or e.title for e in entries):
+    if malformed and not any(map(_usable, entries)):
         raise FeedError(f"malformed XML and no usable entries: {_one_line(parsed.bozo_exception)}")
     info = parsed.feed
     return Feed(_text(info.get("title")), _absolute(info.get("link"), url), _ttl(info.get("ttl")), entries,
