@@ -49,8 +49,7 @@ def ids(store) -> dict[str, int]:
 
 
 def found(store: Store, query: str, *where) -> list[int]:
-    stmt, rank = fulltext.search(select(ItemRow.id).where(*where), parse(query), store.engine.dialect.name)
-    stmt = stmt.order_by(rank.desc(), ItemRow.sort_time.desc(), ItemRow.id.desc())
+    stmt = fulltext.search(select(ItemRow.id).where(*where), parse(query), store.engine.dialect.name)
     with store.engine.connect() as conn:
         return [row[0] for row in conn.execute(stmt)]
 
@@ -143,3 +142,8 @@ def test_rows_stored_before_the_migration_become_searchable(db_url):
     assert found(store, "Հայաստան") == [downgraded]
     assert found(store, "author:петров") == [before]
     store.close()
+
+
+def test_relevance_is_ranked_among_the_newest_matches_only(store, ids, monkeypatch):
+    monkeypatch.setattr(fulltext, "RANKED_MATCHES", 1)
+    assert found(store, "peace") == [ids["peace_body"]]  # stored last; the better title match is past the cut
