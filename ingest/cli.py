@@ -16,6 +16,7 @@ from ingest import config as config_mod
 from ingest import logs, render
 from ingest.config import Config, ConfigError
 from ingest.fetch import Fetcher
+from ingest.server import ListenError
 from ingest.storage.store import ItemQuery, SchemaError, Store
 
 EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
@@ -113,7 +114,7 @@ def run(app: App) -> None:
     with Fetcher(cfg.settings.fetch) as fetcher:
         try:
             daemon.run(cfg, store, fetcher)
-        except daemon.AlreadyRunning as exc:
+        except (daemon.AlreadyRunning, ListenError) as exc:
             fail(str(exc), EXIT_FAILED)
 
 
@@ -258,6 +259,36 @@ def check_source(app: App, name: str, limit: int) -> None:
         for block in a.blocks:
             words = " ".join(block.text.split()[:10])
             click.echo(f"   {block.kind:10} {words}{' …' if len(block.text.split()) > 10 else ''}")
+
+
+@main.command()
+@pass_app
+def healthcheck(app: App) -> None:
+    """Exit 0 if the daemon's listener says live and ready (without one: if the database is ready), else 1."""
+    from urllib.error import HTTPError, URLError
+    from urllib.request import ProxyHandler, build_opener
+
+    from ingest.server import database_problem
+
+    cfg = app.config
+    if cfg.listen is None:
+        store = Store(cfg.database_url)
+        problem = database_problem(store.engine)
+        store.close()
+        if problem:
+            fail(problem, EXIT_FAILED)
+        return
+    host, port = cfg.listen
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    for path in ("/livez", "/readyz"):
+        url = f"http://[{host}]:{port}{path}" if ":" in host else f"http://{host}:{port}{path}"
+        try:
+            with build_opener(ProxyHandler({})).open(url, timeout=10):  # never via a proxy
+                pass
+        except HTTPError as exc:
+            fail(f"{path}: {exc.code} {exc.read().decode('utf-8', 'replace').strip()}", EXIT_FAILED)
+        except (URLError, OSError) as exc:
+            fail(f"{path}: no answer from {host}:{port}: {getattr(exc, 'reason', exc)}", EXIT_FAILED)
 
 
 @main.group()

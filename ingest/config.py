@@ -68,6 +68,7 @@ class Config:
     settings: Settings
     sources: tuple[Source, ...]
     watchlists: tuple[Watchlist, ...]
+    listen: tuple[str, int] | None = None  # `[server] listen`: the observability listener, off by default
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -96,7 +97,7 @@ def load(path: str | Path | None = None) -> Config:
 
 def parse(raw: dict[str, Any], path: Path) -> Config:
     where = str(path)
-    _check_keys(raw, {"database", "fetch", "sources", "watchlists"}, where, "")
+    _check_keys(raw, {"database", "fetch", "server", "sources", "watchlists"}, where, "")
     database = _table(raw, "database", where)
     _check_keys(database, {"url"}, where, "database.")
     url = _typed(database, "url", str, where, "database.", "sqlite:///ingest.db")
@@ -106,7 +107,20 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         settings=_settings(_table(raw, "fetch", where), where),
         sources=_sources(raw.get("sources", []), where),
         watchlists=_watchlists(raw.get("watchlists", []), where),
+        listen=_listen(_table(raw, "server", where), where),
     )
+
+
+def _listen(table: dict[str, Any], where: str) -> tuple[str, int] | None:
+    _check_keys(table, {"listen"}, where, "server.")
+    value = _typed(table, "listen", str, where, "server.", None)
+    if value is None:
+        return None
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")  # an IPv6 literal: "[::1]:9108"
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{where}: server.listen must be 'host:port' like '127.0.0.1:9108', got {value!r}")
+    return host, int(port)
 
 
 def _settings(table: dict[str, Any], where: str) -> Settings:

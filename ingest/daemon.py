@@ -16,13 +16,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 
 from ingest.config import Config, Source
-from ingest.fetch import Fetcher, redact
+from ingest.fetch import Fetcher, FetchError, redact
 from ingest.logs import log
-from ingest.pipeline import Pipeline, utcnow
+from ingest.pipeline import Pipeline, PollResult, utcnow
+from ingest.schedule import NETWORK_KINDS, network_down
+from ingest.server import HEARTBEAT_SECONDS, Heartbeat, Listener, Metrics
 from ingest.storage.store import Store
 
 GRACE_SECONDS = 30.0  # how long SIGTERM waits for in-flight polls before leaving them to be redone
 FIRST_POLL_SPREAD = 5.0  # seconds over which the first polls after start are spread
+PROBE_SECONDS = 30.0  # while our network is down: one probe request this often instead of every source's polls
 
 
 class AlreadyRunning(RuntimeError):
@@ -55,9 +58,16 @@ class Daemon:
         self.store = store
         self.sources = config.sources
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=max(2, min(len(config.sources), 8)))},
+            executors={"default": ThreadPoolExecutor(max_workers=max(2, min(len(config.sources), 8))),
+                       "heartbeat": ThreadPoolExecutor(max_workers=1)},  # long polls must not delay liveness
             timezone="UTC",
         )
+        self.metrics, self.heartbeat = Metrics(), Heartbeat()
+        self._lock = threading.Lock()
+        self._active: set[str] = set()  # sources with a schedule (not gone)
+        self._last: dict[str, tuple[datetime, str | None]] = {}  # per source: (polled at, failure kind or None)
+        self._held: set[str] | None = None  # sources parked while the network is down; None when it is up
+        self._probes = 0
 
     def start(self) -> None:
         now = utcnow()
@@ -71,6 +81,9 @@ class Daemon:
                 due = max(state.next_poll or now, now)
             # Spread the first polls so that a restart does not fire every source at once.
             self._schedule(source, due + timedelta(seconds=random.uniform(0, FIRST_POLL_SPREAD)))
+            self._active.add(source.name)
+        self.scheduler.add_job(self.heartbeat.beat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat",
+                               executor="heartbeat", next_run_time=now, coalesce=True)
         self.scheduler.start()
 
     def _schedule(self, source: Source, when: datetime) -> None:
@@ -84,10 +97,68 @@ class Daemon:
             log.exception("poll_crashed", source=source.name)
             self._schedule(source, utcnow() + timedelta(seconds=source.every or 900))
             return
+        self._observe(result)
         if result.next_poll is None:
             log.warning("source_gone", source=source.name, error=result.error)
+            with self._lock:
+                self._active.discard(source.name)
+        elif self._hold(source, result):
+            return
         elif self.scheduler.state == STATE_RUNNING:
             self._schedule(source, result.next_poll)
+
+    def _observe(self, result: PollResult) -> None:
+        try:
+            state = self.store.source_state(result.source)
+            self.metrics.observe(result, state.state if state else None)
+        except Exception:  # metrics must never cost a source its next poll
+            log.exception("metrics_failed", source=result.source)
+
+    def _hold(self, source: Source, result: PollResult) -> bool:
+        """Record the poll; when every source fails below HTTP, park them all rather than count failures
+        against each, and probe until the network answers again."""
+        now = utcnow()
+        with self._lock:
+            self._last[source.name] = (now, result.failure if result.error else None)
+            if self._held is None:
+                if not network_down([self._last.get(name) for name in sorted(self._active)], now):
+                    return False
+                self._held = set(self._active)
+                for name in self._held:
+                    if self.scheduler.get_job(name):
+                        self.scheduler.remove_job(name)
+                self.scheduler.add_job(self._probe, "interval", seconds=PROBE_SECONDS, id="network-probe",
+                                       max_instances=1, coalesce=True)
+                log.warning("network_down", sources=len(self._held), probe_every_s=PROBE_SECONDS,
+                            error=result.error)
+            self._held.add(source.name)
+            return True
+
+    def _probe(self) -> None:
+        """One request to one parked source (in turn); any HTTP answer means the network is back."""
+        with self._lock:
+            names = sorted(self._held or ())
+        if not names:
+            return
+        self._probes += 1
+        source = next(s for s in self.sources if s.name == names[self._probes % len(names)])
+        state = self.store.source_state(source.name)
+        try:
+            self.pipeline.fetcher.get(state.url if state and state.config_url == source.url else source.url)
+        except FetchError as exc:
+            if exc.kind in NETWORK_KINDS:
+                log.info("network_probe", source=source.name, error=str(exc))
+                return
+        with self._lock:
+            held, self._held = self._held or set(), None
+            self._last.clear()  # every source must fail afresh before the network is called down again
+        if self.scheduler.get_job("network-probe"):
+            self.scheduler.remove_job("network-probe")
+        log.info("network_up", source=source.name, sources=len(held))
+        now = utcnow()
+        for s in self.sources:
+            if s.name in held:
+                self._schedule(s, now + timedelta(seconds=random.uniform(0, FIRST_POLL_SPREAD)))
 
     def stop(self, grace: float = GRACE_SECONDS) -> None:
         self.scheduler.pause()
@@ -103,6 +174,7 @@ def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | 
     stop = stop or threading.Event()
     lock = lock_database(config.database_url)
     daemon = Daemon(config, store, fetcher)
+    listener = Listener(config.listen, daemon.metrics, daemon.heartbeat, store.engine).start() if config.listen else None
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stop.set())
     daemon.start()
@@ -112,6 +184,8 @@ def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | 
     finally:
         log.info("daemon_stopping", grace_s=GRACE_SECONDS)
         daemon.stop()
+        if listener:
+            listener.close()
         log.info("daemon_stopped")
         if lock:
             lock.close()

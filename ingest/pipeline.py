@@ -42,6 +42,8 @@ class PollResult:
     not_modified: bool = False
     error: str | None = None  # the whole source failed (fetch or feed error)
     next_poll: datetime | None = None  # None: do not poll again (gone)
+    failure: str | None = None  # why the source failed: a FetchError kind, "feed", "gone" or "host_blocked"
+    fetch_seconds: float | None = None  # the feed request, when one was made (for metrics)
 
     @property
     def ok(self) -> bool:
@@ -112,11 +114,13 @@ class Pipeline:
         now = utcnow()
         if state.state == "gone":
             result.error = f"gone (HTTP 410) since {state.last_polled:%Y-%m-%d}; not polled: change its url to retry"
+            result.failure = "gone"
             return result
         blocked = self.store.host_blocked_until(_host(state.url))
         if blocked and blocked > now:
             # The host asked us to wait (Retry-After): not this source's failure.
             result.error = f"host {_host(state.url)} asked to wait until {blocked:%Y-%m-%d %H:%M:%S} UTC"
+            result.failure = "host_blocked"
             state.next_poll = result.next_poll = blocked
             self.store.save_source_state(state)
             return result
@@ -129,11 +133,13 @@ class Pipeline:
                 feed = parse_feed(response.content, response.url, response.content_type,
                                   max_entries=self.settings.max_entries)
         except (FetchError, FeedError) as exc:
-            result.error = str(exc)
+            result.error, result.failure = str(exc), getattr(exc, "kind", "feed")
+            result.fetch_seconds = _ms(started) / 1000
             log.warning("feed_fetch", source=source.name, url=redact(state.url), status=getattr(exc, "status", None),
                         duration_ms=_ms(started), error=result.error)
             result.next_poll = self._reschedule(state, source, _failure(exc), now)
             return result
+        result.fetch_seconds = response.duration_ms / 1000
         log.info("feed_fetch", source=source.name, url=redact(state.url), status=response.status,
                  duration_ms=response.duration_ms, bytes=len(response.content),
                  entries=len(feed.entries) if feed else 0)

@@ -112,3 +112,22 @@ def cache_hint(headers: dict[str, str] | None, ttl_minutes: int | None, now: dat
     if ttl_minutes and ttl_minutes > 0:
         hints.append(ttl_minutes * 60.0)
     return max(hints) if hints else None
+
+
+NETWORK_WINDOW = 3600.0  # a source's failure older than this says nothing about the network now
+NETWORK_KINDS = frozenset({"connection", "timeout"})  # failures that never reached an HTTP answer
+
+
+def network_down(last_polls: list[tuple[datetime, str | None] | None], now: datetime,
+                 window: float = NETWORK_WINDOW) -> bool:
+    """Is our own network down, rather than the sources? From each active source's last poll: (when, failure kind).
+
+    Only when every source failed recently without an HTTP answer: with three or more, connection
+    errors and timeouts both count (many unrelated hosts rarely fail together); with one or two, only
+    connection errors do, since a single slow server times out far more often than a network does.
+    A source not yet polled, or polled long ago, leaves the question open (False).
+    """
+    if not last_polls or any(p is None or (now - p[0]).total_seconds() > window for p in last_polls):
+        return False
+    kinds = {kind for _, kind in last_polls}
+    return kinds <= (NETWORK_KINDS if len(last_polls) >= 3 else {"connection"})

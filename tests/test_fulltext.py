@@ -5,12 +5,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 
 from ingest.search import parse
 from ingest.storage import fulltext, migrate
 from ingest.storage.store import Store
 from ingest.storage.tables import ItemRow
+from tests.conftest import new_postgres_database
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -147,3 +148,23 @@ def test_rows_stored_before_the_migration_become_searchable(db_url):
 def test_relevance_is_ranked_among_the_newest_matches_only(store, ids, monkeypatch):
     monkeypatch.setattr(fulltext, "RANKED_MATCHES", 1)
     assert found(store, "peace") == [ids["peace_body"]]  # stored last; the better title match is past the cut
+
+
+def test_postgresql_without_unaccent_falls_back_to_simple(postgres_server):
+    """A role that may not create extensions: the migration still runs, only diacritics stop folding."""
+    import psycopg
+
+    url = new_postgres_database(postgres_server)
+    role = "plain_" + url.rsplit("/", 1)[1]  # roles are per cluster, databases fresh: one role per database
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'GRANT USAGE, CREATE ON SCHEMA public TO "{role}"')
+    as_role = make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+    with closing(Store(as_role)) as store:
+        store.prepare()
+        ids = {key: _add(store, key) for key in ("cafe", "csto")}
+        with store.engine.connect() as conn:
+            assert conn.execute(text("select count(*) from pg_extension where extname = 'unaccent'")).scalar() == 0
+        assert found(store, "café") == [ids["cafe"]]
+        assert found(store, "cafe") == []
+        assert found(store, "одкб") == [ids["csto"]]

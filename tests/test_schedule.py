@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ingest.schedule import (MAX_BACKOFF, MAX_RETRY_AFTER, MOVED_AFTER, Outcome, auto_interval, cache_hint,
-                             plan)
+from ingest.schedule import (MAX_BACKOFF, MAX_RETRY_AFTER, MOVED_AFTER, NETWORK_WINDOW, Outcome, auto_interval,
+                             cache_hint, network_down, plan)
 
 NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
 EVERY = 900.0
@@ -99,3 +99,27 @@ def test_auto_interval_is_bounded():
     assert auto_interval([NOW + timedelta(seconds=i) for i in range(10)]) == 300
     assert auto_interval([NOW + timedelta(days=7 * i) for i in range(4)]) == 86400
     assert 300 <= auto_interval([]) <= 86400
+
+
+def _polls(*kinds, age=60.0):
+    return [None if k == "never" else (NOW - timedelta(seconds=age), k) for k in kinds]
+
+
+@pytest.mark.parametrize("kinds, down", [
+    (("connection", "timeout", "connection"), True),  # three hosts failing together: it is us
+    (("timeout", "timeout", "timeout", "timeout"), True),
+    (("connection",), True),
+    (("connection", "connection"), True),
+    (("timeout",), False),  # one slow server is not a network outage
+    (("connection", "timeout"), False),
+    (("connection", "connection", None), False),  # one source answered
+    (("connection", "connection", "http"), False),  # an HTTP error means the network works
+    (("connection", "connection", "never"), False),  # unknown until every source has been tried
+    ((), False),
+])
+def test_network_down_needs_every_source_failing_below_http(kinds, down):
+    assert network_down(_polls(*kinds), NOW) is down
+
+
+def test_network_down_ignores_stale_failures():
+    assert network_down(_polls("connection", "connection", "connection", age=2 * NETWORK_WINDOW), NOW) is False

@@ -1,0 +1,137 @@
+"""The optional observability listener (`[server] listen`): Prometheus `/metrics`, `/livez`, `/readyz`.
+
+Liveness is a heartbeat that the scheduler itself runs, so a wedged scheduler fails it and not only a
+dead process; readiness is the database answering at the schema revision this code needs, the same
+check `ingest healthcheck` makes when no listener is configured.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import Engine, text
+
+from ingest.storage import migrate
+
+if TYPE_CHECKING:
+    from ingest.pipeline import PollResult
+
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER = 3 * HEARTBEAT_SECONDS  # /livez fails when the scheduler has not ticked for this long
+
+
+class ListenError(RuntimeError):
+    """The listener's address cannot be bound."""
+
+
+class Metrics:
+    """Per-daemon registry (not the global one), so that several daemons in one test process do not clash."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.fetches = Counter("ingest_feed_fetches", "Feed requests by result: ok, not_modified, or the failure kind",
+                               ["result"], registry=r)
+        self.fetch_seconds = Histogram("ingest_feed_fetch_duration_seconds", "Feed request duration", registry=r,
+                                       buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+        self.items = Counter("ingest_items_stored", "New items stored", registry=r)
+        self.flagged = Counter("ingest_items_flagged", "New items with at least one watchlist hit", registry=r)
+        self.backoff = Gauge("ingest_sources_in_backoff", "Sources whose last poll failed", registry=r)
+        self.last_success = Gauge("ingest_last_successful_poll_timestamp_seconds",
+                                  "Unix time of the last poll that succeeded", registry=r)
+        self._states: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, result: PollResult, state: str | None) -> None:
+        """Count one poll; `state` is the source's stored state after it (ok, backoff, gone)."""
+        if result.fetch_seconds is not None:
+            self.fetches.labels(result.failure or ("not_modified" if result.not_modified else "ok")).inc()
+            self.fetch_seconds.observe(result.fetch_seconds)
+        self.items.inc(result.new)
+        self.flagged.inc(result.flagged)
+        if result.ok:
+            self.last_success.set_to_current_time()
+        with self._lock:
+            self._states[result.source] = state or "ok"
+            self.backoff.set(sum(s == "backoff" for s in self._states.values()))
+
+
+class Heartbeat:
+    def __init__(self) -> None:
+        self.last: float | None = None  # time.monotonic() of the last tick
+
+    def beat(self) -> None:
+        self.last = time.monotonic()
+
+    def problem(self) -> str | None:
+        if self.last is None:
+            return "scheduler has not ticked yet"
+        age = time.monotonic() - self.last
+        return f"scheduler last ticked {age:.0f} s ago" if age > STALE_AFTER else None
+
+
+def database_problem(engine: Engine) -> str | None:
+    """Why the database cannot serve this code (one line), or None when it can."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        current = migrate.current_revision(engine)
+    except Exception as exc:  # any driver error: the reason is what the operator needs
+        return f"database unreachable: {' '.join(str(exc).split())[:200]}"
+    head = migrate.head_revision()
+    if current != head:
+        return f"database schema at revision {current or 'none'}, this version needs {head}: run `ingest db upgrade`"
+    return None
+
+
+class Listener:
+    """A small threaded HTTP server; each request reads the live state, nothing is cached."""
+
+    def __init__(self, address: tuple[str, int], metrics: Metrics, heartbeat: Heartbeat, engine: Engine):
+        self.metrics, self.heartbeat, self.engine = metrics, heartbeat, engine
+        try:
+            self._httpd = ThreadingHTTPServer(address, _handler(self))
+        except OSError as exc:
+            raise ListenError(f"cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}") from None
+        self._httpd.daemon_threads = True
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    def start(self) -> Listener:
+        threading.Thread(target=self._httpd.serve_forever, name="ingest-listener", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def answer(self, path: str) -> tuple[int, str, bytes]:
+        if path == "/metrics":
+            return 200, CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry)
+        if path in ("/livez", "/readyz"):
+            problem = self.heartbeat.problem() if path == "/livez" else database_problem(self.engine)
+            return (503, "text/plain; charset=utf-8", f"{problem}\n".encode()) if problem else \
+                (200, "text/plain; charset=utf-8", b"ok\n")
+        return 404, "text/plain; charset=utf-8", b"not found: try /metrics, /livez or /readyz\n"
+
+
+def _handler(listener: Listener) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, content_type, body = listener.answer(self.path.split("?", 1)[0])
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # scrapes every few seconds are not news
+            pass
+
+    return Handler
