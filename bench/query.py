@@ -121,20 +121,30 @@ def _hit_values(item_id: int) -> dict:
             "start": 0, "end": 4, "text": "ОДКБ", "snippet": f"[[{PHRASE}]]"}
 
 
-def ingest_rate(store: Store, corpus: Corpus, count: int, first: int) -> float:
-    """Items/s through `Store.add`, one transaction each like the pipeline: the median of 5 rounds."""
-    rng = random.Random(first)
-    items = [corpus.item(n, END, rng) for n in range(first, first + WARMUP + count)]
-    rates = []
-    for n, (values, keys, flagged) in enumerate(items):
-        if n >= WARMUP and (n - WARMUP) % (count // ROUNDS) == 0:
-            if n > WARMUP:
-                rates.append((count // ROUNDS) / (time.perf_counter() - began))
+def ingest_rates(empty: Store, full: Store, corpus: Corpus, count: int) -> tuple[float, float]:
+    """Items/s through `Store.add`, one transaction each like the pipeline, on each database.
+
+    Rounds alternate between the two so that other work on the machine slows both alike;
+    each figure is the median of its rounds.
+    """
+    rng = random.Random(2)
+    per_round = max(1, count // ROUNDS)
+    items = iter([corpus.item(10**9 + n, END, rng) for n in range(2 * (WARMUP + per_round * ROUNDS))])
+    rates: dict[Store, list[float]] = {empty: [], full: []}
+    for store in rates:  # untimed: the first calls compile statements and warm caches
+        _add_all(store, [next(items) for _ in range(WARMUP)])
+    for _ in range(ROUNDS):
+        for store, got in rates.items():
             began = time.perf_counter()
+            _add_all(store, [next(items) for _ in range(per_round)])
+            got.append(per_round / (time.perf_counter() - began))
+    return statistics.median(rates[empty]), statistics.median(rates[full])
+
+
+def _add_all(store: Store, items: list[tuple[dict, list[tuple[str, str]], bool]]) -> None:
+    for values, keys, flagged in items:
         hits = [HitRow(**_hit_values(0))] if flagged else []
         assert store.add(ItemRow(**values), keys, hits) is not None
-    rates.append((count // ROUNDS) / (time.perf_counter() - began))
-    return statistics.median(rates)
 
 
 def merge_index(store: Store) -> float:
@@ -209,29 +219,32 @@ def time_ms(run: Callable[[], object], runs: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--db", help="an empty database URL (default: a SQLite file in a temp dir)")
+    parser.add_argument("--db", help="an empty database URL to fill (default: a SQLite file in a temp dir)")
+    parser.add_argument("--empty-db", help="another empty database URL, for the ingest rate at zero items "
+                                           "(default: a SQLite file in a temp dir)")
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--adds", type=int, default=300, help="items stored through Store.add for the ingest rate")
+    parser.add_argument("--adds", type=int, default=300, help="items stored through Store.add on each database")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="ingest-bench-")
     store = Store(args.db or f"sqlite:///{Path(tmp.name) / 'bench.db'}")
-    store.prepare()
+    empty = Store(args.empty_db or f"sqlite:///{Path(tmp.name) / 'empty.db'}")
+    for s in (store, empty):
+        s.prepare()
     corpus = Corpus()
-    empty_rate = ingest_rate(store, corpus, args.adds, first=10**9)
-    print(f"ingest through Store.add, empty database: {empty_rate:,.0f} items/s")
     print(f"filling {args.items:,} items ...")
     print(f"fill: {fill(store, args.items):,.0f} items/s; FTS5 'optimize' after it: {merge_index(store):.1f} s")
-    full_rate = ingest_rate(store, corpus, args.adds, first=2 * 10**9)
-    print(f"ingest through Store.add at {args.items:,} items: {full_rate:,.0f} items/s "
-          f"({full_rate / empty_rate:.0%} of empty; target >= 80%)")
+    empty_rate, full_rate = ingest_rates(empty, store, corpus, args.adds)
+    print(f"ingest through Store.add: empty database {empty_rate:,.0f} items/s, at {args.items:,} items "
+          f"{full_rate:,.0f} items/s ({full_rate / empty_rate:.0%} of empty; target >= 80%)")
     dialect = store.engine.dialect.name
     print(f"\n{'query (' + dialect + f', {args.items:,} items)':<58} {'matches':>9} {'p50 ms':>8} {'p95 ms':>8}")
     with store.engine.connect() as conn:
         for name, (ids, search) in queries(corpus).items():
             matches = _count(conn, ids, search)
             p50, p95 = time_ms(lambda: _page(conn, ids, search), args.runs)
-            print(f"{name:<58} {matches:>9,} {p50:8.1f} {p95:8.1f}")
-    store.close()
+            print(f"{name:<58} {matches:>9,} {p50:8.1f} {p95:8.1f}", flush=True)
+    for s in (store, empty):
+        s.close()
     tmp.cleanup()
 
 
