@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import shutil
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
 from typing import Any
+from xml.sax.saxutils import escape
+
+import click
 
 from ingest.storage.records import article_of
 from ingest.storage.store import StoredItem
 
 FORMATS = ("table", "json", "jsonl", "csv")
+EXPORT_FORMATS = ("jsonl", "csv", "atom")
+_CSV_COLUMNS = ["id", "published", "source", "title", "url", "story", "watchlists"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -32,6 +38,7 @@ def summary_dict(s: StoredItem) -> dict[str, Any]:
         "story": i.story_id,
         "watchlists": s.watchlists,
         "snippets": [h.snippet for h in s.hits],
+        **({"match": s.snippet} if s.snippet else {}),
     }
 
 
@@ -85,14 +92,61 @@ def items(rows: Iterable[StoredItem], fmt: str) -> str:
     if fmt == "jsonl":
         return "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dicts)
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["id", "published", "source", "title", "url", "watchlists"])
-        for d in dicts:
-            writer.writerow([d["id"], d["published"] or "", d["source"], d["title"] or "", d["url"],
-                             ";".join(d["watchlists"])])
-        return out.getvalue()
+        return _csv_rows(dicts, header=True)
     return _table(dicts)
+
+
+def _csv_rows(dicts: Iterable[dict[str, Any]], header: bool) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if header:
+        writer.writerow(_CSV_COLUMNS)
+    for d in dicts:
+        writer.writerow([";".join(d[c]) if c == "watchlists" else ("" if d[c] is None else d[c]) for c in _CSV_COLUMNS])
+    return out.getvalue()
+
+
+def export(rows: Iterable[StoredItem], fmt: str) -> Iterator[str]:
+    """Chunks of output, one item at a time, so any result set streams."""
+    if fmt == "jsonl":
+        yield from (json.dumps(record_dict(r), ensure_ascii=False) + "\n" for r in rows)
+    elif fmt == "csv":
+        yield _csv_rows([], header=True)
+        yield from (_csv_rows([summary_dict(r)], header=False) for r in rows)
+    else:
+        yield from atom(rows, title="ingest export")
+
+
+def atom(rows: Iterable[StoredItem], title: str, feed_id: str = "urn:ingest:export") -> Iterator[str]:
+    """An Atom 1.0 feed of stored items, written piece by piece."""
+    yield ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+           f"<title>{escape(title)}</title><id>{escape(feed_id)}</id>"
+           f"<updated>{datetime.now(timezone.utc).isoformat()}</updated>\n")
+    for r in rows:
+        i = r.item
+        summary = " … ".join(h.snippet for h in r.hits) or (i.text[:300] if i.text else "")
+        yield (f"<entry><id>urn:ingest:item:{i.id}</id><title>{escape(i.title or i.url)}</title>"
+               f'<link href="{escape(i.url, {chr(34): "&quot;"})}"/>'
+               f"<updated>{(i.updated or i.published or i.fetched_at).isoformat()}</updated>"
+               f"<summary>{escape(summary)}</summary></entry>\n")
+    yield "</feed>\n"
+
+
+def cursor(row: StoredItem) -> str:
+    """An opaque token for the next page: the last row's sort key."""
+    raw = f"{row.item.sort_time.isoformat()}|{row.item.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_cursor(token: str | None) -> tuple[datetime, int] | None:
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        when, item_id = raw.split("|")
+        return datetime.fromisoformat(when), int(item_id)
+    except ValueError:
+        raise click.BadParameter("not a cursor printed by `ingest query`", param_hint="--cursor") from None
 
 
 def _table(dicts: list[dict[str, Any]]) -> str:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Engine, create_engine, delete, event, func, or_, tuple_
+from sqlalchemy import Engine, create_engine, delete, event, func, tuple_, update
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ingest.storage import migrate
+from ingest import search
+from ingest.storage import fulltext, migrate
 from ingest.storage.tables import (AlertRow, BandRow, FingerprintRow, HitRow, HostRow, ItemRow, PageRow,
                                    RevisionRow, SightingRow, SourceRow)
 
@@ -59,12 +61,17 @@ def key_value(value: str) -> str:
 @dataclass(frozen=True)
 class ItemQuery:
     watchlist: str | None = None
+    flagged: bool = False  # only items some watchlist flagged
     sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    story: int | None = None
     since: datetime | None = None
     until: datetime | None = None
-    search: str | None = None
+    search: str | None = None  # the syntax of `ingest.search`
+    sort: str = "newest"  # or "relevance" (with a search)
     limit: int = 50
     offset: int = 0
+    after: tuple[datetime, int] | None = None  # keyset cursor: (sort_time, id) of the previous page's last item
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class StoredItem:
     # Loaded by `Store.get` only: the whole record with its history.
     fingerprints: list[FingerprintRow] = field(default_factory=list)
     story: list[ItemRow] = field(default_factory=list)  # every item of its story, itself included
+    snippet: str | None = None  # full-text search excerpt, matches marked [[...]]
     sightings: list[SightingRow] = field(default_factory=list)
     revisions: list[RevisionRow] = field(default_factory=list)
 
@@ -269,32 +277,82 @@ class Store:
                 return list(s.exec(select(table).where(table.item_id == item_id).order_by(*order)).all())
 
             story = s.exec(select(ItemRow).where(ItemRow.story_id == item.story_id).order_by(ItemRow.id)).all()
-            return StoredItem(item, rows(HitRow, HitRow.id), rows(FingerprintRow, FingerprintRow.kind),
-                              list(story), rows(SightingRow, SightingRow.id), rows(RevisionRow, RevisionRow.number))
+            return StoredItem(item, hits=rows(HitRow, HitRow.id), fingerprints=rows(FingerprintRow, FingerprintRow.kind),
+                              story=list(story), sightings=rows(SightingRow, SightingRow.id),
+                              revisions=rows(RevisionRow, RevisionRow.number))
 
     def query(self, q: ItemQuery) -> list[StoredItem]:
-        """Items newest first (published, else fetched time), with their hits."""
-        stmt = select(ItemRow)
+        """One page of items: newest first (published, else fetched time), or by relevance for a search."""
+        ids = select(ItemRow.id)
         if q.watchlist:
-            stmt = stmt.where(ItemRow.id.in_(select(HitRow.item_id).where(HitRow.watchlist == q.watchlist)))
+            ids = ids.where(ItemRow.id.in_(select(HitRow.item_id).where(HitRow.watchlist == q.watchlist)))
+        if q.flagged:
+            ids = ids.where(ItemRow.id.in_(select(HitRow.item_id)))
         if q.sources:
-            stmt = stmt.where(ItemRow.source.in_(q.sources))
+            ids = ids.where(ItemRow.source.in_(q.sources))
+        if q.languages:
+            ids = ids.where(ItemRow.language.in_(q.languages))
+        if q.story is not None:
+            ids = ids.where(ItemRow.story_id == q.story)
         if q.since:
-            stmt = stmt.where(ItemRow.sort_time >= q.since)
+            ids = ids.where(ItemRow.sort_time >= q.since)
         if q.until:
-            stmt = stmt.where(ItemRow.sort_time < q.until)
-        for word in (q.search or "").split():
-            pattern = f"%{word.lower()}%"
-            stmt = stmt.where(or_(func.lower(ItemRow.title).like(pattern), func.lower(ItemRow.text).like(pattern)))
-        stmt = stmt.order_by(ItemRow.sort_time.desc(), ItemRow.id.desc()).offset(q.offset).limit(q.limit)
+            ids = ids.where(ItemRow.sort_time < q.until)
+        parsed = search.parse(q.search) if q.search else None
         with Session(self.engine) as s:
-            items = s.exec(stmt).all()
-            ids = [i.id for i in items]
-            hits: dict[int, list[HitRow]] = {i: [] for i in ids}
-            if ids:
-                for h in s.exec(select(HitRow).where(HitRow.item_id.in_(ids)).order_by(HitRow.id)):
-                    hits[h.item_id].append(h)
-            return [StoredItem(i, hits[i.id]) for i in items]
+            dialect = s.get_bind().dialect.name
+            if parsed and q.sort == "relevance":
+                ordered = fulltext.search(ids, parsed, dialect).offset(q.offset).limit(q.limit)
+            else:
+                if parsed:
+                    ids = select(ItemRow.id).where(ItemRow.id.in_(fulltext.search(ids, parsed, dialect)))
+                if q.after:  # keyset cursor: rows strictly after the last one of the previous page
+                    ids = ids.where(tuple_(ItemRow.sort_time, ItemRow.id) < tuple_(*q.after))
+                ordered = ids.order_by(ItemRow.sort_time.desc(), ItemRow.id.desc()).offset(q.offset).limit(q.limit)
+            order = list(s.connection().execute(ordered).scalars())
+            if not order:
+                return []
+            items = {i.id: i for i in s.exec(select(ItemRow).where(ItemRow.id.in_(order)))}
+            hits: dict[int, list[HitRow]] = {i: [] for i in order}
+            for h in s.exec(select(HitRow).where(HitRow.item_id.in_(order)).order_by(HitRow.id)):
+                hits[h.item_id].append(h)
+            snippets = fulltext.snippets(s.connection(), parsed, order) if parsed else {}
+        return [StoredItem(items[i], hits[i], snippet=snippets.get(i)) for i in order]
+
+    def iterate(self, q: ItemQuery, batch: int = 500) -> Iterator[StoredItem]:
+        """Every item of a query, newest first, a page at a time: exports never hold the result set."""
+        page = replace(q, limit=batch, offset=0, sort="newest")
+        while rows := self.query(page):
+            yield from rows
+            page = replace(page, after=(rows[-1].item.sort_time, rows[-1].item.id))
+
+    def stats(self, days: int = 30) -> dict[str, list[tuple[str, int]]]:
+        """Item counts per source, per watchlist, and per day (last `days` days, by published-else-fetched)."""
+        with Session(self.engine) as s:
+            per_source = s.exec(select(ItemRow.source, func.count()).group_by(ItemRow.source)
+                                .order_by(ItemRow.source)).all()
+            per_watchlist = s.exec(select(HitRow.watchlist, func.count(func.distinct(HitRow.item_id)))
+                                   .group_by(HitRow.watchlist).order_by(HitRow.watchlist)).all()
+            since = datetime.now(timezone.utc) - timedelta(days=days)
+            times = s.exec(select(ItemRow.sort_time).where(ItemRow.sort_time >= since)).all()
+        per_day = Counter(t.date().isoformat() for t in times)
+        return {"source": list(per_source), "watchlist": list(per_watchlist), "day": sorted(per_day.items())}
+
+    def prune(self, older_than: datetime, keep_flagged: bool = True, batch: int = 1000) -> int:
+        """Delete old items a batch at a time; their fingerprints stay behind as tombstones."""
+        deleted = 0
+        while True:
+            with Session(self.engine) as s, s.begin():
+                stmt = select(ItemRow.id).where(ItemRow.sort_time < older_than)
+                if keep_flagged:
+                    stmt = stmt.where(ItemRow.id.not_in(select(HitRow.item_id)))
+                ids = s.exec(stmt.limit(batch)).all()
+                if not ids:
+                    return deleted
+                # Explicit for SQLite databases opened without foreign keys: keep the tombstones.
+                s.exec(update(FingerprintRow).where(FingerprintRow.item_id.in_(ids)).values(item_id=None))
+                s.exec(delete(ItemRow).where(ItemRow.id.in_(ids)))
+                deleted += len(ids)
 
     def count_items(self, source: str | None = None) -> int:
         stmt = select(func.count()).select_from(ItemRow)
