@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import click
@@ -140,22 +141,100 @@ def _age(value: str) -> timedelta:
     return timedelta(seconds=config_mod.parse_duration(value))
 
 
+def _filters(command):  # noqa: ANN001, ANN201
+    """The item filters shared by `query` and `export`."""
+    options = [
+        click.option("--watchlist", help="Only items flagged by this watchlist."),
+        click.option("--flagged", is_flag=True, help="Only items flagged by any watchlist."),
+        click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source (repeatable)."),
+        click.option("--language", "languages", multiple=True, metavar="CODE", help="Only this language, e.g. en."),
+        click.option("--story", type=int, metavar="ID", help="Only the items of one story."),
+        click.option("--since", metavar="WHEN", help="Published (else fetched) at or after WHEN: ISO date or 2d, 12h."),
+        click.option("--until", metavar="WHEN", help="Published (else fetched) before WHEN."),
+        click.option("--search", metavar="TEXT",
+                     help='Full-text search: words, "a phrase", -exclude, OR, title:word, author:name.'),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _item_query(watchlist, flagged, sources, languages, story, since, until, search, **page) -> ItemQuery:  # noqa: ANN001
+    from ingest.search import SearchSyntaxError, parse
+
+    if search:
+        try:
+            parse(search)
+        except SearchSyntaxError as exc:
+            raise click.BadParameter(str(exc), param_hint="--search") from None
+    return ItemQuery(watchlist=watchlist, flagged=flagged, sources=tuple(sources), languages=tuple(languages),
+                     story=story, since=_when(since, "--since"), until=_when(until, "--until"), search=search,
+                     **page)
+
+
 @main.command()
-@click.option("--watchlist", help="Only items flagged by this watchlist.")
-@click.option("--source", "sources", multiple=True, metavar="NAME", help="Only items of this source (repeatable).")
-@click.option("--since", metavar="WHEN", help="Published (else fetched) at or after WHEN: ISO date or 2d, 12h.")
-@click.option("--until", metavar="WHEN", help="Published (else fetched) before WHEN.")
-@click.option("--search", metavar="TEXT", help="Only items whose title or text contains every word.")
+@_filters
+@click.option("--sort", type=click.Choice(["newest", "relevance"]), default=None,
+              help="Order (default: relevance with --search, else newest).")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--cursor", metavar="TOKEN", help="Continue after the page that printed this token (newest order).")
 @click.option("--format", "fmt", type=click.Choice(render.FORMATS), default="table", show_default=True)
 @pass_app
-def query(app: App, watchlist, sources, since, until, search, limit, offset, fmt) -> None:
-    """List stored items, newest first."""
-    q = ItemQuery(watchlist=watchlist, sources=tuple(sources), since=_when(since, "--since"),
-                  until=_when(until, "--until"), search=search, limit=limit, offset=offset)
-    store = app.store()
-    click.echo(render.items(store.query(q), fmt), nl=False)
+def query(app: App, sort, limit, offset, cursor, fmt, **filters) -> None:
+    """List stored items, newest first (or by relevance for a search)."""
+    sort = sort or ("relevance" if filters["search"] else "newest")
+    if cursor and sort != "newest":
+        raise click.BadParameter("a cursor pages through the newest-first order only", param_hint="--cursor")
+    q = _item_query(**filters, sort=sort, limit=limit, offset=offset, after=render.read_cursor(cursor))
+    rows = app.store().query(q)
+    click.echo(render.items(rows, fmt), nl=False)
+    if len(rows) == limit and sort == "newest":
+        click.echo(f"more: --cursor {render.cursor(rows[-1])}", err=True)
+
+
+@main.command()
+@_filters
+@click.option("--format", "fmt", type=click.Choice(render.EXPORT_FORMATS), default="jsonl", show_default=True)
+@pass_app
+def export(app: App, fmt, **filters) -> None:
+    """Stream every matching item, newest first, as full records (jsonl), rows (csv) or an Atom feed."""
+    rows = app.store().iterate(_item_query(**filters))
+    for chunk in render.export(rows, fmt):
+        click.echo(chunk, nl=False)
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True, help="Days in the per-day list.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_app
+def stats(app: App, days: int, fmt: str) -> None:
+    """Item counts per source, per watchlist and per day."""
+    counts = app.store().stats(days)
+    if fmt == "json":
+        click.echo(json.dumps({k: dict(v) for k, v in counts.items()}, indent=2, ensure_ascii=False))
+        return
+    for title, rows in (("per source", counts["source"]), ("per watchlist", counts["watchlist"]),
+                        (f"per day (last {days})", counts["day"])):
+        click.echo(f"{title}:")
+        for key, n in rows:
+            click.echo(f"  {key:30} {n:>8}")
+
+
+@main.command()
+@click.option("--keep", metavar="AGE", help="Delete items older than this (default: [retention] keep).")
+@pass_app
+def prune(app: App, keep: str | None) -> None:
+    """Delete old items (flagged ones are kept unless configured otherwise); tombstones stop re-ingestion."""
+    retention = app.config.retention
+    try:
+        age = config_mod.parse_duration(keep, "--keep") if keep else retention.keep
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--keep") from None
+    if age is None:
+        fail(f"{app.config.path}: no [retention] keep set; pass --keep AGE")
+    deleted = app.store().prune(datetime.now(timezone.utc) - timedelta(seconds=age), retention.keep_flagged)
+    click.echo(f"pruned {deleted} items")
 
 
 @main.command()
@@ -184,10 +263,18 @@ def explain(app: App, item_id: int) -> None:
     click.echo(render.explain(stored))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
+@click.pass_context
+def sources(ctx: click.Context) -> None:
+    """Show each configured source's polling state (or import/export them as OPML)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(sources_status)
+
+
+@sources.command(name="status")
 @pass_app
-def sources(app: App) -> None:
-    """Show each configured source's polling state."""
+def sources_status(app: App) -> None:
+    """Each source's state: ok, backing off, gone; last success, next poll, items, extraction health."""
     store = app.store()
     states = {s.name: s for s in store.source_states()}
     for source in app.config.sources:
@@ -203,8 +290,36 @@ def sources(app: App) -> None:
             state = "ok"
         error = f"; last error: {st.last_error}" if st.last_error else ""
         moved = f"; moved to {st.url}" if st.url != st.config_url else ""
+        health = (f"; extraction: {st.extracted} entries, {st.empty_bodies} empty bodies, {st.missing_dates} "
+                  f"without date, {st.missing_titles} without title, {st.feed_fallbacks} from feed content")
         click.echo(f"{source.name}: {state}; last success {_fmt(st.last_success)}; next poll {_fmt(st.next_poll)}; "
-                   f"{store.count_items(source.name)} items{moved}{error}")
+                   f"{store.count_items(source.name)} items{moved}{error}{health}")
+
+
+@sources.command(name="export")
+@pass_app
+def sources_export(app: App) -> None:
+    """Print the configured sources as OPML 2.0."""
+    from ingest.opml import OpmlSource, to_opml
+
+    click.echo(to_opml(OpmlSource(name=s.name, xml_url=s.url) for s in app.config.sources), nl=False)
+
+
+@sources.command(name="import")
+@click.argument("opml_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--every", default="15m", show_default=True, help="Polling interval for the imported sources.")
+@pass_app
+def sources_import(app: App, opml_file: str, every: str) -> None:
+    """Append the feeds of an OPML file to the config as [[sources]] (skipping URLs already there)."""
+    from ingest.opml import parse_opml
+
+    try:
+        config_mod.parse_duration(every, "--every")
+        found = parse_opml(Path(opml_file).read_bytes(), opml_file)
+    except (ConfigError, ValueError) as exc:
+        fail(str(exc))
+    added = config_mod.append_sources(app.config, [(o.name, o.xml_url) for o in found], every)
+    click.echo(f"imported {len(added)} sources into {app.config.path} ({len(found) - len(added)} already there)")
 
 
 def _fmt(value: datetime | None) -> str:
@@ -289,6 +404,63 @@ def healthcheck(app: App) -> None:
             fail(f"{path}: {exc.code} {exc.read().decode('utf-8', 'replace').strip()}", EXIT_FAILED)
         except (URLError, OSError) as exc:
             fail(f"{path}: no answer from {host}:{port}: {getattr(exc, 'reason', exc)}", EXIT_FAILED)
+
+
+def _watchlist(cfg: Config, name: str):  # noqa: ANN202
+    for w in cfg.watchlists:
+        if w.name == name:
+            return w
+    fail(f"{cfg.path}: no watchlist named {name!r} (known: {', '.join(w.name for w in cfg.watchlists) or 'none'})")
+
+
+@main.command()
+@click.option("--watchlist", "name", metavar="NAME", help="Only this watchlist (default: every one).")
+@pass_app
+def rematch(app: App, name: str | None) -> None:
+    """Run watchlists over the stored items: new matches are kept as historical hits and never alert."""
+    from ingest.backfill import rematch as run_rematch
+
+    cfg = app.config
+    lists = [_watchlist(cfg, name)] if name else list(cfg.watchlists)
+    for result in run_rematch(app.store(), lists):
+        click.echo(result.summary())
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def watchlists(ctx: click.Context) -> None:
+    """List the watchlists with their version and rule (or test one against some text)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    cfg = ctx.find_object(App).config
+    for w in cfg.watchlists:
+        out = cfg.outputs.get(w.name)
+        sends = [n for n in ("webhook", "atom") if out and getattr(out, n)]
+        sends += [f"digest {out.digest:g}s"] if out and out.digest else []
+        click.echo(f"{w.name}  version {w.version}  {w.describe()}" + (f"; outputs: {', '.join(sends)}" if sends else ""))
+
+
+@watchlists.command(name="test")
+@click.argument("name")
+@click.argument("text", required=False)
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Read the text from this file.")
+@pass_app
+def watchlists_test(app: App, name: str, text: str | None, path: str | None) -> None:
+    """Show what watchlist NAME would match in TEXT (paragraphs split on blank lines), with snippets."""
+    from ingest.article import Article, Block
+    from ingest.watchlists import compile_watchlists
+
+    wl = _watchlist(app.config, name)
+    if (text is None) == (path is None):
+        fail("give the text as an argument or with --file, not both")
+    if path is not None:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    paragraphs = "\n".join(line.rstrip() for line in text.splitlines()).split("\n\n")
+    blocks = [Block("paragraph", p.strip()) for p in paragraphs if p.strip()]
+    hits = compile_watchlists([wl]).match(Article(blocks=blocks))
+    click.echo(f"{name}: {len(hits)} hits" if hits else f"{name}: no match")
+    for h in hits:
+        click.echo(f"  paragraph {h.block + 1}, {h.term!r}: {h.snippet}")
 
 
 @main.group()

@@ -6,6 +6,7 @@ so a user can fix a typo without reading a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -51,6 +52,21 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    url: str
+    secret: str | None = field(default=None, repr=False)  # signs each body (HMAC-SHA256); never logged
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a watchlist's alerts go; not part of the rule, so changing it never changes `Watchlist.version`."""
+
+    webhook: Webhook | None = None
+    atom: Path | None = None  # an Atom file rewritten by the daemon
+    digest: float | None = None  # seconds: one webhook message per interval instead of one per alert
+
+
+@dataclass(frozen=True)
 class Settings:
     """The `[fetch]` table: fetcher bounds plus pipeline knobs."""
 
@@ -62,12 +78,22 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """The `[retention]` table: how long items stay; pruned items leave fingerprints behind."""
+
+    keep: float | None = None  # seconds; None keeps everything
+    keep_flagged: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database_url: str
     settings: Settings
+    retention: Retention
     sources: tuple[Source, ...]
     watchlists: tuple[Watchlist, ...]
+    outputs: dict[str, Outputs] = field(default_factory=dict)  # by watchlist name; only those with an output
     listen: tuple[str, int] | None = None  # `[server] listen`: the observability listener, off by default
 
     def source(self, name: str) -> Source:
@@ -97,7 +123,7 @@ def load(path: str | Path | None = None) -> Config:
 
 def parse(raw: dict[str, Any], path: Path) -> Config:
     where = str(path)
-    _check_keys(raw, {"database", "fetch", "server", "sources", "watchlists"}, where, "")
+    _check_keys(raw, {"database", "fetch", "retention", "server", "sources", "watchlists"}, where, "")
     database = _table(raw, "database", where)
     _check_keys(database, {"url"}, where, "database.")
     url = _typed(database, "url", str, where, "database.", "sqlite:///ingest.db")
@@ -105,8 +131,10 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         path=path,
         database_url=_resolve_sqlite_url(url, path.parent),
         settings=_settings(_table(raw, "fetch", where), where),
+        retention=_retention(_table(raw, "retention", where), where),
         sources=_sources(raw.get("sources", []), where),
         watchlists=_watchlists(raw.get("watchlists", []), where),
+        outputs=_outputs(raw.get("watchlists", []), where, path.parent),
         listen=_listen(_table(raw, "server", where), where),
     )
 
@@ -151,6 +179,44 @@ def _settings(table: dict[str, Any], where: str) -> Settings:
     )
 
 
+def _retention(table: dict[str, Any], where: str) -> Retention:
+    _check_keys(table, {"keep", "keep_flagged"}, where, "retention.")
+    keep = table.get("keep")
+    return Retention(
+        keep=parse_duration(keep, f"{where}: retention.keep") if keep is not None else None,
+        keep_flagged=_typed(table, "keep_flagged", bool, where, "retention.", True),
+    )
+
+
+def append_sources(config: Config, feeds: list[tuple[str, str]], every: str) -> list[str]:
+    """Add feeds to the config file as [[sources]] tables, keeping its text (and comments) as it is."""
+    urls = {s.url for s in config.sources}
+    names = {s.name for s in config.sources}
+    blocks, added = [], []
+    for title, url in feeds:
+        if url in urls or not re.match(r"^https?://", url, re.I):
+            continue
+        base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "feed"
+        name = base
+        for n in range(2, 10_000):
+            if name not in names:
+                break
+            name = f"{base}-{n}"
+        names.add(name)
+        urls.add(url)
+        added.append(name)
+        blocks.append(f"\n[[sources]]\nname = {_toml_str(name)}\nurl = {_toml_str(url)}\nevery = {_toml_str(every)}\n")
+    if blocks:
+        with open(config.path, "a", encoding="utf-8") as f:
+            f.write("".join(blocks))
+        load(config.path)  # what was written must load: fail loudly now rather than at the next start
+    return added
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
 def _sources(items: Any, where: str) -> tuple[Source, ...]:
     if not isinstance(items, list):
         raise ConfigError(f"{where}: 'sources' must be an array of tables ([[sources]])")
@@ -190,6 +256,42 @@ def _watchlists(items: Any, where: str) -> tuple[Watchlist, ...]:
     if len(names) != len(set(names)):
         raise ConfigError(f"{where}: two watchlists share a name")
     return lists
+
+
+def _outputs(items: list[dict[str, Any]], where: str, base: Path) -> dict[str, Outputs]:
+    outputs = {}
+    for table in items:
+        at = f"{where}: watchlist {table['name']!r}"
+        webhook = _webhook(table["webhook"], at) if "webhook" in table else None
+        atom = _typed(table, "atom", str, at, "", None)
+        digest = parse_duration(table["digest"], f"{at}: 'digest'") if "digest" in table else None
+        if digest is not None and webhook is None:
+            raise ConfigError(f"{at}: 'digest' needs a 'webhook' to send the digest to")
+        if atom is not None and not atom.strip():
+            raise ConfigError(f"{at}: 'atom' must be a file path")
+        if webhook or atom:
+            outputs[table["name"]] = Outputs(webhook, base / atom if atom else None, digest)
+    return outputs
+
+
+def _webhook(table: Any, at: str) -> Webhook:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{at}: 'webhook' must be a table like {{url = \"https://...\", secret_env = \"NAME\"}}")
+    _check_keys(table, {"url", "secret", "secret_env"}, at, "webhook.")
+    url = _required(table, "url", str, at, "webhook.")
+    if not re.match(r"^https?://[^/?#]+", url, re.I):
+        raise ConfigError(f"{at}: 'webhook.url' must be an http(s) URL, got {url!r}")
+    if "secret" in table and "secret_env" in table:
+        raise ConfigError(f"{at}: 'webhook.secret' and 'webhook.secret_env' exclude each other; use one")
+    secret = _typed(table, "secret", str, at, "webhook.", None)
+    if "secret_env" in table:
+        name = _required(table, "secret_env", str, at, "webhook.")
+        secret = os.environ.get(name)
+        if not secret:
+            raise ConfigError(f"{at}: 'webhook.secret_env': environment variable {name} is not set or empty")
+    if secret is not None and not secret:
+        raise ConfigError(f"{at}: 'webhook.secret' must not be empty")
+    return Webhook(url, secret)
 
 
 def _resolve_sqlite_url(url: str, base: Path) -> str:

@@ -15,6 +15,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 
+from ingest.alerts import EVERY as ALERTS_EVERY
+from ingest.alerts import Alerts
+from ingest.backfill import rematch_changed
 from ingest.config import Config, Source
 from ingest.fetch import Fetcher, FetchError, redact
 from ingest.logs import log
@@ -57,6 +60,9 @@ class Daemon:
         self.pipeline = Pipeline(config, store, fetcher)
         self.store = store
         self.sources = config.sources
+        self.watchlists = config.watchlists
+        self.alerts = Alerts(store, config.outputs, config.settings.fetch)
+        self.retention = config.retention
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max(2, min(len(config.sources), 8))),
                        "heartbeat": ThreadPoolExecutor(max_workers=1)},  # long polls must not delay liveness
@@ -82,9 +88,22 @@ class Daemon:
             # Spread the first polls so that a restart does not fire every source at once.
             self._schedule(source, due + timedelta(seconds=random.uniform(0, FIRST_POLL_SPREAD)))
             self._active.add(source.name)
+        if self.retention.keep:
+            self.scheduler.add_job(self._prune, "interval", days=1, id="prune", next_run_time=now + timedelta(minutes=1))
         self.scheduler.add_job(self.heartbeat.beat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat",
                                executor="heartbeat", next_run_time=now, coalesce=True)
+        # Watchlists defined or changed since the last run see the stored items too (historical hits, no alerts).
+        self.scheduler.add_job(rematch_changed, "date", run_date=now, args=[self.store, self.watchlists],
+                               id="rematch", misfire_grace_time=None)
+        if self.alerts.active:
+            self.scheduler.add_job(self.alerts.tick, "interval", seconds=ALERTS_EVERY, id="alerts", next_run_time=now,
+                                   coalesce=True, max_instances=1, misfire_grace_time=None)
         self.scheduler.start()
+
+    def _prune(self) -> None:
+        cutoff = utcnow() - timedelta(seconds=self.retention.keep)
+        deleted = self.store.prune(cutoff, self.retention.keep_flagged)
+        log.info("pruned", items=deleted, older_than=cutoff.isoformat())
 
     def _schedule(self, source: Source, when: datetime) -> None:
         self.scheduler.add_job(self._poll, "date", run_date=when, args=[source], id=source.name, name=source.name,
