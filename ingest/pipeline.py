@@ -105,7 +105,8 @@ class Pipeline:
         self.store = store
         self.fetcher = fetcher
         self.matcher = compile_watchlists(config.watchlists)
-        self.alerting: set[str] = set()  # watchlists with an alert output: their hits go to the outbox
+        # Watchlists with a webhook: their hits go to the outbox (an Atom file reads the hits themselves).
+        self.alerting: set[str] = {name for name, out in config.outputs.items() if out.webhook}
         self.settings = config.settings
 
     def poll(self, source: Source) -> PollResult:

@@ -186,3 +186,12 @@ class AlertRow(SQLModel, table=True):
     next_attempt: datetime = _utc(nullable=False)
     last_error: str | None = None
     sent_at: datetime | None = _utc()
+
+
+class WatchlistStateRow(SQLModel, table=True):
+    """The definition of a watchlist last run over every stored item: a new version means a rematch is due."""
+
+    __tablename__ = "watchlist_state"
+    name: str = Field(primary_key=True)
+    version: str
+    evaluated_at: datetime = _utc(nullable=False)

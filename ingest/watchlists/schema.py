@@ -11,7 +11,8 @@ from ingest.watchlists.fold import fold_text
 
 FIELDS: tuple[str, ...] = ("title", "body", "caption")
 _FIELD_NAMES = {"title": "title", "body": "body", "caption": "caption", "captions": "caption"}
-_KEYS = {"name", "terms", "any", "all", "not", "near", "regex", "fields", "case", "diacritics"}
+OUTPUT_KEYS = {"webhook", "atom", "digest"}  # where alerts go: parsed by ingest.config, not part of the rule
+_KEYS = {"name", "terms", "any", "all", "not", "near", "regex", "fields", "case", "diacritics"} | OUTPUT_KEYS
 _CASES = ("auto", "sensitive", "insensitive")
 
 try:
@@ -53,6 +54,21 @@ class Watchlist:
         """Changes whenever the rule changes, so stored hits say which definition produced them."""
         rule = {k: v for k, v in asdict(self).items() if k != "name"}
         return hashlib.sha256(json.dumps(rule, sort_keys=True).encode()).hexdigest()[:12]
+
+    def describe(self) -> str:
+        """The rule in one line, for `ingest watchlists`."""
+        def terms(ts: tuple[Term, ...]) -> str:
+            return " | ".join(json.dumps(t.text, ensure_ascii=False) + (" (exact case)" * t.case_sensitive)
+                              for t in ts)
+
+        parts = [f"{k}: {terms(v)}" for k, v in (("any", self.any_of), ("all", self.all_of), ("not", self.none_of)) if v]
+        parts += [f"near: {terms(n.terms)} within {n.within} words of {terms(n.with_)}" for n in self.near]
+        parts += [f"regex: {r}" for r in self.regex]
+        if self.fields != FIELDS:
+            parts.append(f"fields: {', '.join(self.fields)}")
+        if self.diacritics == "ignore":
+            parts.append("diacritics ignored")
+        return "; ".join(parts)
 
     @classmethod
     def from_config(cls, table: dict[str, Any], where: str) -> Watchlist:

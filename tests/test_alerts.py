@@ -1,0 +1,352 @@
+"""Alert delivery from the outbox: signed webhooks to a real receiver on 127.0.0.1, digests, Atom files."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from sqlmodel import Session, select
+
+from ingest import config
+from ingest.alerts import AtomFiles, Sender, backoff, digest_due
+from ingest.article import Article, Block
+from ingest.backfill import rematch
+from ingest.config import Outputs, Webhook
+from ingest.fetch import FetchSettings
+from ingest.storage.records import hit_row, item_row
+from ingest.storage.store import Store
+from ingest.storage.tables import AlertRow, HitRow
+from ingest.watchlists import Watchlist, compile_watchlists
+from tests.test_end_to_end import SEED_PAGE, _wait_for, rss
+from tests.servers import LocalServer
+from tests.test_store import store  # noqa: F401  (fixture)
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+SECRET = "s3cret"
+LOOPBACK = FetchSettings(allow_private_networks=True, timeout=5)
+CSTO = Watchlist.from_config({"name": "csto", "terms": ["CSTO"]}, "test")
+
+
+# -- a webhook receiver that can fail, stop, and come back on the same port ----------
+
+@dataclass
+class Received:
+    key: str
+    status: int | str  # an HTTP status, or "close" (hung up without answering)
+    body: bytes
+    signature: str | None
+
+
+@dataclass
+class Journal:
+    """What every incarnation of the receiver saw; `plan` scripts the answers to the first requests."""
+
+    plan: list[int | str] = field(default_factory=list)
+    delay: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    requests: list[Received] = field(default_factory=list)
+
+    def accepted(self) -> Counter:
+        with self.lock:
+            return Counter(r.key for r in self.requests if isinstance(r.status, int) and 200 <= r.status < 300)
+
+
+class Receiver:
+    def __init__(self, journal: Journal, port: int = 0):
+        journal_ = journal
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(journal_.delay)
+                with journal_.lock:
+                    n = len(journal_.requests)
+                    status = journal_.plan[n] if n < len(journal_.plan) else 200
+                    journal_.requests.append(Received(self.headers.get("Idempotency-Key"), status, body,
+                                                      self.headers.get("X-Ingest-Signature")))
+                if status == "close":
+                    self.close_connection = True
+                    return
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def journal():
+    return Journal()
+
+
+@pytest.fixture
+def receiver(journal):
+    r = Receiver(journal)
+    yield r
+    r.stop()
+
+
+def verify(r: Received) -> bool:
+    expected = "sha256=" + hmac.new(SECRET.encode(), r.body, hashlib.sha256).hexdigest()
+    return r.signature is not None and hmac.compare_digest(r.signature, expected)
+
+
+# -- items -----------------------------------------------------------------------------
+
+def add_item(store: Store, text: str, *, url: str, source: str = "a", story: int | None = None,
+             at: datetime = T0, watchlists=(CSTO,), alerting: bool = True) -> int:
+    """Store an item as the pipeline does: its hits, and an outbox row per matched watchlist."""
+    article = Article(title=f"Title {url}", url=url, blocks=[Block("paragraph", text)], site_name=f"Site {source}")
+    hits = compile_watchlists(watchlists).match(article)
+    row = item_row(article, source=source, guid=None, url=url, final_url=None, origin="page", fetched_at=at)
+    row.story_id = story
+    alerts = sorted({h.watchlist for h in hits}) if alerting else []
+    item_id = store.add(row, [("url", url)], [hit_row(h) for h in hits], alerts=alerts)
+    assert item_id is not None
+    return item_id
+
+
+def outputs(url: str, digest: float | None = None, atom: Path | None = None) -> dict[str, Outputs]:
+    return {"csto": Outputs(Webhook(url, SECRET), atom, digest)}
+
+
+def alert_rows(store: Store) -> list[AlertRow]:
+    with Session(store.engine) as s:
+        return list(s.exec(select(AlertRow).order_by(AlertRow.id)).all())
+
+
+# -- tests -------------------------------------------------------------------------------
+
+def test_every_alert_arrives_once_through_failures_and_a_receiver_restart(store, journal, receiver, db_url):
+    journal.plan = [500, "close", 503]
+    ids = [add_item(store, f"The CSTO met in city {i}.", url=f"https://e.org/{i}") for i in range(4)]
+    sender = Sender(store, outputs(receiver.url()), LOOPBACK)
+    now = T0
+    assert sender.run(now) == 0  # 500
+    assert all(r.state == "pending" for r in alert_rows(store))
+    now += timedelta(hours=2)
+    assert sender.run(now) == 0  # connection closed without an answer
+    port = receiver.port
+    receiver.stop()
+    now += timedelta(hours=2)
+    assert sender.run(now) == 0  # nobody listening: refused
+    assert all(r.state == "pending" and r.last_error for r in alert_rows(store)[:1])
+
+    # A new receiver on the same port, and a new daemon (store and sender) on the same database.
+    again = Receiver(journal, port)
+    try:
+        restarted = Store(db_url)
+        sender = Sender(restarted, outputs(again.url()), LOOPBACK)
+        for _ in range(10):
+            now += timedelta(hours=2)
+            sender.run(now)
+            if all(r.state == "sent" for r in alert_rows(restarted)):
+                break
+        restarted.close()
+    finally:
+        again.stop()
+
+    rows = alert_rows(store)
+    assert [r.item_id for r in rows] == ids and all(r.state == "sent" and r.sent_at for r in rows)
+    accepted = journal.accepted()
+    assert len(accepted) == 4 and set(accepted.values()) == {1}  # each key accepted exactly once
+    assert [r.status for r in journal.requests[:3]] == [500, "close", 503]
+    assert all(verify(r) for r in journal.requests)
+    assert rows[0].attempts == 5  # 500, closed, refused, 503, then 2xx
+    keys = {json.loads(r.body)["key"] for r in journal.requests}
+    assert keys == set(accepted)  # the Idempotency-Key header is the body's key
+
+
+def test_two_items_of_one_story_make_one_alert_listing_both_outlets(store, receiver, journal):
+    first = add_item(store, "The CSTO summit opened.", url="https://a.org/1", source="a")
+    second = add_item(store, "The CSTO summit opened today.", url="https://b.org/9", source="b", story=first)
+    assert len(alert_rows(store)) == 1
+    assert Sender(store, outputs(receiver.url()), LOOPBACK).run(T0) == 1
+    (request,) = journal.requests
+    body = json.loads(request.body)
+    assert body["watchlist"] == "csto" and body["story_id"] == first and body["item"]["id"] == first
+    assert body["item"]["snippets"] == ["The [[CSTO]] summit opened."]
+    assert body["item"]["published"] is None and body["item"]["source"] == "a"
+    assert [(o["source"], o["url"], o["site_name"]) for o in body["outlets"]] == [
+        ("a", "https://a.org/1", "Site a"), ("b", "https://b.org/9", "Site b")]
+    assert second != first and verify(request)
+
+
+def test_a_historical_hit_from_rematch_sends_nothing(store, receiver, journal):
+    add_item(store, "The CSTO summit opened.", url="https://a.org/1", watchlists=(), alerting=False)
+    (result,) = rematch(store, [CSTO])
+    assert result.flagged == 1
+    with Session(store.engine) as s:
+        assert [h.historical for h in s.exec(select(HitRow))] == [True]
+    assert alert_rows(store) == []
+    assert Sender(store, outputs(receiver.url()), LOOPBACK).run(T0 + timedelta(days=1)) == 0
+    assert journal.requests == []
+
+
+def test_digest_groups_alerts_into_one_post_per_interval(store, receiver, journal):
+    for i in range(3):
+        add_item(store, f"CSTO story {i}.", url=f"https://e.org/{i}", at=T0 + timedelta(seconds=i))
+    sender = Sender(store, outputs(receiver.url(), digest=60), LOOPBACK)
+    assert sender.run(T0 + timedelta(seconds=30)) == 0  # the oldest alert has not waited a minute yet
+    assert sender.run(T0 + timedelta(seconds=61)) == 1
+    (request,) = journal.requests
+    body = json.loads(request.body)
+    assert body["digest"] is True and len(body["alerts"]) == 3 and verify(request)
+    assert body["key"] == request.key and len({a["key"] for a in body["alerts"]}) == 3
+
+    sent_at = T0 + timedelta(seconds=61)
+    add_item(store, "CSTO again.", url="https://e.org/late", at=sent_at - timedelta(seconds=50))
+    assert sender.run(sent_at + timedelta(seconds=30)) == 0  # less than a minute after the last digest
+    assert sender.run(sent_at + timedelta(seconds=60)) == 1
+    assert len(journal.requests) == 2 and len(json.loads(journal.requests[1].body)["alerts"]) == 1
+
+
+def test_concurrent_senders_never_send_an_alert_twice(store, receiver, journal, db_url):
+    journal.delay = 0.05  # deliveries overlap
+    for i in range(12):
+        add_item(store, f"CSTO {i}.", url=f"https://e.org/{i}")
+    stores = [Store(db_url) for _ in range(3)]
+    senders = [Sender(s, outputs(receiver.url()), LOOPBACK) for s in stores]
+    threads = [threading.Thread(target=s.run, args=(T0,)) for s in senders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+    assert len(journal.requests) == 12 and set(journal.accepted().values()) == {1}
+    assert all(r.state == "sent" and r.attempts == 1 for r in alert_rows(store))
+
+
+def test_private_webhook_address_is_refused_unless_allowed(store, receiver, journal):
+    add_item(store, "CSTO.", url="https://e.org/1")
+    assert Sender(store, outputs(receiver.url()), FetchSettings(timeout=5)).run(T0) == 0
+    (row,) = alert_rows(store)
+    assert row.state == "pending" and "non-public address" in row.last_error and journal.requests == []
+    assert row.next_attempt > T0  # backed off
+
+
+def test_backoff_doubles_with_jitter_and_is_capped():
+    assert 2.5 <= backoff(1, lambda: 0.0) and backoff(1, lambda: 1.0) == 5.0
+    assert backoff(3, lambda: 0.0) == 10.0 and backoff(30, lambda: 1.0) == 3600.0
+
+
+def test_digest_due_waits_for_the_oldest_alert_and_the_last_digest():
+    row = AlertRow(key="k", watchlist="w", story_id=1, created_at=T0, next_attempt=T0)
+    assert not digest_due([row], None, 60, T0 + timedelta(seconds=59))
+    assert digest_due([row], None, 60, T0 + timedelta(seconds=60))
+    assert not digest_due([row], T0 + timedelta(seconds=30), 60, T0 + timedelta(seconds=60))
+
+
+def test_atom_file_lists_flagged_items_and_is_valid_xml(store, tmp_path):
+    path = tmp_path / "feeds" / "csto.xml"
+    atom = AtomFiles(store, {"csto": Outputs(atom=path)})
+    add_item(store, "The CSTO & friends <met>.", url="https://e.org/1?a=1&b=2", alerting=False)
+    add_item(store, "Nothing watched here.", url="https://e.org/2", alerting=False)
+    add_item(store, "Old CSTO news.", url="https://e.org/3", watchlists=(), alerting=False)
+    rematch(store, [CSTO])  # finds e.org/3: historical, so not in the feed
+    assert atom.refresh(T0) == 1
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    doc = etree.parse(str(path))
+    entries = doc.findall("a:entry", ns)
+    assert [e.findtext("a:title", namespaces=ns) for e in entries] == ["Title https://e.org/1?a=1&b=2"]
+    assert entries[0].find("a:link", ns).get("href") == "https://e.org/1?a=1&b=2"
+    assert entries[0].findtext("a:summary", namespaces=ns) == "The [[CSTO]] & friends <met>."
+    assert entries[0].findtext("a:updated", namespaces=ns) == "2026-01-01T12:00:00Z"
+    assert atom.refresh(T0) == 0  # nothing new: not rewritten
+    add_item(store, "More CSTO.", url="https://e.org/4", at=T0 + timedelta(hours=1), alerting=False)
+    assert atom.refresh(T0) == 1
+    titles = [e.findtext("a:title", namespaces=ns) for e in etree.parse(str(path)).findall("a:entry", ns)]
+    assert titles == ["Title https://e.org/4", "Title https://e.org/1?a=1&b=2"]
+    assert [p.name for p in path.parent.iterdir()] == ["csto.xml"]  # no temp files left behind
+
+
+def test_outputs_do_not_change_the_watchlist_version_and_bad_values_name_the_key(tmp_path, monkeypatch):
+    base = '[[watchlists]]\nname = "csto"\nterms = ["CSTO"]\n'
+    path = tmp_path / "c.toml"
+    path.write_text(base, encoding="utf-8")
+    plain = config.load(path)
+    monkeypatch.setenv("HOOK_SECRET", "from-env")
+    path.write_text(base + 'webhook = {url = "https://hooks.example/x", secret_env = "HOOK_SECRET"}\n'
+                    'atom = "out/csto.xml"\ndigest = "15m"\n', encoding="utf-8")
+    cfg = config.load(path)
+    assert cfg.watchlists[0].version == plain.watchlists[0].version
+    out = cfg.outputs["csto"]
+    assert out.webhook.secret == "from-env" and out.digest == 900 and out.atom == tmp_path / "out" / "csto.xml"
+    assert "from-env" not in repr(cfg)
+    for extra, message in [
+        ('webhook = {url = "ftp://x"}', "'webhook.url' must be an http(s) URL"),
+        ('webhook = {url = "https://x", secret_env = "NOT_SET_ANYWHERE"}', "NOT_SET_ANYWHERE is not set"),
+        ('webhook = {url = "https://x", token = "t"}', "unknown key 'webhook.token'"),
+        ('digest = "soon"', "'digest': expected a duration"),
+        ('atom = "a.xml"\ndigest = "1h"', "'digest' needs a 'webhook'"),
+    ]:
+        path.write_text(base + extra + "\n", encoding="utf-8")
+        with pytest.raises(config.ConfigError) as err:
+            config.load(path)
+        assert str(err.value).startswith(f"{path}: watchlist 'csto': ") and message in str(err.value)
+        assert "\n" not in str(err.value)
+
+
+def atom_entries(path: Path) -> int:
+    return len(etree.parse(str(path)).findall("{http://www.w3.org/2005/Atom}entry")) if path.exists() else 0
+
+
+def test_daemon_posts_alerts_and_writes_the_atom_file(tmp_path, journal, receiver):
+    with LocalServer() as site:
+        site.route("/a/1.html", SEED_PAGE.read_bytes(), headers={"Content-Type": "text/html; charset=utf-8"})
+        site.route("/feed.xml", rss(site, [("1", "/a/1.html", "Armenia Backs Alliance With Russia")]),
+                   headers={"Content-Type": "application/rss+xml"})
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(
+            '[database]\nurl = "sqlite:///ingest.db"\n\n[fetch]\nallow_private_networks = true\ntimeout = 10\n\n'
+            f'[[sources]]\nname = "s"\nurl = "{site.url("/feed.xml")}"\nevery = "1h"\n\n'
+            '[[watchlists]]\nname = "csto"\nterms = ["CSTO"]\n'
+            f'webhook = {{url = "{receiver.url()}", secret = "{SECRET}"}}\natom = "csto.xml"\n',
+            encoding="utf-8")
+        log = open(tmp_path / "daemon.log", "w+")
+        daemon = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(cfg), "run"],
+                                  stdout=log, stderr=log)
+        try:
+            _wait_for(lambda: journal.accepted() and atom_entries(tmp_path / "csto.xml") == 1,
+                      "a webhook and the Atom file")
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(timeout=30)
+            finally:
+                daemon.kill()
+    (request,) = journal.requests
+    body = json.loads(request.body)
+    assert verify(request) and body["item"]["title"] == "Armenia Backs Alliance With Russia, Other Ex-Soviet States"
+    assert any("[[CSTO]]" in s for s in body["item"]["snippets"])
+    log.seek(0)
+    assert '"event": "rematched"' in log.read()  # a new watchlist is run over the (empty) past once
