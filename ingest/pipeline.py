@@ -153,7 +153,7 @@ class Pipeline:
             health.add_to(state)
             state.etag, state.last_modified = response.etag, response.last_modified
             if source.every is None:
-                state.interval = auto_interval([e.published for e in feed.entries if e.published])
+                state.interval = auto_interval([t for e in feed.entries if (t := e.published or e.updated)])
         hint = cache_hint(dict(response.headers), feed.ttl_minutes if feed else None, now)
         moved = response.url if response.redirects and all(code in (301, 308) for code, _ in response.redirects) else None
         result.next_poll = self._reschedule(state, source, Outcome("ok", hint=hint, moved_to=moved), now)
