@@ -238,6 +238,18 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def feed_of(store: Store, watchlists: Sequence[str]) -> Callable[[str], bytes | None]:
+    """The listener's `/watchlists/<name>.atom`, built from the stored hits on each request."""
+    names = set(watchlists)
+
+    def feed(name: str) -> bytes | None:
+        if name not in names:
+            return None
+        return atom_feed(name, outbox.flagged(store.engine, name, ATOM_ENTRIES), datetime.now(timezone.utc))
+
+    return feed
+
+
 class AtomFiles:
     """Rewrites a watchlist's Atom file when its ingestion hits changed since the last write."""
 

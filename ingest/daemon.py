@@ -16,7 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 
 from ingest.alerts import EVERY as ALERTS_EVERY
-from ingest.alerts import Alerts
+from ingest.alerts import Alerts, feed_of
 from ingest.backfill import rematch_changed
 from ingest.config import Config, Source
 from ingest.fetch import Fetcher, FetchError, redact
@@ -193,7 +193,9 @@ def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | 
     stop = stop or threading.Event()
     lock = lock_database(config.database_url)
     daemon = Daemon(config, store, fetcher)
-    listener = Listener(config.listen, daemon.metrics, daemon.heartbeat, store.engine).start() if config.listen else None
+    atom = feed_of(store, [w.name for w in config.watchlists])
+    listener = Listener(config.listen, daemon.metrics, daemon.heartbeat, store.engine, atom).start() \
+        if config.listen else None
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stop.set())
     daemon.start()

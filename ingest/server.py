@@ -10,7 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import Engine, text
@@ -91,8 +93,10 @@ def database_problem(engine: Engine) -> str | None:
 class Listener:
     """A small threaded HTTP server; each request reads the live state, nothing is cached."""
 
-    def __init__(self, address: tuple[str, int], metrics: Metrics, heartbeat: Heartbeat, engine: Engine):
+    def __init__(self, address: tuple[str, int], metrics: Metrics, heartbeat: Heartbeat, engine: Engine,
+                 atom: Callable[[str], bytes | None] = lambda name: None):
         self.metrics, self.heartbeat, self.engine = metrics, heartbeat, engine
+        self.atom = atom  # a watchlist's Atom feed by name; None for an unknown name
         try:
             self._httpd = ThreadingHTTPServer(address, _handler(self))
         except OSError as exc:
@@ -118,6 +122,10 @@ class Listener:
             problem = self.heartbeat.problem() if path == "/livez" else database_problem(self.engine)
             return (503, "text/plain; charset=utf-8", f"{problem}\n".encode()) if problem else \
                 (200, "text/plain; charset=utf-8", b"ok\n")
+        if path.startswith("/watchlists/") and path.endswith(".atom"):
+            feed = self.atom(unquote(path[len("/watchlists/"):-len(".atom")]))
+            if feed is not None:
+                return 200, "application/atom+xml; charset=utf-8", feed
         return 404, "text/plain; charset=utf-8", b"not found: try /metrics, /livez or /readyz\n"
 
 

@@ -16,16 +16,18 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from lxml import etree
 from sqlmodel import Session, select
 
 from ingest import config
-from ingest.alerts import AtomFiles, Sender, backoff, digest_due
+from ingest.alerts import AtomFiles, Sender, backoff, digest_due, feed_of
 from ingest.article import Article, Block
 from ingest.backfill import rematch
 from ingest.config import Outputs, Webhook
 from ingest.fetch import FetchSettings
+from ingest.server import Heartbeat, Listener, Metrics
 from ingest.storage.records import hit_row, item_row
 from ingest.storage.store import Store
 from ingest.storage.tables import AlertRow, HitRow
@@ -287,6 +289,21 @@ def test_atom_file_lists_flagged_items_and_is_valid_xml(store, tmp_path):
     titles = [e.findtext("a:title", namespaces=ns) for e in etree.parse(str(path)).findall("a:entry", ns)]
     assert titles == ["Title https://e.org/4", "Title https://e.org/1?a=1&b=2"]
     assert [p.name for p in path.parent.iterdir()] == ["csto.xml"]  # no temp files left behind
+
+
+def test_listener_serves_each_watchlists_atom_feed(store):
+    add_item(store, "The CSTO met.", url="https://e.org/1", alerting=False)
+    listener = Listener(("127.0.0.1", 0), Metrics(), Heartbeat(), store.engine, feed_of(store, ["csto", "quiet"]))
+    listener.start()
+    try:
+        base = f"http://127.0.0.1:{listener.port}/watchlists"
+        found, quiet, unknown = (httpx.get(f"{base}/{name}.atom", trust_env=False) for name in ("csto", "quiet", "nato"))
+    finally:
+        listener.close()
+    assert found.status_code == 200 and found.headers["content-type"].startswith("application/atom+xml")
+    assert len(etree.fromstring(found.content).findall("{http://www.w3.org/2005/Atom}entry")) == 1
+    assert quiet.status_code == 200 and etree.fromstring(quiet.content).find("{http://www.w3.org/2005/Atom}entry") is None
+    assert unknown.status_code == 404
 
 
 def test_outputs_do_not_change_the_watchlist_version_and_bad_values_name_the_key(tmp_path, monkeypatch):
