@@ -13,6 +13,7 @@ from ingest.article import Article, Block, LeadImage
 from .blocks import caption_block, is_caption, walk_blocks
 from .body import find_containers
 from .clean import drop, drop_furniture, drop_junk, in_furniture
+from .language import detect
 from .metadata import Metadata, extract_metadata, parse_date
 from .rules import SiteRules, compile_selector
 from .text import normalize, text_of
@@ -164,6 +165,9 @@ def _article(meta: Metadata, blocks: list[Block], url: str | None, containers) -
         if image:
             image = urljoin(url or "", image)
             sources["image"] = "figure"
+    language = values.get("language")
+    if language is None and (language := detect(" ".join(b.text for b in blocks))):
+        sources["language"] = "detected"
     lead_caption = blocks[0] if blocks and blocks[0].kind == "caption" else None
     lead = None
     if image or lead_caption:
@@ -172,6 +176,6 @@ def _article(meta: Metadata, blocks: list[Block], url: str | None, containers) -
     return Article(
         title=values.get("title"), url=url, canonical_url=values.get("canonical"),
         published=values.get("published"), updated=values.get("updated"),
-        authors=values.get("authors", []), language=values.get("language"), lead_image=lead,
+        authors=values.get("authors", []), language=language, lead_image=lead,
         blocks=blocks, site_name=values.get("site_name"), section=values.get("section"),
         tags=values.get("tags", []), sources=sources)
