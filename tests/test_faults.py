@@ -32,6 +32,7 @@ from ingest.fetch import Fetcher
 from ingest.pipeline import Pipeline
 from ingest.storage.store import ItemQuery, Store
 from tests.servers import LocalServer, drip, endless_chunked, raw, stall
+from tests.test_end_to_end import _wait_for
 
 TIMEOUT = 2.0  # [fetch] timeout
 BOUND = 20.0  # seconds for the bad poll plus the healthy one: generous, a hang would take minutes
@@ -303,15 +304,15 @@ def test_network_down_parks_every_source_and_a_probe_resumes_them(tmp_path, monk
             d = daemon.Daemon(cfg, store, fetcher)
             d.start()
             try:
-                _wait(lambda: d._held is not None, "network_down")
+                _wait_for(lambda: d._held is not None, "network_down")
                 time.sleep(2.5)  # several probe periods and source intervals (1 s, backoff 2 s) go by
                 assert [s.failures for s in store.source_states()] == [1, 1, 1]
                 assert not any(d.scheduler.get_job(f"s{i}") for i in range(3))
                 # The network comes back: the port now forwards to the healthy feed server.
                 listener.listen()
                 threading.Thread(target=_forward, args=(listener, srv.port), daemon=True).start()
-                _wait(lambda: d._held is None, "network_up")
-                _wait(lambda: all(s.failures == 0 for s in store.source_states()), "every source polled again")
+                _wait_for(lambda: d._held is None, "network_up")
+                _wait_for(lambda: all(s.failures == 0 for s in store.source_states()), "every source polled again")
             finally:
                 d.stop(grace=5)
                 listener.close()
@@ -346,11 +347,3 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
             except OSError:
                 pass
 
-
-def _wait(condition, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
