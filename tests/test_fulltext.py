@@ -1,5 +1,6 @@
 """Full-text search on both backends: the same rows for the same query, ranked and with marked snippets."""
 
+import uuid
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 
@@ -11,7 +12,6 @@ from ingest.search import parse
 from ingest.storage import fulltext, migrate
 from ingest.storage.store import Store
 from ingest.storage.tables import ItemRow
-from tests.conftest import new_postgres_database
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -25,6 +25,7 @@ ARTICLES = {
     "peace_title": ("Peace talks resume", "Delegations met again on Monday.", ["Anna Smith"]),
     "peace_body": ("Monday briefing", "The spokesman mentioned peace only in passing.", ["Lee Park"]),
     "smith_body": ("Blacksmiths", "A smith forged the gate.", ["Ola Nordmann"]),
+    "dotted": ("Release notes", "Version 3.14 of example.com ships; write to help@example.com.", []),
 }
 
 
@@ -86,6 +87,9 @@ def named(ids: dict[str, int], *keys: str) -> set[int]:
     ("author:петров", {"csto"}),
     ("author:Սարգսյան", {"armenia"}),
     ("nowhere", set()),
+    ("example.com", {"dotted"}),  # PostgreSQL's parser alone would keep "example.com" one lexeme
+    ("3.14 help", {"dotted"}),
+    ('"14 of example"', {"dotted"}),
 ])
 def test_the_same_rows_are_found_on_both_backends(store, ids, query, expected):
     assert set(found(store, query)) == named(ids, *expected)
@@ -154,13 +158,14 @@ def test_postgresql_without_unaccent_falls_back_to_simple(postgres_server):
     """A role that may not create extensions: the migration still runs, only diacritics stop folding."""
     import psycopg
 
-    url = new_postgres_database(postgres_server)
-    role = "plain_" + url.rsplit("/", 1)[1]  # roles are per cluster, databases fresh: one role per database
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE ROLE "{role}" LOGIN')
-        conn.execute(f'GRANT USAGE, CREATE ON SCHEMA public TO "{role}"')
-    as_role = make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
-    with closing(Store(as_role)) as store:
+    name = f"ingest_plain_{uuid.uuid4().hex[:12]}"  # a database and a role of that name, neither shared
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE ROLE "{name}" LOGIN')
+    superuser = make_url(postgres_server).set(database=name)
+    with psycopg.connect(superuser.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'GRANT USAGE, CREATE ON SCHEMA public TO "{name}"')
+    with closing(Store(superuser.set(username=name, password=None).render_as_string(hide_password=False))) as store:
         store.prepare()
         ids = {key: _add(store, key) for key in ("cafe", "csto")}
         with store.engine.connect() as conn:

@@ -6,8 +6,9 @@ reading from the view `item_fts_content`, which turns the authors JSON list into
 keep it in step with `item`.
 
 PostgreSQL: a generated `item.fulltext` tsvector (title weight A, text B, authors C) with
-a GIN index, parsed by the text search configuration `ingest_fts`: `simple` plus
-`unaccent` when the extension can be created, plain `simple` otherwise.
+a GIN index: text cut into runs of letters and digits, then parsed by the text search
+configuration `ingest_fts`: `simple` plus `unaccent` when the extension can be created,
+plain `simple` otherwise.
 
 Revision ID: 0002
 Revises: 0001
@@ -63,12 +64,16 @@ _PG_UNACCENT = (
     "FOR word, hword, hword_part, numword, numhword, hword_numpart WITH unaccent, simple"
 )
 _PG_UP = [
+    # Words are runs of letters and digits, as for FTS5 and `ingest.search`: without this the
+    # PostgreSQL parser keeps "example.com", "3.14" or "a@b.org" as single lexemes.
+    """CREATE FUNCTION ingest_fts_words(value text) RETURNS text
+       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT regexp_replace(value, '[^[:alnum:]]+', ' ', 'g') $$""",
     """CREATE FUNCTION ingest_item_tsvector(title text, body text, authors json) RETURNS tsvector
        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-         SELECT setweight(to_tsvector('ingest_fts', coalesce(title, '')), 'A')
-             || setweight(to_tsvector('ingest_fts', body), 'B')
-             || setweight(to_tsvector('ingest_fts',
-                  coalesce((SELECT string_agg(a, ' ') FROM json_array_elements_text(authors) AS a), '')), 'C')
+         SELECT setweight(to_tsvector('ingest_fts', ingest_fts_words(coalesce(title, ''))), 'A')
+             || setweight(to_tsvector('ingest_fts', ingest_fts_words(body)), 'B')
+             || setweight(to_tsvector('ingest_fts', ingest_fts_words(
+                  coalesce((SELECT string_agg(a, ' ') FROM json_array_elements_text(authors) AS a), ''))), 'C')
        $$""",
     "ALTER TABLE item ADD COLUMN fulltext tsvector "
     "GENERATED ALWAYS AS (ingest_item_tsvector(title, text, authors)) STORED",
@@ -78,6 +83,7 @@ _PG_DOWN = [
     "DROP INDEX ix_item_fulltext",
     "ALTER TABLE item DROP COLUMN fulltext",
     "DROP FUNCTION ingest_item_tsvector(text, text, json)",
+    "DROP FUNCTION ingest_fts_words(text)",
     "DROP TEXT SEARCH CONFIGURATION ingest_fts",
 ]
 
