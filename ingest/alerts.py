@@ -146,19 +146,18 @@ class Sender:
     def run(self, now: datetime | None = None) -> int:
         """Send what is due; returns the number of messages a receiver accepted."""
         now = now or datetime.now(timezone.utc)
-        groups: dict[str, list[AlertRow]] = {}
-        for row in outbox.due(self.engine, list(self.hooks), now, BATCH):
-            groups.setdefault(row.watchlist, []).append(row)
-        if not groups:
+        work = []
+        for name, out in self.hooks.items():  # each list on its own, so a dead receiver cannot starve the others
+            rows = outbox.due(self.engine, [name], now, BATCH)
+            if rows and not (out.digest and not digest_due(rows, outbox.last_sent(self.engine, name), out.digest, now)):
+                work.append((name, out, [rows] if out.digest else [[r] for r in rows]))
+        if not work:
             return 0
         poster = Poster(self.settings)
         delivered = 0
         try:
-            for name, rows in groups.items():
-                out = self.hooks[name]
-                if out.digest and not digest_due(rows, outbox.last_sent(self.engine, name), out.digest, now):
-                    continue
-                for batch in [rows] if out.digest else [[r] for r in rows]:
+            for name, out, batches in work:
+                for batch in batches:
                     ok = self._deliver(poster, name, out.webhook, batch, bool(out.digest), now)
                     if ok is False:
                         break  # the receiver is failing: the rest of this list waits for the next run

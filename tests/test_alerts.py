@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ import pytest
 from lxml import etree
 from sqlmodel import Session, select
 
-from ingest import config
+from ingest import alerts, config
 from ingest.alerts import AtomFiles, Sender, backoff, digest_due, feed_of
 from ingest.article import Article, Block
 from ingest.backfill import rematch
@@ -246,6 +247,21 @@ def test_concurrent_senders_never_send_an_alert_twice(store, receiver, journal, 
         s.close()
     assert len(journal.requests) == 12 and set(journal.accepted().values()) == {1}
     assert all(r.state == "sent" and r.attempts == 1 for r in alert_rows(store))
+
+
+def test_a_dead_receiver_does_not_hold_up_other_watchlists(store, receiver, journal, monkeypatch):
+    monkeypatch.setattr(alerts, "BATCH", 3)  # fewer than the dead receiver's backlog
+    other = Watchlist.from_config({"name": "other", "terms": ["Eurovision"]}, "test")
+    for i in range(4):
+        add_item(store, f"CSTO {i}.", url=f"https://e.org/{i}")
+    add_item(store, "Eurovision.", url="https://e.org/live", watchlists=(other,))
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/hook"
+    hooks = {**outputs(dead), "other": Outputs(Webhook(receiver.url(), SECRET))}
+    assert Sender(store, hooks, LOOPBACK).run(T0) == 1
+    assert [json.loads(r.body)["watchlist"] for r in journal.requests] == ["other"]
+    assert [r.attempts for r in alert_rows(store)] == [1, 0, 0, 0, 1]  # one try at the dead one, then it waits
 
 
 def test_private_webhook_address_is_refused_unless_allowed(store, receiver, journal):
