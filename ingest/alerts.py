@@ -144,13 +144,18 @@ class Sender:
         self.settings, self.rng = settings, rng
 
     def run(self, now: datetime | None = None) -> int:
-        """Send what is due; returns the number of messages a receiver accepted."""
-        now = now or datetime.now(timezone.utc)
+        """Send what is due at `now` (default: the clock, read again before each claim so that a lease
+        always starts when its request does); returns the number of messages a receiver accepted."""
         work = []
         for name, out in self.hooks.items():  # each list on its own, so a dead receiver cannot starve the others
-            rows = outbox.due(self.engine, [name], now, BATCH)
-            if rows and not (out.digest and not digest_due(rows, outbox.last_sent(self.engine, name), out.digest, now)):
-                work.append((name, out, [rows] if out.digest else [[r] for r in rows]))
+            at = now or datetime.now(timezone.utc)
+            rows = outbox.due(self.engine, [name], at, BATCH)
+            if not rows:
+                continue
+            if not out.digest:
+                work.append((name, out, [[r] for r in rows]))
+            elif digest_due(rows, outbox.last_sent(self.engine, name), out.digest, at):
+                work.append((name, out, [rows]))
         if not work:
             return 0
         poster = Poster(self.settings)
@@ -158,7 +163,8 @@ class Sender:
         try:
             for name, out, batches in work:
                 for batch in batches:
-                    ok = self._deliver(poster, name, out.webhook, batch, bool(out.digest), now)
+                    ok = self._deliver(poster, name, out.webhook, batch, bool(out.digest),
+                                       now or datetime.now(timezone.utc))
                     if ok is False:
                         break  # the receiver is failing: the rest of this list waits for the next run
                     delivered += bool(ok)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
+from ingest.article import Article, Block
 from ingest.backfill import rematch, rematch_changed
 from ingest.cli import main
+from ingest.storage.records import hit_row, item_row
 from ingest.storage.store import Store
 from ingest.storage.tables import AlertRow, HitRow
-from ingest.watchlists import Watchlist
-from tests.test_alerts import CSTO, add_item
+from ingest.watchlists import Watchlist, compile_watchlists
+from tests.test_alerts import CSTO, T0, add_item
 from tests.test_store import store  # noqa: F401  (fixture)
 
 
@@ -95,3 +97,25 @@ def test_cli_rematch_and_watchlists(tmp_path):
 
 
 CSTO_NOT = wl(terms=["CSTO"], **{"not": ["Eurovision"]})
+
+
+def test_a_revision_alerts_only_for_terms_new_since_the_rematch(store):
+    item_id = add_item(store, "Old CSTO news.", url="https://e.org/1", watchlists=(), alerting=False)
+    rematch(store, [CSTO])
+    wider = wl(terms=["CSTO", "Eurovision"])
+
+    def revise(text: str) -> None:
+        article = Article(title="Title https://e.org/1", url="https://e.org/1", blocks=[Block("paragraph", text)])
+        found = compile_watchlists([wider]).match(article)
+        row = item_row(article, source="a", guid=None, url="https://e.org/1", final_url=None, origin="page",
+                       fetched_at=T0)
+        store.update(item_id, row, [("url", "https://e.org/1")], [hit_row(h) for h in found],
+                     alerts=sorted({h.watchlist for h in found}))
+
+    revise("Old CSTO news, corrected.")
+    with Session(store.engine) as s:
+        assert s.exec(select(AlertRow)).all() == []  # CSTO was found by the rematch: still historical
+    revise("Old CSTO news, now with Eurovision.")
+    with Session(store.engine) as s:
+        assert [a.item_id for a in s.exec(select(AlertRow))] == [item_id]  # a term new in this revision
+    assert {(t, h) for t, _, h in hits(store)[item_id]} == {("CSTO", True), ("Eurovision", False)}

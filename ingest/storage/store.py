@@ -236,7 +236,9 @@ class Store:
             if page is not None:
                 page.item_id = item_id
                 s.merge(page)
-            self._queue_alerts(s, item, alerts)
+            # A term a rematch found first stays historical and never alerts; a term new in this revision does.
+            live = {h.watchlist for h in hits if not h.historical}
+            self._queue_alerts(s, item, [w for w in alerts if w in live])
             return item.revision
 
     def pages(self, source: str | None = None, batch: int = 200) -> Iterator[tuple[ItemRow, PageRow]]:
