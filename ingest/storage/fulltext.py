@@ -20,6 +20,7 @@ from ingest.storage.tables import ItemRow
 
 MARK_START, MARK_END = "[[", "]]"  # as in watchlist snippets
 RANKED_MATCHES = 10_000
+FEW_FILTERED = 100_000  # SQLite: up to this many items passing the other filters, match against their ids
 _FTS = sa.table("item_fts", sa.column("rowid"), sa.column("rank"), sa.column("item_fts"))
 _FTS5_COLUMNS = {"any": "", "title": "title : ", "author": "authors : "}
 _PG_WEIGHTS = {"title": "{a}", "author": "{c}"}
@@ -28,25 +29,39 @@ _PG_VECTOR = sa.literal_column("item.fulltext")
 _PG_HEADLINE = f'StartSel="{MARK_START}", StopSel="{MARK_END}", MinWords=15, MaxWords=35'
 
 
-def search(ids: Select, query: Query, dialect: str) -> Select:
+def search(conn: Connection, ids: Select, query: Query) -> Select:
     """Matching item ids, most relevant first, newer first among equals; the caller adds offset and limit.
 
-    `ids` is `select(ItemRow.id)` with the caller's other filters.  Relevance is ranked
+    `ids` is `select(ItemRow.id).where(...)` with the caller's other filters (no joins).  On
+    SQLite this counts how many items pass them, up to `FEW_FILTERED`, to pick a plan.  Relevance is ranked
     among the newest `RANKED_MATCHES` matches only: ranking costs a few microseconds per
     row, too much for a common word matching half a million items.
     """
-    if dialect == "sqlite":
-        matches = ids.join(_FTS, _FTS.c.rowid == ItemRow.id).where(_FTS.c.item_fts.match(fts5_query(query)))
-        # Ordered by FTS5's own rowid, which it walks backwards for free; its rank is bm25, lower is better,
-        # computed only for the rows the LIMIT lets through.
-        newest = matches.add_columns((-_FTS.c.rank).label("rank"), ItemRow.sort_time).order_by(
-            _FTS.c.rowid.desc()).limit(RANKED_MATCHES).subquery()
-    else:
+    if conn.dialect.name != "sqlite":
         # ts_rank reads the whole tsvector: only for the rows the LIMIT let through.
         cut = ids.where(_pg_filter(query)).order_by(ItemRow.id.desc()).limit(RANKED_MATCHES)
         rank = sa.func.ts_rank(_PG_VECTOR, _pg_positive(query))
         newest = sa.select(ItemRow.id, rank.label("rank"), ItemRow.sort_time).where(ItemRow.id.in_(cut)).subquery()
-    return sa.select(newest.c.id).order_by(newest.c.rank.desc(), newest.c.sort_time.desc(), newest.c.id.desc())
+        return sa.select(newest.c.id).order_by(newest.c.rank.desc(), newest.c.sort_time.desc(), newest.c.id.desc())
+    # FTS5 walks its matches backwards by rowid for free; its rank (bm25, lower is better) is computed
+    # only for the rows the LIMIT lets through.
+    matches = sa.select(_FTS.c.rowid.label("id"), (-_FTS.c.rank).label("rank")).where(
+        _FTS.c.item_fts.match(fts5_query(query)))
+    filters = ids.whereclause
+    if filters is not None and _at_most(conn, ids, FEW_FILTERED):
+        # Few items pass the filters: test each match against their ids (the unary + keeps FTS5 from
+        # probing its index once per id, which costs milliseconds for a common word).
+        matches = matches.where(sa.literal_column("+item_fts.rowid").in_(ids))
+    elif filters is not None:
+        # Most items pass: check each match's row, stopping at the limit.
+        matches = matches.join(ItemRow, ItemRow.id == _FTS.c.rowid).where(filters)
+    newest = matches.order_by(_FTS.c.rowid.desc()).limit(RANKED_MATCHES).subquery()
+    return sa.select(newest.c.id).join(ItemRow, ItemRow.id == newest.c.id).order_by(
+        newest.c.rank.desc(), ItemRow.sort_time.desc(), newest.c.id.desc())
+
+
+def _at_most(conn: Connection, ids: Select, n: int) -> bool:
+    return conn.execute(sa.select(sa.func.count()).select_from(ids.limit(n + 1).subquery())).scalar() <= n
 
 
 def snippets(conn: Connection, query: Query, ids: Sequence[int]) -> dict[int, str]:
