@@ -17,6 +17,7 @@ from ingest import config as config_mod
 from ingest import logs, render
 from ingest.config import Config, ConfigError
 from ingest.fetch import Fetcher
+from ingest.workers import ExtractPool
 from ingest.server import ListenError
 from ingest.storage.store import ItemQuery, SchemaError, Store
 
@@ -87,8 +88,8 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
         fail(f"{cfg.path}: no sources configured")
     store = app.store()
     results = []
-    with Fetcher(cfg.settings.fetch) as fetcher:
-        pipeline = Pipeline(cfg, store, fetcher)
+    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes) as extractor:
+        pipeline = Pipeline(cfg, store, fetcher, extractor)
         with click.progressbar(sources, label="polling", file=sys.stderr,
                                item_show_func=lambda s: s.name if s else None) as bar:
             for source in bar:
@@ -103,20 +104,41 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
 
 
 @main.command()
+@click.option("--workers", type=click.IntRange(1, 256), default=None, metavar="N",
+              help="PostgreSQL only: run N worker processes here; the same command on other machines joins them.")
 @pass_app
-def run(app: App) -> None:
+def run(app: App, workers: int | None) -> None:
     """Run the daemon: poll each source on its interval until SIGINT/SIGTERM."""
     from ingest import daemon
 
     cfg = app.config
     if not cfg.sources:
         fail(f"{cfg.path}: no sources configured")
+    if workers is not None and _is_postgres(cfg.database_url):
+        _run_workers(app, workers)
+        return
+    if workers is not None and workers > 1:
+        fail("--workers N > 1 needs a PostgreSQL [database] url; the embedded SQLite mode is one process")
     store = app.store()
     with Fetcher(cfg.settings.fetch) as fetcher:
         try:
             daemon.run(cfg, store, fetcher)
         except (daemon.AlreadyRunning, ListenError) as exc:
             fail(str(exc), EXIT_FAILED)
+
+
+def _is_postgres(url: str) -> bool:
+    return url.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+
+def _run_workers(app: App, workers: int) -> None:
+    """PostgreSQL mode: worker processes coordinated by Procrastinate (ingest/cluster.py)."""
+    try:
+        from ingest import cluster
+    except ImportError as exc:
+        fail(f"--workers needs the postgres extra (pip install 'ingest[postgres]'): {exc}", EXIT_FAILED)
+    log_level = click.get_current_context().find_root().params["log_level"]
+    cluster.run(app.config, app.store(), workers, log_level)
 
 
 def _when(value: str | None, option: str) -> datetime | None:
@@ -338,8 +360,8 @@ def reextract(app: App, name: str | None) -> None:
         source = cfg.source(name) if name else None
     except ConfigError as exc:
         fail(str(exc))
-    with Fetcher(cfg.settings.fetch) as fetcher:
-        rebuilt, changed = Pipeline(cfg, app.store(), fetcher).reextract(source)
+    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes) as extractor:
+        rebuilt, changed = Pipeline(cfg, app.store(), fetcher, extractor).reextract(source)
     click.echo(f"re-extracted {rebuilt} items, {changed} changed")
 
 
@@ -475,3 +497,9 @@ def upgrade(app: App) -> None:
     store = Store(app.config.database_url)
     before, after = store.upgrade()
     click.echo(f"database schema: {before or 'empty'} -> {after}")
+    if _is_postgres(app.config.database_url):
+        try:
+            from ingest.cluster import ensure_queue_schema
+        except ImportError:  # without the postgres extra there are no workers to queue jobs for
+            return
+        click.echo(f"job queue schema: {'applied' if ensure_queue_schema(store.engine) else 'present'}")

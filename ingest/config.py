@@ -73,6 +73,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     pages: bool = True  # fetch each entry's article page (false: feed content only)
     threads: int = 8  # concurrent page fetches per poll
+    processes: int | None = None  # extraction worker processes; None: one per core, 0: in the fetching threads
     max_entries: int = 500  # newest entries taken from one feed document
     tracking_params: tuple[str, ...] = ()
 
@@ -153,7 +154,7 @@ def _listen(table: dict[str, Any], where: str) -> tuple[str, int] | None:
 
 def _settings(table: dict[str, Any], where: str) -> Settings:
     fetch_keys = {f.name for f in fields(FetchSettings)}
-    own_keys = {"pages", "threads", "max_entries", "tracking_params"}
+    own_keys = {"pages", "threads", "processes", "max_entries", "tracking_params"}
     _check_keys(table, fetch_keys | own_keys, where, "fetch.")
     defaults = FetchSettings()
     fetch_values = {}
@@ -170,10 +171,14 @@ def _settings(table: dict[str, Any], where: str) -> Settings:
     max_entries = _typed(table, "max_entries", int, where, "fetch.", 500)
     if threads < 1 or max_entries < 1:
         raise ConfigError(f"{where}: fetch.threads and fetch.max_entries must be at least 1")
+    processes = _typed(table, "processes", int, where, "fetch.", None)
+    if processes is not None and processes < 0:
+        raise ConfigError(f"{where}: fetch.processes must not be negative")
     return Settings(
         fetch=FetchSettings(**fetch_values),
         pages=_typed(table, "pages", bool, where, "fetch.", True),
         threads=threads,
+        processes=processes,
         max_entries=max_entries,
         tracking_params=tuple(params),
     )

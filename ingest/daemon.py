@@ -25,6 +25,7 @@ from ingest.pipeline import Pipeline, PollResult, utcnow
 from ingest.schedule import NETWORK_KINDS, network_down
 from ingest.server import HEARTBEAT_SECONDS, Heartbeat, Listener, Metrics
 from ingest.storage.store import Store
+from ingest.workers import ExtractPool
 
 GRACE_SECONDS = 30.0  # how long SIGTERM waits for in-flight polls before leaving them to be redone
 FIRST_POLL_SPREAD = 5.0  # seconds over which the first polls after start are spread
@@ -57,7 +58,8 @@ class Daemon:
     """One APScheduler date job per source; each poll schedules the source's next one from its plan."""
 
     def __init__(self, config: Config, store: Store, fetcher: Fetcher):
-        self.pipeline = Pipeline(config, store, fetcher)
+        self.extractor = ExtractPool(config.settings.processes)
+        self.pipeline = Pipeline(config, store, fetcher, self.extractor)
         self.store = store
         self.sources = config.sources
         self.watchlists = config.watchlists
@@ -187,6 +189,8 @@ class Daemon:
         if closer.is_alive():
             # Each item is one transaction: abandoning a poll loses nothing stored; it is redone next time.
             log.warning("daemon_abandoned_polls", grace_s=grace)
+        else:
+            self.extractor.close()
 
 
 def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | None = None) -> None:

@@ -17,9 +17,10 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpcore
@@ -198,6 +199,12 @@ class _GuardedTransport(httpx.HTTPTransport):
                                              network_backend=_GuardedBackend(allowed))
 
 
+class HostGate(Protocol):
+    """Per-host politeness: `slot(host)` is held for each request to that host (one hop)."""
+
+    def slot(self, host: str) -> AbstractContextManager[None]: ...
+
+
 @dataclass
 class _HostGate:
     """Per-host politeness shared by all threads: a concurrency limit and a minimum gap between starts."""
@@ -222,15 +229,17 @@ class _HostGate:
 
 
 class Fetcher:
-    """Thread-safe; `address_allowed` replaces the private-network policy (tests allow loopback only)."""
+    """Thread-safe; `address_allowed` replaces the private-network policy (tests allow loopback only);
+    `gate` replaces the in-process per-host limit (several worker processes share one in PostgreSQL)."""
 
-    def __init__(self, settings: FetchSettings, *, address_allowed: Callable[[IPAddress], bool] | None = None):
+    def __init__(self, settings: FetchSettings, *, address_allowed: Callable[[IPAddress], bool] | None = None,
+                 gate: HostGate | None = None):
         self.settings = settings
         if address_allowed is None:
             address_allowed = (lambda ip: True) if settings.allow_private_networks else is_public_address
         self._client = httpx.Client(transport=_GuardedTransport(address_allowed), follow_redirects=False,
                                     timeout=settings.timeout, trust_env=False)
-        self._gate = _HostGate(settings.per_host_concurrency, settings.per_host_delay)
+        self._gate = gate or _HostGate(settings.per_host_concurrency, settings.per_host_delay)
 
     def __enter__(self) -> Fetcher:
         return self

@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 from ingest.article import Article
 from ingest.config import Config, Source
 from ingest.decide import Candidate, Duplicate, Revision, decide, entry_hash, entry_keys, item_keys
-from ingest.extract import decode_html, extract
+from ingest.extract import extract
 from ingest.feeds import FeedEntry, FeedError, parse_feed
 from ingest.fetch import FetchError, Fetcher, Response, redact
 from ingest.fingerprint import Signature, fingerprints
 from ingest.logs import log
+from ingest.workers import ExtractPool
 from ingest.schedule import AUTO_MAX, Outcome, auto_interval, cache_hint, plan
 from ingest.storage.store import Store
 from ingest.storage.records import article_of, hit_row, item_row, page_body, page_row
@@ -100,10 +101,11 @@ def utcnow() -> datetime:
 
 
 class Pipeline:
-    def __init__(self, config: Config, store: Store, fetcher: Fetcher):
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher, extractor: ExtractPool | None = None):
         self.config = config
         self.store = store
         self.fetcher = fetcher
+        self.extractor = extractor or ExtractPool(processes=0)
         self.matcher = compile_watchlists(config.watchlists)
         # Watchlists with a webhook: their hits go to the outbox (an Atom file reads the hits themselves).
         self.alerting: set[str] = {name for name, out in config.outputs.items() if out.webhook}
@@ -229,8 +231,8 @@ class Pipeline:
                 ctype = (response.content_type or "").split(";")[0].strip().lower()
                 if ctype and ctype not in _HTML_TYPES:
                     raise ValueError(f"page is not HTML ({ctype}): {redact(entry.url)}")
-                html = decode_html(response.content, response.headers.get("content-type"))
-                article = extract(html, response.url, rules=source.rules)
+                article = self.extractor.submit(response.content, response.headers.get("content-type"),
+                                                response.url, source.rules).result()
                 log.info("page_fetch", source=source.name, url=redact(entry.url), status=response.status,
                          duration_ms=response.duration_ms, bytes=len(response.content), blocks=len(article.blocks))
                 if article.text.strip():
@@ -304,8 +306,8 @@ class Pipeline:
         rules = {s.name: s.rules for s in self.config.sources}
         rebuilt = changed = 0
         for item, page in self.store.pages(source.name if source else None):
-            html = decode_html(page_body(page), page.content_type)
-            article = extract(html, page.url, rules=rules.get(item.source))
+            article = self.extractor.submit(page_body(page), page.content_type, page.url,
+                                            rules.get(item.source)).result()
             article = _fill_missing(article, article_of(item))
             fps = fingerprints(article, source=item.source, guid=item.guid, entry_url=item.url, final_url=page.url,
                                extra_tracking_params=self.settings.tracking_params)
@@ -381,15 +383,3 @@ def _host(url: str) -> str:
 
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
-
-
-def poll_all(config: Config, store: Store, fetcher: Fetcher, sources: list[Source] | None = None,
-             progress=None) -> list[PollResult]:
-    """Poll sources one after another (each poll fetches its pages concurrently)."""
-    pipeline = Pipeline(config, store, fetcher)
-    results = []
-    for source in sources if sources is not None else list(config.sources):
-        results.append(pipeline.poll(source))
-        if progress:
-            progress(source)
-    return results
