@@ -24,7 +24,6 @@ branch_labels = None
 depends_on = None
 
 
-
 def _authors(row: str) -> str:
     return f"(SELECT group_concat(value, ' ') FROM json_each({row}.authors))"
 
