@@ -1,0 +1,66 @@
+"""Throughput of `ingest run --workers N` (PostgreSQL mode) for several N, against a feed farm on loopback.
+
+Run:  /work/venv/bin/python bench/workers.py [--feeds 200] [--items 20] [--workers 1,2,4]
+
+For each N: a fresh database on a throwaway PostgreSQL cluster (tests/conftest.py's, or
+$INGEST_TEST_PG_URL), `ingest db upgrade`, then `ingest run --workers N` against the farm of
+tests/test_cluster.py (feeds under three loopback host names, per_host_concurrency = 2, feed
+content only: pages = false) until every item is stored.  Printed per N: items stored, seconds
+from the first feed request to the last item, items/s over that time, and the 1-minute load
+average when the run ended (other work on the machine shows there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.conftest import new_postgres_database, postgres_server  # noqa: E402
+from tests.test_cluster import FeedFarm, cluster_env, ingest, item_counts, start_workers, stop_workers, write_config  # noqa: E402
+
+
+def measure(server: str, feeds: int, items: int, workers: int, folder: Path) -> tuple[int, float]:
+    db_url = new_postgres_database(server)
+    with FeedFarm(feeds=feeds, delay=0.0) as farm:
+        farm.round = items - 2  # the farm serves round + 2 items per feed
+        config = write_config(folder / f"config-{workers}.toml", db_url, farm, every=3600)
+        ingest(config, "db", "upgrade")
+        proc = start_workers(config, workers, folder / f"workers-{workers}.log", cluster_env())
+        try:
+            while item_counts(db_url)[0] < farm.expected_items():
+                time.sleep(0.2)
+            done = time.monotonic()
+        finally:
+            stop_workers(proc)
+        first = min(t[0] for t in farm.fetches.values())
+    return farm.expected_items(), done - first
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--items", type=int, default=20, help="items per feed (at least 2)")
+    parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
+    args = parser.parse_args()
+    servers = postgres_server.__wrapped__()  # the test fixture's generator: starts a cluster, stops it at close
+    server = next(servers)  # $INGEST_TEST_PG_URL when set
+    print(f"{args.feeds} feeds x {args.items} items, {os.cpu_count()} CPUs")
+    print(f"{'workers':>7} {'items':>7} {'seconds':>8} {'items/s':>8} {'load':>5}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="ingest-bench-") as folder:
+            for n in (int(w) for w in args.workers.split(",")):
+                stored, seconds = measure(server, args.feeds, args.items, n, Path(folder))
+                print(f"{n:>7} {stored:>7} {seconds:>8.1f} {stored / seconds:>8.1f} {os.getloadavg()[0]:>5.1f}",
+                      flush=True)
+    finally:
+        servers.close()
+
+
+if __name__ == "__main__":
+    main()
