@@ -23,7 +23,8 @@ What each line means (load = `uptime` 1-minute load average when the section end
                The most the pipeline could reach.
   cold         `ingest fetch` over the whole farm into an empty SQLite file: items/s (items
                stored / wall time, start-up included), CPU s (user+sys of the child and its
-               children, from wait4), peak RSS (sum over the child's process tree, sampled every
+               children: wait4, or the sum sampled over its process tree if larger; `main process`
+               is the ingest process alone, the serial part when extraction runs in workers), peak RSS (sum over the child's process tree, sampled every
                0.1 s), and items/s as % of the ceiling.  The second line compares CPU per item
                with the ceiling's CPU per page: that share does not depend on what else the
                machine runs, unlike items/s; the rest is our plumbing (HTTP, feeds, fingerprints,
@@ -307,6 +308,7 @@ class Run:
     cpu: float
     peak_rss: int  # bytes, summed over the process tree
     returncode: int
+    main_cpu: float  # the child process alone (last 0.1 s sample): with extraction in workers, the serial part
     stdout: str
 
 
@@ -316,9 +318,9 @@ def run_child(cmd: list[str], cwd: Path, log: Path, timeout: float, env: dict | 
     with open(log, "ab") as err, open(stdout, "wb") as out:
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
-        peak = [0]
+        peak, cpus = [0], {}
         done = threading.Event()
-        threading.Thread(target=_sample_rss, args=(proc.pid, peak, done), daemon=True).start()
+        threading.Thread(target=_sample, args=(proc.pid, peak, cpus, done), daemon=True).start()
         timer = threading.Timer(timeout, lambda: proc.kill())
         timer.start()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -326,11 +328,13 @@ def run_child(cmd: list[str], cwd: Path, log: Path, timeout: float, env: dict | 
         wall = time.monotonic() - started
         done.set()
         proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(wall, usage.ru_utime + usage.ru_stime, peak[0], proc.returncode,
-               stdout.read_text(errors="replace"))
+    # wait4 misses descendants the child never reaps (a forkserver's workers): take the sampled sum if larger.
+    cpu = max(usage.ru_utime + usage.ru_stime, sum(cpus.values()))
+    return Run(wall, cpu, peak[0], proc.returncode, cpus.get(proc.pid, cpu), stdout.read_text(errors="replace"))
 
 
-def tree_rss(pid: int) -> int:
+def tree_sample(pid: int, cpus: dict[int, float] | None = None) -> int:
+    """RSS summed over a process tree; records each process's CPU seconds so far in `cpus`."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
@@ -339,15 +343,19 @@ def tree_rss(pid: int) -> int:
     total = 0
     for p in procs:
         try:
-            total += p.memory_info().rss
+            with p.oneshot():
+                total += p.memory_info().rss
+                if cpus is not None:
+                    t = p.cpu_times()
+                    cpus[p.pid] = t.user + t.system
         except psutil.Error:
             pass
     return total
 
 
-def _sample_rss(pid: int, peak: list[int], done: threading.Event) -> None:
+def _sample(pid: int, peak: list[int], cpus: dict[int, float], done: threading.Event) -> None:
     while not done.wait(0.1):
-        peak[0] = max(peak[0], tree_rss(pid))
+        peak[0] = max(peak[0], tree_sample(pid, cpus))
 
 
 def write_config(path: Path, db: Path, urls: list[str], *, pages: bool, threads: int, every: str = "15m") -> int:
@@ -364,6 +372,7 @@ def write_config(path: Path, db: Path, urls: list[str], *, pages: bool, threads:
     return per_host
 
 
+PY_SPY_EXTRA: list[str] = []  # --py-spy-args, e.g. "--gil" to sample only the thread holding the GIL
 INGEST = [PYTHON, "-m", "ingest"]  # --ingest replaces it, to time a variant (e.g. a patched entry point)
 
 
@@ -373,7 +382,7 @@ def ingest_cmd(config: Path, *args: str, profile: list[str] | None = None) -> li
 
 def py_spy(output: Path, *extra: str) -> list[str]:
     exe = Path(PYTHON).parent / "py-spy"
-    return [str(exe) if exe.exists() else "py-spy", "record", "--rate", "50", "--format", "raw", *extra,
+    return [str(exe) if exe.exists() else "py-spy", "record", "--rate", "50", "--format", "raw", *extra, *PY_SPY_EXTRA,
             "-o", str(output), "--"]
 
 
@@ -450,7 +459,8 @@ def cold_and_warm(ctx: Ctx, ceiling_rate: float | None, skip: set[str]) -> None:
     items = count_items(d / "ingest.db")
     rate = items / r.wall
     share = f"{100 * rate / ceiling_rate:5.1f}% of ceiling" if ceiling_rate else "ceiling skipped"
-    ctx.emit(f"cold         {items:6d} items {r.wall:7.1f} s {rate:8.1f} items/s  CPU {r.cpu:6.1f} s  "
+    ctx.emit(f"cold         {items:6d} items {r.wall:7.1f} s {rate:8.1f} items/s  CPU {r.cpu:6.1f} s "
+             f"(main process {r.main_cpu:.1f})  "
              f"peak RSS {r.peak_rss / 2**20:6.0f} MB  {share}  rc {r.returncode}  farm CPU {farm_cpu:.1f} s  "
              f"load {load()}")
     if ctx.ceiling_cpu_ms and items:
@@ -517,12 +527,14 @@ def quiet_daemon(ctx: Ctx, feeds: int, seconds: float) -> None:
     polls = ctx.server.stats().get("q304", 0) - before
     farm_cpu = ctx.server.cpu() - farm_cpu
     rss = ps.memory_info().rss
+    stopping = time.monotonic()
     os.kill(target, signal.SIGTERM)  # the daemon drains and exits; py-spy, if any, then writes its profile
     try:
-        proc.wait(60)
+        proc.wait(180)  # the daemon's grace (30 s) plus py-spy writing its profile
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    stopped = time.monotonic() - stopping
     cpu = (t1.user + t1.system) - startup_cpu
     per_poll = cpu / polls if polls else float("nan")
     scheduled = feeds / 30
@@ -531,6 +543,7 @@ def quiet_daemon(ctx: Ctx, feeds: int, seconds: float) -> None:
              f"({polls / seconds:.0f}/s of {scheduled:.0f}/s scheduled), {1000 * per_poll:.2f} CPU ms/poll, "
              f"{100 * cpu / seconds:.1f}% of a core, RSS {rss / 2**20:.0f} MB (peak {peak / 2**20:.0f})  "
              f"farm CPU {farm_cpu:.1f} s  load {load()}")
+    ctx.emit(f"             SIGTERM to exit: {stopped:.1f} s")
     for label, every in (("15m", 900), ("5m", 300)):
         ctx.emit(f"             at every = {label}: {feeds / every:.1f} polls/s x {1000 * per_poll:.2f} ms = "
                  f"{100 * per_poll * feeds / every:.2f}% of a core")
@@ -621,9 +634,11 @@ def main() -> None:
     ap.add_argument("--profile", type=Path, help="record py-spy raw profiles of cold ingest and the daemon here")
     ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one, removed)")
     ap.add_argument("--ingest", help="command that runs ingest (default: this python -m ingest)")
+    ap.add_argument("--py-spy-args", default="", help='more py-spy record options with --profile, e.g. "--gil"')
     args = ap.parse_args()
     if args.ingest:
         INGEST[:] = args.ingest.split()
+    PY_SPY_EXTRA[:] = args.py_spy_args.split()
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     if args.quick:

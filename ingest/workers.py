@@ -11,6 +11,9 @@ that holds the GIL for most of their time, so with N page threads only about one
 The worker function is a module-level function of picklable arguments (bytes, str, frozen
 `SiteRules`) and returns a picklable `Article`; a worker that dies (segfault, OOM kill) fails
 the futures in flight with `BrokenProcessPool` and the pool is rebuilt on the next submit.
+Workers are spawned (not forked: the parent runs threads whose locks fork would copy), so the
+program's `__main__` must guard its entry point with `if __name__ == "__main__":`; each worker
+exits by itself if its parent dies, so a killed `ingest` leaves no orphans behind.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -25,11 +29,22 @@ from ingest.article import Article
 from ingest.extract import SiteRules, decode_html, extract
 
 MAX_TASKS_PER_CHILD = 1000  # recycle workers now and then, so a slow leak in a parser cannot grow for ever
+ORPHAN_CHECK_SECONDS = 2.0
 
 
 def extract_page(content: bytes, content_type: str | None, url: str, rules: SiteRules | None = None) -> Article:
     """Decode and extract one page: what a worker runs (also the in-thread path)."""
     return extract(decode_html(content, content_type), url, rules=rules)
+
+
+def _watch_parent(parent: int) -> None:
+    """Worker initializer: leave when the parent is gone (a pool's workers would otherwise wait for ever)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="ingest-orphan-watch", daemon=True).start()
 
 
 def default_processes() -> int:
@@ -66,11 +81,11 @@ class ExtractPool:
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
-                # forkserver, not fork: the parent runs threads (httpx, scheduler) and fork would copy their locks.
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["ingest.workers"])
-                self._executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=context,
-                                                     max_tasks_per_child=self._max_tasks)
+                # spawn, not fork: the parent runs threads (httpx, scheduler) and fork would copy their locks.
+                self._executor = ProcessPoolExecutor(max_workers=self.processes,
+                                                     mp_context=multiprocessing.get_context("spawn"),
+                                                     max_tasks_per_child=self._max_tasks,
+                                                     initializer=_watch_parent, initargs=(os.getpid(),))
             return self._executor
 
     def _discard(self) -> None:

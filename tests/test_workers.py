@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -49,3 +53,35 @@ def test_extractor_error_reaches_the_future():
     pool = ExtractPool(processes=0)
     future = pool.submit(b"<html></html>", "text/html", "https://example.org/p", rules="not rules")  # type: ignore[arg-type]
     assert future.exception() is not None
+
+
+def test_workers_leave_when_their_parent_dies(tmp_path):
+    """A killed ingest must not leave extraction workers behind."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from ingest.workers import ExtractPool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ExtractPool(processes=2)\n"
+        "    pool.submit(b'<p>x</p>', 'text/html', 'https://example.org/').result(timeout=60)\n"
+        "    print(' '.join(str(p) for p in pool._executor._processes), flush=True)\n"
+        "    time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert workers
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
