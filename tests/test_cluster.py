@@ -31,7 +31,7 @@ except ImportError:
         raise
     pytest.skip("procrastinate not installed (extra `postgres`)", allow_module_level=True)
 
-from tests.conftest import new_postgres_database
+from tests.conftest import _as_postgres, _pg_bin, new_postgres_database
 from tests.test_end_to_end import _wait_for as wait_for
 
 HOSTS = ("127.0.0.1", "localhost", "127.0.0.2")  # all loopback: three hosts to be polite to
@@ -275,6 +275,42 @@ def test_four_workers_poll_each_feed_once_per_interval_despite_a_kill(postgres_s
         # Politeness across processes: at most per_host_concurrency requests per host at once.
         assert set(farm.peak) == set(HOSTS)
         assert max(farm.peak.values()) == 2 and all(p <= 2 for p in farm.peak.values()), dict(farm.peak)
+
+
+def restart_postgres(server_url: str) -> None:
+    """Restart the test cluster in place (same port and options): every session is cut."""
+    import psycopg
+
+    with psycopg.connect(server_url) as conn:
+        datadir = Path(conn.execute("SHOW data_directory").fetchone()[0])
+    subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(datadir), "-l", str(datadir.parent / "log"),
+                                 "-m", "fast", "-w", "restart"]), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=60)
+
+
+def test_workers_carry_on_after_postgresql_restarts(postgres_server, tmp_path):
+    if os.environ.get("INGEST_TEST_PG_URL"):
+        pytest.skip("restarts only the cluster the tests started")
+    db_url = new_postgres_database(postgres_server)
+    with FeedFarm(feeds=20) as farm:
+        config = write_config(tmp_path / "config.toml", db_url, farm, every=3.0)
+        assert ingest(config, "db", "upgrade").returncode == 0
+        log = tmp_path / "workers.log"
+        proc = start_workers(config, 2, log, cluster_env())
+        try:
+            wait_for(lambda: item_counts(db_url)[0] == farm.expected_items(), "the first round", 60)
+            for r in (1, 2):
+                restart_postgres(postgres_server)
+                with farm.lock:
+                    farm.round = r
+                wait_for(lambda: item_counts(db_url)[0] == farm.expected_items(), f"round {r} after a restart", 90)
+            assert len(children(proc.pid)) == 2
+        finally:
+            code = stop_workers(proc)
+        text = log.read_text()
+    assert code == 0, text[-3000:]
+    assert "cluster_worker_restarting" in text  # the workers noticed, and rebuilt themselves
+    assert item_counts(db_url) == (farm.expected_items(), 1)
 
 
 def test_workers_need_postgres(tmp_path):
