@@ -2,7 +2,7 @@
 
 Run:  /work/venv/bin/python bench/pipeline.py [--feeds 200] [--entries 25] [--quick] [--skip daemon,peer]
           [--daemon-feeds 10000] [--daemon-seconds 90] [--profile DIR] [--shared DIR] [--keep DIR]
-          [--threads 8] [--ceiling-pages 2000] [--ingest "CMD"]
+          [--threads 8] [--ceiling-pages 2000] [--in-thread-too] [--ingest "CMD"] [--py-spy-args "--gil"]
 The shared folder defaults to <repo>/../shared, or $INGEST_SHARED.  `--quick` is a smoke run
 (20 feeds x 5 entries, 1,000 quiet feeds for 20 s).  Sections: ceiling, cold, warm, daemon, peer.
 
@@ -358,12 +358,14 @@ def _sample(pid: int, peak: list[int], cpus: dict[int, float], done: threading.E
         peak[0] = max(peak[0], tree_sample(pid, cpus))
 
 
-def write_config(path: Path, db: Path, urls: list[str], *, pages: bool, threads: int, every: str = "15m") -> int:
+def write_config(path: Path, db: Path, urls: list[str], *, pages: bool, threads: int, every: str = "15m",
+                 processes: int | None = None) -> int:
     """A config for the farm; returns the per-host concurrency it sets."""
     per_host = 4 * threads
     lines = ["[database]", f'url = "sqlite:///{db}"', "", "[fetch]", "allow_private_networks = true",
              f"per_host_concurrency = {per_host}", "per_host_delay = 0", f"threads = {threads}",
-             f"pages = {'true' if pages else 'false'}", "timeout = 30", ""]
+             f"pages = {'true' if pages else 'false'}", "timeout = 30"]
+    lines += [f"processes = {processes}", ""] if processes is not None else [""]
     for name, terms in WATCHLISTS.items():
         lines += ["[[watchlists]]", f'name = "{name}"', f"terms = {json.dumps(terms)}", ""]
     for n, url in enumerate(urls):
@@ -443,13 +445,15 @@ class Ctx:
         self.out.append(line)
 
 
-def cold_and_warm(ctx: Ctx, ceiling_rate: float | None, skip: set[str]) -> None:
-    d = ctx.work / "cold"
+def cold_and_warm(ctx: Ctx, ceiling_rate: float | None, skip: set[str], processes: int | None = None) -> None:
+    d = ctx.work / ("cold" if processes is None else f"cold-processes-{processes}")
     d.mkdir()
     urls = [ctx.server.url(f"/f/{i}.xml") for i in range(ctx.farm.feeds)]
-    per_host = write_config(d / "config.toml", d / "ingest.db", urls, pages=True, threads=ctx.threads)
-    ctx.emit(f"# config: threads = {ctx.threads}, per_host_concurrency = {per_host}, per_host_delay = 0, "
-             f"{len(WATCHLISTS)} watchlists, logs at info to a file")
+    per_host = write_config(d / "config.toml", d / "ingest.db", urls, pages=True, threads=ctx.threads,
+                            processes=processes)
+    ctx.emit(f"# config: threads = {ctx.threads}, processes = {'default' if processes is None else processes}, "
+             f"per_host_concurrency = {per_host}, per_host_delay = 0, {len(WATCHLISTS)} watchlists, "
+             "logs at info to a file")
     profile = None
     if ctx.profile:
         profile = py_spy(ctx.profile / "cold.txt", "--subprocesses")
@@ -529,12 +533,15 @@ def quiet_daemon(ctx: Ctx, feeds: int, seconds: float) -> None:
     rss = ps.memory_info().rss
     stopping = time.monotonic()
     os.kill(target, signal.SIGTERM)  # the daemon drains and exits; py-spy, if any, then writes its profile
+    _, alive = psutil.wait_procs([ps], timeout=150)  # the daemon's grace is 30 s
+    stopped = time.monotonic() - stopping
+    for p in alive:
+        p.kill()
     try:
-        proc.wait(180)  # the daemon's grace (30 s) plus py-spy writing its profile
+        proc.wait(60)  # py-spy, when profiling, writes its profile after the daemon exits
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    stopped = time.monotonic() - stopping
     cpu = (t1.user + t1.system) - startup_cpu
     per_poll = cpu / polls if polls else float("nan")
     scheduled = feeds / 30
@@ -543,7 +550,7 @@ def quiet_daemon(ctx: Ctx, feeds: int, seconds: float) -> None:
              f"({polls / seconds:.0f}/s of {scheduled:.0f}/s scheduled), {1000 * per_poll:.2f} CPU ms/poll, "
              f"{100 * cpu / seconds:.1f}% of a core, RSS {rss / 2**20:.0f} MB (peak {peak / 2**20:.0f})  "
              f"farm CPU {farm_cpu:.1f} s  load {load()}")
-    ctx.emit(f"             SIGTERM to exit: {stopped:.1f} s")
+    ctx.emit(f"             SIGTERM to exit: {stopped:.1f} s{' (killed)' if alive else ''}")
     for label, every in (("15m", 900), ("5m", 300)):
         ctx.emit(f"             at every = {label}: {feeds / every:.1f} polls/s x {1000 * per_poll:.2f} ms = "
                  f"{100 * per_poll * feeds / every:.2f}% of a core")
@@ -628,6 +635,8 @@ def main() -> None:
     ap.add_argument("--daemon-feeds", type=int, default=10_000)
     ap.add_argument("--daemon-seconds", type=float, default=90.0)
     ap.add_argument("--ceiling-pages", type=int, default=2000, help="pages extracted for the ceiling, at most")
+    ap.add_argument("--in-thread-too", action="store_true",
+                    help="run cold ingest again with [fetch] processes = 0 (extraction in the fetching threads)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 20x5 farm, 1,000 quiet feeds for 20 s")
     ap.add_argument("--skip", default="", help="comma-separated: ceiling,cold,warm,daemon,peer")
     ap.add_argument("--shared", default=os.environ.get("INGEST_SHARED", str(REPO.parent / "shared")))
@@ -665,6 +674,8 @@ def main() -> None:
                      f"CPU {c['cpu_ms']:.1f} ms/page  ({c['processes']} processes, no I/O)  load {c['load']}")
         if "cold" not in skip:
             cold_and_warm(ctx, rate, skip)
+            if args.in_thread_too:
+                cold_and_warm(ctx, rate, skip | {"warm"}, processes=0)
         if "daemon" not in skip:
             quiet_daemon(ctx, args.daemon_feeds, args.daemon_seconds)
         if "peer" not in skip:
