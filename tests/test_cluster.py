@@ -31,7 +31,7 @@ except ImportError:
         raise
     pytest.skip("procrastinate not installed (extra `postgres`)", allow_module_level=True)
 
-from tests.conftest import _as_postgres, _pg_bin, new_postgres_database
+from tests.conftest import _as_postgres, _pg_bin
 from tests.test_end_to_end import _wait_for as wait_for
 
 HOSTS = ("127.0.0.1", "localhost", "127.0.0.2")  # all loopback: three hosts to be polite to
@@ -215,10 +215,13 @@ def stalled_sources(log: str) -> set[str]:
     return {e["lock"] for e in events if e.get("event") == "cluster_stalled_job"}
 
 
-def test_four_workers_poll_each_feed_once_per_interval_despite_a_kill(postgres_server, tmp_path):
+postgres_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+
+@postgres_only
+def test_four_workers_poll_each_feed_once_per_interval_despite_a_kill(db_url, tmp_path):
     every, rounds, tick, stalled_after = 10.0, 3, 1.0, 4.0
     latency = 5.0  # a poll may start this late on a loaded 2-core machine: still well short of a skipped interval
-    db_url = new_postgres_database(postgres_server)
     with FeedFarm(feeds=200) as farm:
         config = write_config(tmp_path / "config.toml", db_url, farm, every)
         upgraded = ingest(config, "db", "upgrade")
@@ -288,10 +291,10 @@ def restart_postgres(server_url: str) -> None:
                    stderr=subprocess.DEVNULL, timeout=60)
 
 
-def test_workers_carry_on_after_postgresql_restarts(postgres_server, tmp_path):
+@postgres_only
+def test_workers_carry_on_after_postgresql_restarts(postgres_server, db_url, tmp_path):
     if os.environ.get("INGEST_TEST_PG_URL"):
         pytest.skip("restarts only the cluster the tests started")
-    db_url = new_postgres_database(postgres_server)
     with FeedFarm(feeds=20) as farm:
         config = write_config(tmp_path / "config.toml", db_url, farm, every=3.0)
         assert ingest(config, "db", "upgrade").returncode == 0
