@@ -302,12 +302,11 @@ class Store:
             ids = ids.where(ItemRow.sort_time < q.until)
         parsed = search.parse(q.search) if q.search else None
         with Session(self.engine) as s:
-            dialect = s.get_bind().dialect.name
             if parsed and q.sort == "relevance":
-                ordered = fulltext.search(ids, parsed, dialect).offset(q.offset).limit(q.limit)
+                ordered = fulltext.search(s.connection(), ids, parsed).offset(q.offset).limit(q.limit)
             else:
                 if parsed:
-                    ids = select(ItemRow.id).where(ItemRow.id.in_(fulltext.search(ids, parsed, dialect)))
+                    ids = select(ItemRow.id).where(ItemRow.id.in_(fulltext.search(s.connection(), ids, parsed)))
                 if q.after:  # keyset cursor: rows strictly after the last one of the previous page
                     ids = ids.where(tuple_(ItemRow.sort_time, ItemRow.id) < tuple_(*q.after))
                 ordered = ids.order_by(ItemRow.sort_time.desc(), ItemRow.id.desc()).offset(q.offset).limit(q.limit)
