@@ -26,32 +26,24 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def summary_dict(s: StoredItem) -> dict[str, Any]:
+def _common(s: StoredItem) -> dict[str, Any]:
     i = s.item
-    return {
-        "id": i.id,
-        "url": i.url,
-        "source": i.source,
-        "title": i.title,
-        "published": _iso(i.published),
-        "fetched_at": _iso(i.fetched_at),
-        "story": i.story_id,
-        "watchlists": s.watchlists,
-        "snippets": [h.snippet for h in s.hits],
-        **({"match": s.snippet} if s.snippet else {}),
-    }
+    return {"id": i.id, "url": i.url, "source": i.source, "title": i.title, "published": _iso(i.published),
+            "fetched_at": _iso(i.fetched_at), "story": i.story_id, "watchlists": s.watchlists}
+
+
+def summary_dict(s: StoredItem) -> dict[str, Any]:
+    """What `query` lists: enough to pick an item, with its hit snippets."""
+    return {**_common(s), "snippets": [h.snippet for h in s.hits], **({"match": s.snippet} if s.snippet else {})}
 
 
 def record_dict(s: StoredItem) -> dict[str, Any]:
+    """The whole record, as `show --format json` and `export` give it."""
     i = s.item
     return {
-        "id": i.id,
-        "url": i.url,
+        **_common(s),
         "canonical_url": i.canonical_url,
-        "source": i.source,
         "guid": i.guid,
-        "title": i.title,
-        "published": _iso(i.published),
         "updated": _iso(i.updated),
         "authors": i.authors,
         "language": i.language,
@@ -64,18 +56,15 @@ def record_dict(s: StoredItem) -> dict[str, Any]:
         "section": i.meta.get("section"),
         "tags": i.meta.get("tags", []),
         "fingerprints": [{"kind": f.kind, "value": f.value} for f in s.fingerprints],
-        "story": i.story_id,
         "outlets": [{"id": o.id, "source": o.source, "site_name": o.site_name, "url": o.url, "title": o.title}
                     for o in s.story],
         "revision": i.revision,
-        "watchlists": s.watchlists,
         "hits": [
             {"watchlist": h.watchlist, "version": h.version, "term": h.term, "field": h.field, "block": h.block,
              "start": h.start, "end": h.end, "text": h.text, "snippet": h.snippet, "revision": h.revision,
              "historical": h.historical}
             for h in s.hits
         ],
-        "fetched_at": _iso(i.fetched_at),
     }
 
 
