@@ -6,14 +6,17 @@ For each N: a fresh database on a throwaway PostgreSQL cluster (tests/conftest.p
 $INGEST_TEST_PG_URL), `ingest db upgrade`, then `ingest run --workers N` against the farm of
 tests/test_cluster.py (feeds under three loopback host names, per_host_concurrency = 2, feed
 content only: pages = false) until every item is stored.  Printed per N: items stored, seconds
-from the first feed request to the last item, items/s over that time, and the 1-minute load
-average when the run ended (other work on the machine shows there).
+from the first feed request to the last item, items/s over that time, CPU ms per item spent
+by the ingest processes (user + sys of the whole process tree, PostgreSQL's own excluded: it
+does not depend on what else the machine runs, unlike items/s), and the 1-minute load average
+when the run ended (other work on the machine shows there).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -25,12 +28,20 @@ from tests.conftest import new_postgres_database, postgres_server  # noqa: E402
 from tests.test_cluster import FeedFarm, cluster_env, ingest, item_counts, start_workers, stop_workers, write_config  # noqa: E402
 
 
-def measure(server: str, feeds: int, items: int, workers: int, folder: Path) -> tuple[int, float]:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped descendants: the worker tree once stopped
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(server: str, feeds: int, items: int, workers: int, folder: Path) -> tuple[int, float, float]:
     db_url = new_postgres_database(server)
     with FeedFarm(feeds=feeds, delay=0.0) as farm:
         farm.round = items - 2  # the farm serves round + 2 items per feed
         config = write_config(folder / f"config-{workers}.toml", db_url, farm, every=3600)
-        ingest(config, "db", "upgrade")
+        upgraded = ingest(config, "db", "upgrade")
+        if upgraded.returncode:
+            sys.exit(f"ingest db upgrade failed: {upgraded.stderr}")
+        cpu = _cpu()
         proc = start_workers(config, workers, folder / f"workers-{workers}.log", cluster_env())
         try:
             while item_counts(db_url)[0] < farm.expected_items():
@@ -39,7 +50,7 @@ def measure(server: str, feeds: int, items: int, workers: int, folder: Path) -> 
         finally:
             stop_workers(proc)
         first = min(t[0] for t in farm.fetches.values())
-    return farm.expected_items(), done - first
+    return farm.expected_items(), done - first, _cpu() - cpu
 
 
 def main() -> None:
@@ -51,13 +62,13 @@ def main() -> None:
     servers = postgres_server.__wrapped__()  # the test fixture's generator: starts a cluster, stops it at close
     server = next(servers)  # $INGEST_TEST_PG_URL when set
     print(f"{args.feeds} feeds x {args.items} items, {os.cpu_count()} CPUs")
-    print(f"{'workers':>7} {'items':>7} {'seconds':>8} {'items/s':>8} {'load':>5}")
+    print(f"{'workers':>7} {'items':>7} {'seconds':>8} {'items/s':>8} {'CPU ms/item':>11} {'load':>5}")
     try:
         with tempfile.TemporaryDirectory(prefix="ingest-bench-") as folder:
             for n in (int(w) for w in args.workers.split(",")):
-                stored, seconds = measure(server, args.feeds, args.items, n, Path(folder))
-                print(f"{n:>7} {stored:>7} {seconds:>8.1f} {stored / seconds:>8.1f} {os.getloadavg()[0]:>5.1f}",
-                      flush=True)
+                stored, seconds, cpu = measure(server, args.feeds, args.items, n, Path(folder))
+                print(f"{n:>7} {stored:>7} {seconds:>8.1f} {stored / seconds:>8.1f} {1000 * cpu / stored:>11.2f} "
+                      f"{os.getloadavg()[0]:>5.1f}", flush=True)
     finally:
         servers.close()
 
