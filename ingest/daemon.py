@@ -54,6 +54,17 @@ def lock_database(database_url: str) -> IO | None:
     return handle
 
 
+class CancellableExecutor(ThreadPoolExecutor):
+    """APScheduler's thread pool, able to drop jobs still waiting for a thread when the daemon stops.
+
+    Without this, SIGTERM on a busy daemon would run every queued poll before exiting.
+    """
+
+    def cancel_queued(self) -> None:
+        # Running polls go on (and are waited for); queued ones are cancelled.
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class Daemon:
     """One APScheduler date job per source; each poll schedules the source's next one from its plan."""
 
@@ -65,11 +76,10 @@ class Daemon:
         self.watchlists = config.watchlists
         self.alerts = Alerts(store, config.outputs, config.settings.fetch)
         self.retention = config.retention
+        self._executors = (CancellableExecutor(max_workers=max(2, min(len(config.sources), 8))),
+                           CancellableExecutor(max_workers=1))  # heartbeat: long polls must not delay liveness
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=max(2, min(len(config.sources), 8))),
-                       "heartbeat": ThreadPoolExecutor(max_workers=1)},  # long polls must not delay liveness
-            timezone="UTC",
-        )
+            executors={"default": self._executors[0], "heartbeat": self._executors[1]}, timezone="UTC")
         self.metrics, self.heartbeat = Metrics(), Heartbeat()
         self._lock = threading.Lock()
         self._active: set[str] = set()  # sources with a schedule (not gone)
@@ -118,6 +128,8 @@ class Daemon:
             log.exception("poll_crashed", source=source.name)
             self._schedule(source, utcnow() + timedelta(seconds=source.every or 900))
             return
+        if result.failure == "cancelled":  # stopped by shutdown: nothing to record or reschedule
+            return
         self._observe(result)
         if result.next_poll is None:
             log.warning("source_gone", source=source.name, error=result.error)
@@ -139,10 +151,13 @@ class Daemon:
         """Record the poll; when every source fails below HTTP, park them all rather than count failures
         against each, and probe until the network answers again."""
         now = utcnow()
+        failure = result.failure if result.error else None
         with self._lock:
-            self._last[source.name] = (now, result.failure if result.error else None)
+            self._last[source.name] = (now, failure)
             if self._held is None:
-                if not network_down([self._last.get(name) for name in sorted(self._active)], now):
+                # Any HTTP answer proves the network up: only a network failure needs the look at every source.
+                if failure not in NETWORK_KINDS or not network_down(
+                        [self._last.get(name) for name in self._active], now):
                     return False
                 self._held = set(self._active)
                 for name in self._held:
@@ -183,6 +198,9 @@ class Daemon:
 
     def stop(self, grace: float = GRACE_SECONDS) -> None:
         self.scheduler.pause()
+        for executor in self._executors:
+            executor.cancel_queued()  # polls waiting for a thread are not in flight: they are simply not run
+        self.pipeline.fetcher.cancel()  # in-flight polls stop at their next request, keeping what they stored
         closer = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True)
         closer.start()
         closer.join(grace)

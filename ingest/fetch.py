@@ -72,7 +72,7 @@ class Response:
 
 class FetchError(Exception):
     """Anything but 2xx/304. `kind` is one of: timeout, too_large, private_address, bad_scheme,
-    too_many_redirects, connection, http, invalid_url."""
+    too_many_redirects, connection, http, invalid_url, cancelled (the fetcher is shutting down)."""
 
     def __init__(self, kind: str, url: str, detail: str, status: int | None = None,
                  retry_after: float | None = None):
@@ -211,6 +211,7 @@ class _HostGate:
 
     limit: int
     gap: float
+    cancelled: threading.Event
     lock: threading.Lock = field(default_factory=threading.Lock)
     slots: dict[str, threading.BoundedSemaphore] = field(default_factory=dict)
     next_start: dict[str, float] = field(default_factory=dict)
@@ -219,13 +220,24 @@ class _HostGate:
     def slot(self, host: str) -> Iterator[None]:
         with self.lock:
             semaphore = self.slots.setdefault(host, threading.BoundedSemaphore(max(1, self.limit)))
-        with semaphore:
+        while not semaphore.acquire(timeout=0.2):  # waiting for a slot must not outlive a shutdown
+            if self.cancelled.is_set():
+                raise FetchError("cancelled", host, "shutting down")
+        with _released(semaphore):
             with self.lock:
                 now = time.monotonic()
                 start = max(now, self.next_start.get(host, now))
                 self.next_start[host] = start + self.gap
             time.sleep(start - now)
             yield
+
+
+@contextmanager
+def _released(semaphore: threading.BoundedSemaphore) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        semaphore.release()
 
 
 class Fetcher:
@@ -239,7 +251,8 @@ class Fetcher:
             address_allowed = (lambda ip: True) if settings.allow_private_networks else is_public_address
         self._client = httpx.Client(transport=_GuardedTransport(address_allowed), follow_redirects=False,
                                     timeout=settings.timeout, trust_env=False)
-        self._gate = gate or _HostGate(settings.per_host_concurrency, settings.per_host_delay)
+        self._cancelled = threading.Event()
+        self._gate = gate or _HostGate(settings.per_host_concurrency, settings.per_host_delay, self._cancelled)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -249,6 +262,10 @@ class Fetcher:
 
     def close(self) -> None:
         self._client.close()
+
+    def cancel(self) -> None:
+        """Refuse new requests (FetchError kind "cancelled"), also to callers waiting for a host slot."""
+        self._cancelled.set()
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
             accept: str | None = None) -> Response:
@@ -262,6 +279,8 @@ class Fetcher:
         started = None
         while True:
             host = _checked_host(url)
+            if self._cancelled.is_set():
+                raise FetchError("cancelled", redact(url), "shutting down")
             with self._gate.slot(host):
                 if started is None:  # waiting for the first slot is queueing, not the request's time
                     started = time.monotonic()

@@ -136,6 +136,8 @@ class Pipeline:
                 feed = parse_feed(response.content, response.url, response.content_type,
                                   max_entries=self.settings.max_entries)
         except (FetchError, FeedError) as exc:
+            if _cancelled(exc):
+                return _stopped(result)
             result.error, result.failure = str(exc), getattr(exc, "kind", "feed")
             result.fetch_seconds = _ms(started) / 1000
             log.warning("feed_fetch", source=source.name, url=redact(state.url), status=getattr(exc, "status", None),
@@ -150,7 +152,13 @@ class Pipeline:
             result.not_modified = True
         else:
             health = Health()
-            self._ingest_entries(source, feed.entries, result, health)
+            try:
+                self._ingest_entries(source, feed.entries, result, health)
+            except FetchError as exc:
+                if not _cancelled(exc):
+                    raise
+                # What was stored stays stored; validators are not saved, so the next run sees every entry.
+                return _stopped(result)
             _check_health(source, state, health)
             health.add_to(state)
             state.etag, state.last_modified = response.etag, response.last_modified
@@ -240,6 +248,8 @@ class Pipeline:
                 page_error = f"page has no article text: {redact(entry.url)}"
                 empty = True
             except (FetchError, ValueError) as exc:
+                if _cancelled(exc):
+                    raise  # shutting down: storing the feed's text instead would be a worse record for good
                 page_error = str(exc)
             except Exception as exc:  # an extractor bug must cost one page, not the poll
                 page_error = f"extraction failed for {redact(entry.url)}: {type(exc).__name__}: {exc}"
@@ -375,6 +385,16 @@ def _failure(exc: FetchError | FeedError) -> Outcome:
     if exc.kind in ("timeout", "connection") or (exc.status or 0) >= 500 or exc.status == 429:
         return Outcome("transient", error=error)
     return Outcome("invalid", error=error)
+
+
+def _cancelled(exc: Exception) -> bool:
+    return isinstance(exc, FetchError) and exc.kind == "cancelled"
+
+
+def _stopped(result: PollResult) -> PollResult:
+    result.error, result.failure = "stopped: the daemon is shutting down", "cancelled"
+    log.info("poll_stopped", source=result.source, new=result.new)
+    return result
 
 
 def _host(url: str) -> str:

@@ -60,8 +60,9 @@ def article_of(row: ItemRow) -> Article:
 
 
 def page_row(response: Response) -> PageRow:
+    # zlib level 1: about 3x cheaper than the default and pages shrink nearly as much.
     return PageRow(url=response.url, content_type=response.headers.get("content-type"),
-                   body=zlib.compress(response.content, 6), fetched_at=datetime.now(timezone.utc))
+                   body=zlib.compress(response.content, 1), fetched_at=datetime.now(timezone.utc))
 
 
 def page_body(page: PageRow) -> bytes:
