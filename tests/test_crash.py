@@ -48,7 +48,7 @@ def _kill_at_random(proc: subprocess.Popen, db: Path, rng: random.Random) -> str
         while proc.poll() is None and _count(db) == before and time.monotonic() - started < 20:
             time.sleep(0.02)
         time.sleep(rng.uniform(0, 0.15))
-        moment = "while storing"
+        moment = "while storing" if _count(db) > before else "before storing"
     else:
         time.sleep(rng.uniform(0.2, 3.0))
         moment = "anywhere"
