@@ -287,7 +287,7 @@ class _ToLog(logging.Handler):
         log.log(record.levelno, "library_log", logger=record.name, message=record.getMessage().strip(), error=error)
 
 
-def work(config_path: str, log_level: str, index: int) -> None:
+def work(config_path: str, log_level: str) -> None:
     """A worker process: serve jobs until SIGTERM/SIGINT, rebuilding the worker if the database goes away."""
     global _current
     logs.configure(log_level)
@@ -353,7 +353,7 @@ def run(config: Config, store: Store, workers: int, log_level: str, stop: thread
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections or threads
 
     def start(index: int) -> BaseProcess:
-        process = context.Process(target=work, args=(str(config.path), log_level, index), name=f"ingest-worker-{index}")
+        process = context.Process(target=work, args=(str(config.path), log_level), name=f"ingest-worker-{index}")
         process.start()
         return process
 
