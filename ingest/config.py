@@ -72,6 +72,7 @@ class Settings:
 
     fetch: FetchSettings = field(default_factory=FetchSettings)
     pages: bool = True  # fetch each entry's article page (false: feed content only)
+    robots: bool = True  # honor robots.txt for article pages
     threads: int = 8  # concurrent page fetches per poll
     processes: int | None = None  # extraction worker processes; None: one per core, 0: in the fetching threads
     max_entries: int = 500  # newest entries taken from one feed document
@@ -154,7 +155,7 @@ def _listen(table: dict[str, Any], where: str) -> tuple[str, int] | None:
 
 def _settings(table: dict[str, Any], where: str) -> Settings:
     fetch_keys = {f.name for f in fields(FetchSettings)}
-    own_keys = {"pages", "threads", "processes", "max_entries", "tracking_params"}
+    own_keys = {"pages", "robots", "threads", "processes", "max_entries", "tracking_params"}
     _check_keys(table, fetch_keys | own_keys, where, "fetch.")
     defaults = FetchSettings()
     fetch_values = {}
@@ -177,6 +178,7 @@ def _settings(table: dict[str, Any], where: str) -> Settings:
     return Settings(
         fetch=FetchSettings(**fetch_values),
         pages=_typed(table, "pages", bool, where, "fetch.", True),
+        robots=_typed(table, "robots", bool, where, "fetch.", True),
         threads=threads,
         processes=processes,
         max_entries=max_entries,

@@ -9,7 +9,8 @@ the others.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -18,10 +19,11 @@ from ingest.article import Article
 from ingest.config import Config, Source
 from ingest.decide import Candidate, Duplicate, Revision, decide, entry_hash, entry_keys, item_keys
 from ingest.extract import extract
-from ingest.feeds import FeedEntry, FeedError, parse_feed
+from ingest.feeds import Feed, FeedEntry, FeedError, parse_feed
 from ingest.fetch import FetchError, Fetcher, Response, redact
 from ingest.fingerprint import Signature, fingerprints
 from ingest.logs import log
+from ingest.robots import Robots
 from ingest.workers import ExtractPool
 from ingest.schedule import AUTO_MAX, Outcome, auto_interval, cache_hint, plan
 from ingest.storage.store import Store
@@ -30,6 +32,7 @@ from ingest.storage.tables import SourceRow
 from ingest.watchlists import compile_watchlists
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+PARSE_SECONDS = 30.0  # a feed that takes longer to parse is treated as invalid
 
 
 @dataclass
@@ -106,6 +109,7 @@ class Pipeline:
         self.store = store
         self.fetcher = fetcher
         self.extractor = extractor or ExtractPool(processes=0)
+        self.robots = Robots(fetcher, config.settings.fetch.user_agent) if config.settings.robots else None
         self.matcher = compile_watchlists(config.watchlists)
         # Watchlists with a webhook: their hits go to the outbox (an Atom file reads the hits themselves).
         self.alerting: set[str] = {name for name, out in config.outputs.items() if out.webhook}
@@ -133,8 +137,7 @@ class Pipeline:
         try:
             response = self.fetcher.get(state.url, etag=state.etag, last_modified=state.last_modified)
             if not response.not_modified:
-                feed = parse_feed(response.content, response.url, response.content_type,
-                                  max_entries=self.settings.max_entries)
+                feed = self._parse(response)
         except (FetchError, FeedError) as exc:
             if _cancelled(exc):
                 return _stopped(result)
@@ -170,6 +173,18 @@ class Pipeline:
         log.info("poll_done", source=source.name, new=result.new, updated=result.updated, duplicates=result.duplicates,
                  failed=result.failed, flagged=result.flagged, duration_ms=_ms(started))
         return result
+
+    def _parse(self, response: Response) -> Feed:
+        """Parse in a worker process, bounded in time: feedparser is slow on big broken XML (~7 s/MB)."""
+        future = self.extractor.parse_feed(response.content, response.url, response.content_type,
+                                           self.settings.max_entries)
+        try:
+            return future.result(timeout=PARSE_SECONDS)
+        except TimeoutError:
+            future.cancel()
+            raise FeedError(f"{redact(response.url)}: parsing took longer than {PARSE_SECONDS:.0f} s") from None
+        except BrokenProcessPool:
+            raise FeedError(f"{redact(response.url)}: the parser's process died (out of memory?)") from None
 
     def _state(self, source: Source) -> SourceRow:
         state = self.store.source_state(source.name)
@@ -235,6 +250,8 @@ class Pipeline:
         if self.settings.pages and entry.url:
             started = time.monotonic()
             try:
+                if self.robots and not self.robots.allowed(entry.url):
+                    raise ValueError(f"robots.txt disallows {redact(entry.url)}")
                 response = self.fetcher.get(entry.url, accept="text/html,application/xhtml+xml")
                 ctype = (response.content_type or "").split(";")[0].strip().lower()
                 if ctype and ctype not in _HTML_TYPES:

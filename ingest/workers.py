@@ -22,11 +22,16 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from ingest.article import Article
 from ingest.extract import SiteRules, decode_html, extract
+from ingest.feeds import Feed, parse_feed
+
+T = TypeVar("T")
 
 MAX_TASKS_PER_CHILD = 1000  # recycle workers now and then, so a slow leak in a parser cannot grow for ever
 ORPHAN_CHECK_SECONDS = 2.0
@@ -70,13 +75,20 @@ class ExtractPool:
 
     def submit(self, content: bytes, content_type: str | None, url: str,
                rules: SiteRules | None = None) -> Future[Article]:
+        return self._submit(extract_page, content, content_type, url, rules)
+
+    def parse_feed(self, body: bytes, url: str, content_type: str | None, max_entries: int) -> Future[Feed]:
+        """Feed parsing in a worker too: a hostile document can cost a worker time or memory, never the daemon."""
+        return self._submit(parse_feed, body, url, content_type, max_entries=max_entries)
+
+    def _submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         if self.in_thread:
-            return _run_here(content, content_type, url, rules)
+            return _run_here(fn, *args, **kwargs)
         try:
-            return self._pool().submit(extract_page, content, content_type, url, rules)
+            return self._pool().submit(fn, *args, **kwargs)
         except BrokenProcessPool:  # a worker died since the last call: start afresh once
             self._discard()
-            return self._pool().submit(extract_page, content, content_type, url, rules)
+            return self._pool().submit(fn, *args, **kwargs)
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -107,11 +119,11 @@ class ExtractPool:
         self.close()
 
 
-def _run_here(content: bytes, content_type: str | None, url: str, rules: SiteRules | None) -> Future[Article]:
-    """A finished future, so callers treat both modes alike (`.result()` re-raises the extractor's error)."""
-    future: Future[Article] = Future()
+def _run_here(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+    """A finished future, so callers treat both modes alike (`.result()` re-raises the function's error)."""
+    future: Future[T] = Future()
     try:
-        future.set_result(extract_page(content, content_type, url, rules))
+        future.set_result(fn(*args, **kwargs))
     except Exception as exc:
         future.set_exception(exc)
     return future
