@@ -96,3 +96,15 @@ def test_schema_behind_is_refused_with_a_message(db_url):
     with pytest.raises(SchemaError, match="ingest db upgrade"):
         s.prepare()
     s.close()
+
+
+def test_text_postgresql_refuses_is_cleaned_on_both_backends(store):
+    row = _item(1, text_="before\x00after \ud800lone")
+    row.title = "Title\x00"
+    row.blocks = [{"kind": "paragraph", "text": "a\x00b"}]
+    item_id = store.add(row, [("url", "nul\x00url")], [])
+    assert store.known([("url", "nul\x00url")]) == {("url", "nul\x00url"): item_id}
+    got = store.get(item_id).item
+    assert (got.title, got.text, got.blocks[0]["text"]) == ("Title", "beforeafter ?lone", "ab")
+    store.add_sightings([{"item_id": item_id, "source": "s\x00", "url": "u\x00", "by": "url", "seen_at": NOW}])
+    assert [(g.source, g.url) for g in store.get(item_id).sightings] == [("s", "u")]

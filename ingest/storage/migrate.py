@@ -38,6 +38,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(_alembic_config(conn), revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), revision)
+
+
 @contextmanager
 def exclusive(engine: Engine) -> Iterator[None]:
     """Only one process checks and migrates a database at a time (many workers may start together)."""

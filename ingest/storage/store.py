@@ -8,10 +8,12 @@ racing on the same story cannot both store it.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, func, tuple_, update
 from sqlalchemy.dialects import postgresql as postgresql_dialect
@@ -25,6 +27,7 @@ from ingest.storage.tables import (AlertRow, BandRow, FingerprintRow, HitRow, Ho
                                    RevisionRow, SightingRow, SourceRow)
 
 Key = tuple[str, str]  # (fingerprint kind, value)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_KEY = 512  # longer fingerprint values are hashed: index entries stay small on both backends
 
 
@@ -54,6 +57,8 @@ def engine_for(url: str) -> Engine:
 
 
 def key_value(value: str) -> str:
+    """A fingerprint value as stored and looked up: scrubbed, and hashed when long."""
+    value = scrub(value)
     if len(value) <= _MAX_KEY:
         return value
     return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
@@ -87,10 +92,35 @@ _REVISED_FIELDS = ("title", "canonical_url", "published", "updated", "fetched_at
                    "signature", "entry_hash")
 
 
+def scrub(value: Any) -> Any:
+    """Text PostgreSQL refuses (NUL characters, lone surrogates) removed, in strings and in JSON values."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        return value.encode("utf-8", "replace").decode("utf-8") if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    return value
+
+
+@event.listens_for(Session, "before_flush")
+def _scrub_rows(session: Session, _context: Any, _instances: Any) -> None:
+    """Every row written through the ORM, on either backend, so SQLite and PostgreSQL store the same text."""
+    for row in (*session.new, *session.dirty):
+        for name, value in vars(row).items():
+            if not name.startswith("_") and isinstance(value, (str, list, dict)):
+                cleaned = scrub(value)
+                if cleaned is not value and cleaned != value:
+                    setattr(row, name, cleaned)
+
+
 def _insert_ignore(s: Session, table: type, rows: list[dict]) -> None:
     """INSERT … ON CONFLICT DO NOTHING on either backend: concurrent writers may race on unique keys."""
     if not rows:
         return
+    rows = [scrub(r) for r in rows]
     module = sqlite_dialect if s.get_bind().dialect.name == "sqlite" else postgresql_dialect
     s.exec(module.insert(table).values(rows).on_conflict_do_nothing())
 
