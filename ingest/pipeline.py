@@ -221,12 +221,20 @@ class Pipeline:
         known = self.store.known(k for keys in pre_keys.values() for k in keys)
         facts = self.store.item_facts(i for i in known.values() if i is not None)
         fresh, sightings, now = [], [], utcnow()
+        rotated = reused = 0
         for entry in entries:
             decision = decide(pre_keys[id(entry)], known)
             if not isinstance(decision, Duplicate):
                 fresh.append(entry)
                 continue
+            url_key = next((k for k in pre_keys[id(entry)] if k[0] == "url"), None)
+            if decision.by == "guid" and url_key is not None and url_key not in known:
+                # A known GUID on an unknown link: the feed reuses GUIDs, so this one identifies nothing.
+                reused += 1
+                fresh.append(replace(entry, guid=None))
+                continue
             fact = facts.get(decision.item_id) if decision.item_id is not None else None
+            rotated += bool(decision.by == "url" and entry.guid and fact and fact.source == source.name)
             if fact and fact.entry_hash != entry_hash(entry) and fact.source == source.name:
                 fresh.append(entry)  # the feed changed its entry: fetch again, it may be a revision
                 continue
@@ -236,6 +244,9 @@ class Pipeline:
                                   "by": decision.by, "seen_at": now})
         if sightings:
             self.store.add_sightings(sightings)
+        if rotated or reused:
+            log.warning("guid_unreliable", source=source.name, rotated=rotated, reused=reused,
+                        hint="entries are identified by URL and content instead")
         if not fresh:
             return
         with ThreadPoolExecutor(max_workers=min(self.settings.threads, len(fresh))) as pool:

@@ -148,3 +148,18 @@ def test_unchanged_entry_is_not_refetched(tmp_path, shared):
         serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story")], build="2")
         ingest(config, "fetch")
         assert srv.hits["/a/1.html"] == 1
+
+
+def test_reused_guid_does_not_hide_a_new_article(tmp_path, shared):
+    first, second = _bodies(shared, 2)
+    with LocalServer() as srv:
+        serve_page(srv, "/a/1.html", page("First story", first))
+        serve_page(srv, "/a/2.html", page("Second story", second))
+        serve_feed(srv, "/f.xml", [("same-guid", srv.url("/a/1.html"), "First story")])
+        config = write_config(tmp_path, [("f", srv.url("/f.xml"))])
+        ingest(config, "fetch")
+        serve_feed(srv, "/f.xml", [("same-guid", srv.url("/a/2.html"), "Second story")], build="2")
+        out = ingest(config, "fetch")
+    assert out.stdout.strip() == "f: 1 new, 0 duplicate, 0 failed, 0 flagged"
+    assert "guid_unreliable" in out.stderr
+    assert sorted(i["title"] for i in items(config)) == ["First story", "Second story"]
