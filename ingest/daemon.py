@@ -9,11 +9,12 @@ import signal
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
+from sqlalchemy import text
 
 from ingest.alerts import EVERY as ALERTS_EVERY
 from ingest.alerts import Alerts, feed_of
@@ -27,26 +28,42 @@ from ingest.server import HEARTBEAT_SECONDS, Heartbeat, Listener, Metrics
 from ingest.storage.store import Store
 from ingest.workers import ExtractPool
 
+DAEMON_LOCK_KEY = 0x1D6E58  # advisory lock id: one embedded daemon per PostgreSQL database
 GRACE_SECONDS = 30.0  # how long SIGTERM waits for in-flight polls before leaving them to be redone
 FIRST_POLL_SPREAD = 5.0  # seconds over which the first polls after start are spread
 PROBE_SECONDS = 30.0  # while our network is down: one probe request this often instead of every source's polls
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
 
 
 class AlreadyRunning(RuntimeError):
     pass
 
 
-def lock_database(database_url: str) -> IO | None:
-    """One daemon per SQLite file: an OS lock beside it, released by the kernel even after kill -9."""
-    if not database_url.startswith("sqlite:///") or database_url.endswith(":memory:"):
+def lock_database(store: Store) -> Closeable | None:
+    """One embedded daemon per database, released by the kernel or the server even after kill -9.
+
+    SQLite: an OS lock on a file beside the database.  PostgreSQL: a session advisory lock
+    held on a dedicated connection (several workers there go through `ingest run --workers`).
+    """
+    url = store.engine.url
+    if url.get_backend_name() == "postgresql":
+        conn = store.engine.connect()
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": DAEMON_LOCK_KEY}).scalar():
+            conn.close()
+            raise AlreadyRunning(f"another `ingest run` already uses the database {url.database}")
+        return conn
+    if not url.database or url.database == ":memory:":
         return None
-    path = Path(database_url[len("sqlite:///"):] + ".lock")
+    path = Path(url.database + ".lock")
     handle = open(path, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise AlreadyRunning(f"another `ingest run` already uses {path.with_suffix('')} (lock {path})") from None
+        raise AlreadyRunning(f"another `ingest run` already uses {url.database} (lock {path})") from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
@@ -213,7 +230,7 @@ class Daemon:
 
 def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
-    lock = lock_database(config.database_url)
+    lock = lock_database(store)
     daemon = Daemon(config, store, fetcher)
     atom = feed_of(store, [w.name for w in config.watchlists])
     listener = Listener(config.listen, daemon.metrics, daemon.heartbeat, store.engine, atom).start() \

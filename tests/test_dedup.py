@@ -51,7 +51,7 @@ def serve_page(srv: LocalServer, path: str, body: bytes) -> None:
     srv.route(path, body, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-def test_same_article_under_six_url_shapes_and_two_feeds_is_stored_once(tmp_path, shared):
+def test_same_article_under_six_url_shapes_and_two_feeds_is_stored_once(tmp_path, db_url, shared):
     [paragraphs] = _bodies(shared, 1)
     with LocalServer() as srv:
         canonical = srv.url("/a/1.html")
@@ -62,7 +62,7 @@ def test_same_article_under_six_url_shapes_and_two_feeds_is_stored_once(tmp_path
             serve_page(srv, path, article)
         serve_feed(srv, "/one.xml", [(f"one-{i}", srv.url(s), "Trade talks stall") for i, s in enumerate(shapes[:3])])
         serve_feed(srv, "/two.xml", [(f"two-{i}", srv.url(s), "Trade talks stall") for i, s in enumerate(shapes[3:])])
-        config = write_config(tmp_path, [("one", srv.url("/one.xml")), ("two", srv.url("/two.xml"))])
+        config = write_config(tmp_path, [("one", srv.url("/one.xml")), ("two", srv.url("/two.xml"))], db_url=db_url)
         out = ingest(config, "fetch").stdout
     assert "one: 1 new, 2 duplicate" in out and "two: 0 new, 3 duplicate" in out
     [item] = items(config)
@@ -71,7 +71,7 @@ def test_same_article_under_six_url_shapes_and_two_feeds_is_stored_once(tmp_path
     assert explained.count(": same url") + explained.count(": same content") >= 5
 
 
-def test_reprint_on_another_host_joins_the_story_and_near_miss_does_not(tmp_path, shared):
+def test_reprint_on_another_host_joins_the_story_and_near_miss_does_not(tmp_path, db_url, shared):
     original, other = _bodies(shared, 2)
     reprint = original[:3] + ["Reporting by our correspondent; additional reporting by the wire service desk."] \
         + original[3:]
@@ -87,7 +87,7 @@ def test_reprint_on_another_host_joins_the_story_and_near_miss_does_not(tmp_path
                                    ("2", srv.url("/a/2.html"), "A different story")])
         # The reprint is on another host name: nothing in its URL or GUID matches the original.
         serve_feed(srv, "/b.xml", [("wire-77", f"http://localhost:{port}/wire/77.html", "A reprint")])
-        config = write_config(tmp_path, [("outlet-a", srv.url("/a.xml")), ("outlet-b", srv.url("/b.xml"))])
+        config = write_config(tmp_path, [("outlet-a", srv.url("/a.xml")), ("outlet-b", srv.url("/b.xml"))], db_url=db_url)
         ingest(config, "fetch")
     stored = {i["title"]: i for i in items(config)}
     assert len(stored) == 3
@@ -101,12 +101,12 @@ def test_reprint_on_another_host_joins_the_story_and_near_miss_does_not(tmp_path
     assert f"near-duplicate of item {first['id']}" in explained
 
 
-def test_guid_rotation_does_not_duplicate(tmp_path, shared):
+def test_guid_rotation_does_not_duplicate(tmp_path, db_url, shared):
     [paragraphs] = _bodies(shared, 1)
     with LocalServer() as srv:
         serve_page(srv, "/a/1.html", page("Story", paragraphs))
         serve_feed(srv, "/f.xml", [("guid-1", srv.url("/a/1.html"), "Story")])
-        config = write_config(tmp_path, [("f", srv.url("/f.xml"))])
+        config = write_config(tmp_path, [("f", srv.url("/f.xml"))], db_url=db_url)
         ingest(config, "fetch")
         serve_feed(srv, "/f.xml", [("guid-rotated", srv.url("/a/1.html"), "Story")], build="2")
         out = ingest(config, "fetch").stdout
@@ -114,13 +114,13 @@ def test_guid_rotation_does_not_duplicate(tmp_path, shared):
     assert len(items(config)) == 1
 
 
-def test_corrected_article_becomes_a_revision_and_its_new_term_is_flagged(tmp_path, shared):
+def test_corrected_article_becomes_a_revision_and_its_new_term_is_flagged(tmp_path, db_url, shared):
     [paragraphs] = _bodies(shared, 1)
     corrected = paragraphs[:2] + ["Correction: officials of the CSTO later disputed the figures."] + paragraphs[2:]
     with LocalServer() as srv:
         serve_page(srv, "/a/1.html", page("Story", paragraphs))
         serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story")])
-        config = write_config(tmp_path, [("f", srv.url("/f.xml"))])
+        config = write_config(tmp_path, [("f", srv.url("/f.xml"))], db_url=db_url)
         assert "1 new" in ingest(config, "fetch").stdout
         [before] = items(config)
         assert before["watchlists"] == []
@@ -138,25 +138,25 @@ def test_corrected_article_becomes_a_revision_and_its_new_term_is_flagged(tmp_pa
     assert "revisions: current is revision 1" in explained and "0: fetched" in explained
 
 
-def test_unchanged_entry_is_not_refetched(tmp_path, shared):
+def test_unchanged_entry_is_not_refetched(tmp_path, db_url, shared):
     [paragraphs] = _bodies(shared, 1)
     with LocalServer() as srv:
         serve_page(srv, "/a/1.html", page("Story", paragraphs))
         serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story")])
-        config = write_config(tmp_path, [("f", srv.url("/f.xml"))])
+        config = write_config(tmp_path, [("f", srv.url("/f.xml"))], db_url=db_url)
         ingest(config, "fetch")
         serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story")], build="2")
         ingest(config, "fetch")
         assert srv.hits["/a/1.html"] == 1
 
 
-def test_reused_guid_does_not_hide_a_new_article(tmp_path, shared):
+def test_reused_guid_does_not_hide_a_new_article(tmp_path, db_url, shared):
     first, second = _bodies(shared, 2)
     with LocalServer() as srv:
         serve_page(srv, "/a/1.html", page("First story", first))
         serve_page(srv, "/a/2.html", page("Second story", second))
         serve_feed(srv, "/f.xml", [("same-guid", srv.url("/a/1.html"), "First story")])
-        config = write_config(tmp_path, [("f", srv.url("/f.xml"))])
+        config = write_config(tmp_path, [("f", srv.url("/f.xml"))], db_url=db_url)
         ingest(config, "fetch")
         serve_feed(srv, "/f.xml", [("same-guid", srv.url("/a/2.html"), "Second story")], build="2")
         out = ingest(config, "fetch")

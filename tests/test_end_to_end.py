@@ -69,8 +69,8 @@ def site():
         yield srv
 
 
-def test_fetch_show_and_flag(site, tmp_path, shared):
-    config = write_config(tmp_path, [("azatutyun-test", site.url("/feed.xml"))])
+def test_fetch_show_and_flag(site, tmp_path, db_url, shared):
+    config = write_config(tmp_path, [("azatutyun-test", site.url("/feed.xml"))], db_url=db_url)
     out = ingest(config, "fetch")
     assert out.stdout.strip() == "azatutyun-test: 2 new, 0 duplicate, 0 failed, 1 flagged"
 
@@ -105,8 +105,8 @@ def test_fetch_show_and_flag(site, tmp_path, shared):
     assert [i["id"] for i in items(config, "--watchlist", "article-2")] == [seed["id"]]
 
 
-def test_second_fetch_stores_nothing_new_and_fetches_no_pages(site, tmp_path):
-    config = write_config(tmp_path, [("azatutyun-test", site.url("/feed.xml"))])
+def test_second_fetch_stores_nothing_new_and_fetches_no_pages(site, tmp_path, db_url):
+    config = write_config(tmp_path, [("azatutyun-test", site.url("/feed.xml"))], db_url=db_url)
     ingest(config, "fetch")
     page_hits = site.hits["/a/31892678.html"]
     # Same feed under a new build date (so no 304): every entry is a known duplicate.
@@ -123,8 +123,8 @@ def test_second_fetch_stores_nothing_new_and_fetches_no_pages(site, tmp_path):
     assert len(items(config)) == 2
 
 
-def test_same_story_under_another_guid_and_url_shape_is_a_duplicate(site, tmp_path):
-    config = write_config(tmp_path, [("azatutyun-test", site.url("/feed.xml"))])
+def test_same_story_under_another_guid_and_url_shape_is_a_duplicate(site, tmp_path, db_url):
+    config = write_config(tmp_path, [("azatutyun-test", site.url("/feed.xml"))], db_url=db_url)
     ingest(config, "fetch")
     site.route("/copy/seed.html", SEED_PAGE.read_bytes(), headers={"Content-Type": "text/html; charset=utf-8"})
     site.route("/feed.xml", rss(site, [
@@ -135,8 +135,8 @@ def test_same_story_under_another_guid_and_url_shape_is_a_duplicate(site, tmp_pa
     assert out.stdout.strip() == "azatutyun-test: 0 new, 2 duplicate, 0 failed, 0 flagged"
 
 
-def test_daemon_ingests_new_entry_and_stops_on_sigterm(site, tmp_path):
-    config = write_config(tmp_path, [("azatutyun-test", site.url("/feed.xml"))], every="1s")
+def test_daemon_ingests_new_entry_and_stops_on_sigterm(site, tmp_path, db_url):
+    config = write_config(tmp_path, [("azatutyun-test", site.url("/feed.xml"))], every="1s", db_url=db_url)
     log = open(tmp_path / "daemon.log", "w+")  # a file, not a pipe: a full pipe would block the daemon
     daemon = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"],
                               stdout=log, stderr=log, text=True)

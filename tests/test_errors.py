@@ -27,14 +27,14 @@ def test_bad_config_exits_2_with_one_line(tmp_path):
     assert len(lines) == 1 and str(config) in lines[0] and "fetch.timeout" in lines[0]
 
 
-def test_bad_cli_arguments_exit_2(tmp_path):
-    config = write_config(tmp_path, [])
+def test_bad_cli_arguments_exit_2(tmp_path, db_url):
+    config = write_config(tmp_path, [], db_url=db_url)
     assert ingest(config, "query", "--since", "the other day", check=False).returncode == 2
     assert ingest(config, "show", "abc", check=False).returncode == 2
     assert ingest(config, "fetch", "--source", "nope", check=False).returncode == 2
 
 
-def test_failing_sources_do_not_stop_healthy_ones(tmp_path):
+def test_failing_sources_do_not_stop_healthy_ones(tmp_path, db_url):
     with LocalServer() as srv:
         srv.route("/a/1.html", OTHER_PAGE.read_bytes(), headers={"Content-Type": "text/html"})
         srv.route("/good.xml", rss(srv, [("1", "/a/1.html", "Metro")]), headers={"Content-Type": "application/rss+xml"})
@@ -47,7 +47,7 @@ def test_failing_sources_do_not_stop_healthy_ones(tmp_path):
             ("broken-feed", srv.url("/broken.xml")),
             ("missing", srv.url("/missing.xml")),
             ("good", srv.url("/good.xml")),
-        ])
+        ], db_url=db_url)
         proc = ingest(config, "fetch", check=False)
     assert proc.returncode == 3, proc.stderr
     lines = dict(line.split(": ", 1) for line in proc.stdout.strip().splitlines())
@@ -59,12 +59,12 @@ def test_failing_sources_do_not_stop_healthy_ones(tmp_path):
     assert "unreachable: backing off until" in state and "after 1 failures" in state and "good: ok" in state
 
 
-def test_page_that_is_not_html_falls_back_to_feed_content(tmp_path):
+def test_page_that_is_not_html_falls_back_to_feed_content(tmp_path, db_url):
     with LocalServer() as srv:
         srv.route("/doc.pdf", b"%PDF-1.4 binary", headers={"Content-Type": "application/pdf"})
         feed = rss(srv, [("1", "/doc.pdf", "Report On CSTO Exercises")])
         srv.route("/feed.xml", feed, headers={"Content-Type": "application/rss+xml"})
-        config = write_config(tmp_path, [("docs", srv.url("/feed.xml"))])
+        config = write_config(tmp_path, [("docs", srv.url("/feed.xml"))], db_url=db_url)
         proc = ingest(config, "fetch")
     assert proc.stdout.strip() == "docs: 1 new, 0 duplicate, 0 failed, 1 flagged"
     assert "not HTML" in proc.stderr and "docs" in proc.stderr
@@ -74,8 +74,8 @@ def test_page_that_is_not_html_falls_back_to_feed_content(tmp_path):
     assert record["metadata_sources"]["title"] == "feed"
 
 
-def test_all_sources_failing_exits_1(tmp_path):
-    config = write_config(tmp_path, [("unreachable", _closed_port_url())])
+def test_all_sources_failing_exits_1(tmp_path, db_url):
+    config = write_config(tmp_path, [("unreachable", _closed_port_url())], db_url=db_url)
     proc = ingest(config, "fetch", check=False)
     assert proc.returncode == 1
     assert proc.stdout.startswith("unreachable: FAILED ")
