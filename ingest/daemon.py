@@ -159,8 +159,7 @@ class Daemon:
 
     def _observe(self, result: PollResult) -> None:
         try:
-            state = self.store.source_state(result.source)
-            self.metrics.observe(result, state.state if state else None)
+            self.metrics.observe(result, result.state)
         except Exception:  # metrics must never cost a source its next poll
             log.exception("metrics_failed", source=result.source)
 

@@ -46,6 +46,7 @@ class PollResult:
     not_modified: bool = False
     error: str | None = None  # the whole source failed (fetch or feed error)
     next_poll: datetime | None = None  # None: do not poll again (gone)
+    state: str | None = None  # the source's schedule state after the poll: ok, backoff, gone
     failure: str | None = None  # why the source failed: a FetchError kind, "feed", "gone" or "host_blocked"
     fetch_seconds: float | None = None  # the feed request, when one was made (for metrics)
 
@@ -121,13 +122,13 @@ class Pipeline:
         now = utcnow()
         if state.state == "gone":
             result.error = f"gone (HTTP 410) since {state.last_polled:%Y-%m-%d}; not polled: change its url to retry"
-            result.failure = "gone"
+            result.failure, result.state = "gone", "gone"
             return result
         blocked = self.store.host_blocked_until(_host(state.url))
         if blocked and blocked > now:
             # The host asked us to wait (Retry-After): not this source's failure.
             result.error = f"host {_host(state.url)} asked to wait until {blocked:%Y-%m-%d %H:%M:%S} UTC"
-            result.failure = "host_blocked"
+            result.failure, result.state = "host_blocked", state.state
             state.next_poll = result.next_poll = blocked
             self.store.save_source_state(state)
             return result
@@ -146,6 +147,7 @@ class Pipeline:
             log.warning("feed_fetch", source=source.name, url=redact(state.url), status=getattr(exc, "status", None),
                         duration_ms=_ms(started), error=result.error)
             result.next_poll = self._reschedule(state, source, _failure(exc), now)
+            result.state = state.state
             return result
         result.fetch_seconds = response.duration_ms / 1000
         log.info("feed_fetch", source=source.name, url=redact(state.url), status=response.status,
@@ -170,6 +172,7 @@ class Pipeline:
         hint = cache_hint(dict(response.headers), feed.ttl_minutes if feed else None, now)
         moved = response.url if response.redirects and all(code in (301, 308) for code, _ in response.redirects) else None
         result.next_poll = self._reschedule(state, source, Outcome("ok", hint=hint, moved_to=moved), now)
+        result.state = state.state
         log.info("poll_done", source=source.name, new=result.new, updated=result.updated, duplicates=result.duplicates,
                  failed=result.failed, flagged=result.flagged, duration_ms=_ms(started))
         return result

@@ -45,7 +45,7 @@ class Metrics:
         self.backoff = Gauge("ingest_sources_in_backoff", "Sources whose last poll failed", registry=r)
         self.last_success = Gauge("ingest_last_successful_poll_timestamp_seconds",
                                   "Unix time of the last poll that succeeded", registry=r)
-        self._states: dict[str, str] = {}
+        self._backoff: set[str] = set()
         self._lock = threading.Lock()
 
     def observe(self, result: PollResult, state: str | None) -> None:
@@ -57,9 +57,12 @@ class Metrics:
         self.flagged.inc(result.flagged)
         if result.ok:
             self.last_success.set_to_current_time()
-        with self._lock:
-            self._states[result.source] = state or "ok"
-            self.backoff.set(sum(s == "backoff" for s in self._states.values()))
+        with self._lock:  # a set, not a scan over every source: this runs after each of thousands of polls
+            if state == "backoff":
+                self._backoff.add(result.source)
+            else:
+                self._backoff.discard(result.source)
+            self.backoff.set(len(self._backoff))
 
 
 class Heartbeat:
