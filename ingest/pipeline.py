@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from ingest.article import Article
@@ -110,6 +110,8 @@ class Pipeline:
         self.store = store
         self.fetcher = fetcher
         self.extractor = extractor or ExtractPool(processes=0)
+        self._blocked: dict[str, datetime] = {}
+        self._blocked_read_at = datetime.min.replace(tzinfo=timezone.utc)
         self.robots = Robots(fetcher, config.settings.fetch.user_agent) if config.settings.robots else None
         self.matcher = compile_watchlists(config.watchlists)
         # Watchlists with a webhook: their hits go to the outbox (an Atom file reads the hits themselves).
@@ -124,7 +126,7 @@ class Pipeline:
             result.error = f"gone (HTTP 410) since {state.last_polled:%Y-%m-%d}; not polled: change its url to retry"
             result.failure, result.state = "gone", "gone"
             return result
-        blocked = self.store.host_blocked_until(_host(state.url))
+        blocked = self._host_blocked_until(_host(state.url), now)
         if blocked and blocked > now:
             # The host asked us to wait (Retry-After): not this source's failure.
             result.error = f"host {_host(state.url)} asked to wait until {blocked:%Y-%m-%d %H:%M:%S} UTC"
@@ -189,6 +191,12 @@ class Pipeline:
         except BrokenProcessPool:
             raise FeedError(f"{redact(response.url)}: the parser's process died (out of memory?)") from None
 
+    def _host_blocked_until(self, host: str, now: datetime) -> datetime | None:
+        """Retry-After blocks, read from the database once a minute (other workers may add some), else from memory."""
+        if now >= self._blocked_read_at + timedelta(seconds=60):
+            self._blocked, self._blocked_read_at = self.store.blocked_hosts(), now
+        return self._blocked.get(host)
+
     def _state(self, source: Source) -> SourceRow:
         state = self.store.source_state(source.name)
         if state is None or state.config_url != source.url:  # new, or the config changed its URL: start over
@@ -211,6 +219,7 @@ class Pipeline:
         state.url, state.moved_to, state.moved_count = p.url, p.moved_to, p.moved_count
         if p.host_blocked_until:
             self.store.block_host(_host(state.url), p.host_blocked_until)
+            self._blocked[_host(state.url)] = p.host_blocked_until
         self.store.save_source_state(state)
         return state.next_poll
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, func, tuple_, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
@@ -404,13 +405,15 @@ class Store:
             return list(s.exec(select(SourceRow).order_by(SourceRow.name)).all())
 
     def save_source_state(self, row: SourceRow) -> None:
-        with Session(self.engine) as s, s.begin():
-            s.merge(row)
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():  # the caller keeps using `row`
+            if sa_inspect(row).detached:
+                s.add(row)  # loaded earlier: an UPDATE of what changed, no SELECT first
+            else:
+                s.merge(row)  # new, or replacing the state of a source whose URL changed in the config
 
-    def host_blocked_until(self, host: str) -> datetime | None:
+    def blocked_hosts(self) -> dict[str, datetime]:
         with Session(self.engine) as s:
-            row = s.get(HostRow, host)
-            return row.blocked_until if row else None
+            return {r.host: r.blocked_until for r in s.exec(select(HostRow))}
 
     def block_host(self, host: str, until: datetime) -> None:
         with Session(self.engine) as s, s.begin():
