@@ -175,8 +175,10 @@ class Pipeline:
         moved = response.url if response.redirects and all(code in (301, 308) for code, _ in response.redirects) else None
         result.next_poll = self._reschedule(state, source, Outcome("ok", hint=hint, moved_to=moved), now)
         result.state = state.state
-        log.info("poll_done", source=source.name, new=result.new, updated=result.updated, duplicates=result.duplicates,
-                 failed=result.failed, flagged=result.flagged, duration_ms=_ms(started))
+        if feed is not None:  # a 304 is fully told by its feed_fetch event
+            log.info("poll_done", source=source.name, new=result.new, updated=result.updated,
+                     duplicates=result.duplicates, failed=result.failed, flagged=result.flagged,
+                     duration_ms=_ms(started))
         return result
 
     def _parse(self, response: Response) -> Feed:
