@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Literal
 
 BlockKind = Literal["paragraph", "heading", "quote", "list_item", "caption", "table_row"]
-BLOCK_KINDS: tuple[str, ...] = ("paragraph", "heading", "quote", "list_item", "caption", "table_row")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ingest.article import Article
 from ingest.config import Config, Source
 from ingest.decide import Candidate, Duplicate, Revision, decide, entry_hash, entry_keys, item_keys
 from ingest.extract import extract
-from ingest.feeds import Feed, FeedEntry, FeedError, parse_feed
+from ingest.feeds import Feed, FeedEntry, FeedError
 from ingest.fetch import FetchError, Fetcher, Response, redact
 from ingest.fingerprint import Signature, fingerprints
 from ingest.logs import log
@@ -375,8 +375,7 @@ class Pipeline:
 
     def preview(self, source: Source, limit: int = 3) -> list[Built]:
         """Fetch a few current entries and extract them, storing nothing (`ingest check-source`)."""
-        response = self.fetcher.get(source.url)
-        feed = parse_feed(response.content, response.url, response.content_type, max_entries=limit)
+        feed = self._parse(self.fetcher.get(source.url))
         return [self._build(source, e) for e in feed.entries[:limit]]
 
 

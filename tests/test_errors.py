@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from tests.servers import LocalServer
 from tests.test_end_to_end import OTHER_PAGE, ingest, rss, write_config

@@ -14,7 +14,7 @@ import pytest
 
 from ingest import config
 from ingest.config import ConfigError
-from ingest.fetch import Fetcher, FetchSettings
+from ingest.fetch import Fetcher
 from ingest.pipeline import Pipeline
 from ingest.server import Heartbeat, Listener, Metrics, database_problem
 from ingest.storage.store import Store
