@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import operator
 import re
+import struct
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -201,6 +203,8 @@ def _probe_order(index: int) -> list[int]:
 
 
 _PROBES = [_probe_order(i) for i in range(SIGNATURE_SIZE)]
+_PACKED = struct.Struct(f">{SIGNATURE_SIZE}I")  # C-speed (de)serialization: candidates are decoded per new item
+_BAND = struct.Struct(f">{BAND_ROWS}I")
 
 
 @dataclass(frozen=True)
@@ -210,15 +214,14 @@ class Signature:
     values: tuple[int, ...]
 
     def to_str(self) -> str:
-        raw = b"".join(v.to_bytes(4, "big") for v in self.values)
-        return base64.b64encode(raw).decode("ascii")
+        return base64.b64encode(_PACKED.pack(*self.values)).decode("ascii")
 
     @classmethod
     def from_str(cls, text: str) -> Signature:
         raw = base64.b64decode(text, validate=True)
-        if len(raw) != 4 * SIGNATURE_SIZE:
-            raise ValueError(f"signature has {len(raw)} bytes, expected {4 * SIGNATURE_SIZE}")
-        return cls(tuple(int.from_bytes(raw[i : i + 4], "big") for i in range(0, len(raw), 4)))
+        if len(raw) != _PACKED.size:
+            raise ValueError(f"signature has {len(raw)} bytes, expected {_PACKED.size}")
+        return cls(_PACKED.unpack(raw))
 
 
 def similarity_signature(text: str) -> Signature:
@@ -246,14 +249,16 @@ def band_keys(sig: Signature) -> list[str]:
     keys = []
     for band in range(BANDS):
         rows = sig.values[band * BAND_ROWS : (band + 1) * BAND_ROWS]
-        digest = hashlib.blake2b(b"".join(v.to_bytes(4, "big") for v in rows), digest_size=8).hexdigest()
+        digest = hashlib.blake2b(_BAND.pack(*rows), digest_size=8).hexdigest()
         keys.append(f"{band:02d}:{digest}")
     return keys
 
 
 def similarity(a: Signature, b: Signature) -> float:
     """Estimated Jaccard similarity of the two texts' shingle sets."""
-    return sum(x == y for x, y in zip(a.values, b.values, strict=True)) / SIGNATURE_SIZE
+    if len(a.values) != len(b.values):
+        raise ValueError("signatures of different sizes")
+    return sum(map(operator.eq, a.values, b.values)) / SIGNATURE_SIZE
 
 
 # --- All keys of one article --------------------------------------------------
