@@ -2,6 +2,11 @@
 
 Exit codes: 0 success; 1 nothing could be done (e.g. every source failed);
 2 usage or config error; 3 some sources failed while others were stored.
+
+Imports of the pipeline, storage, HTTP and output modules are local to the commands that
+use them: at module level they cost over half a second of start-up (SQLAlchemy, SQLModel,
+Alembic, httpx, lxml...) for `--help` and for commands that never touch them. Only click,
+the standard library and the light `config` and `render` modules are imported here.
 """
 
 from __future__ import annotations
@@ -10,16 +15,16 @@ import json
 import sys
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import click
 
 from ingest import config as config_mod
-from ingest import logs, render
+from ingest import render
 from ingest.config import Config, ConfigError
-from ingest.fetch import Fetcher
-from ingest.workers import ExtractPool
-from ingest.server import ListenError
-from ingest.storage.store import ItemQuery, SchemaError, Store
+
+if TYPE_CHECKING:
+    from ingest.storage.store import ItemQuery, Store
 
 EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
 
@@ -46,6 +51,8 @@ class App:
         return self._config
 
     def store(self) -> Store:
+        from ingest.storage.store import SchemaError, Store
+
         store = Store(self.config.database_url)
         try:
             store.prepare()
@@ -68,6 +75,8 @@ pass_app = click.make_pass_decorator(App)
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, log_level: str) -> None:
     """Poll news feeds, extract articles, drop duplicates, flag watchlist matches."""
+    from ingest import logs
+
     logs.configure(log_level)
     ctx.obj = App(config_path)
 
@@ -77,7 +86,9 @@ def main(ctx: click.Context, config_path: str | None, log_level: str) -> None:
 @pass_app
 def fetch(app: App, names: tuple[str, ...]) -> None:
     """Poll the sources once, store what is new, print a line per source."""
+    from ingest.fetch import Fetcher
     from ingest.pipeline import Pipeline
+    from ingest.workers import ExtractPool
 
     cfg = app.config
     try:
@@ -110,6 +121,8 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
 def run(app: App, workers: int | None) -> None:
     """Run the daemon: poll each source on its interval until SIGINT/SIGTERM."""
     from ingest import daemon
+    from ingest.fetch import Fetcher
+    from ingest.server import ListenError
 
     cfg = app.config
     if not cfg.sources:
@@ -183,6 +196,7 @@ def _filters(command):  # noqa: ANN001, ANN201
 
 def _item_query(watchlist, flagged, sources, languages, story, since, until, search, **page) -> ItemQuery:  # noqa: ANN001
     from ingest.search import SearchSyntaxError, parse
+    from ingest.storage.store import ItemQuery
 
     if search:
         try:
@@ -353,7 +367,9 @@ def _fmt(value: datetime | None) -> str:
 @pass_app
 def reextract(app: App, name: str | None) -> None:
     """Rebuild records from their stored pages with the current extractor, and re-run watchlists."""
+    from ingest.fetch import Fetcher
     from ingest.pipeline import Pipeline
+    from ingest.workers import ExtractPool
 
     cfg = app.config
     try:
@@ -372,7 +388,7 @@ def reextract(app: App, name: str | None) -> None:
 def check_source(app: App, name: str, limit: int) -> None:
     """Fetch a few current entries of a source and show what the extractor makes of them (stores nothing)."""
     from ingest.feeds import FeedError
-    from ingest.fetch import FetchError
+    from ingest.fetch import Fetcher, FetchError
     from ingest.pipeline import Pipeline
 
     cfg = app.config
@@ -405,10 +421,11 @@ def healthcheck(app: App) -> None:
     from urllib.error import HTTPError, URLError
     from urllib.request import ProxyHandler, build_opener
 
-    from ingest.server import database_problem
-
     cfg = app.config
     if cfg.listen is None:
+        from ingest.server import database_problem
+        from ingest.storage.store import Store
+
         store = Store(cfg.database_url)
         problem = database_problem(store.engine)
         store.close()
@@ -494,6 +511,8 @@ def db() -> None:
 @pass_app
 def upgrade(app: App) -> None:
     """Apply pending schema migrations."""
+    from ingest.storage.store import Store
+
     store = Store(app.config.database_url)
     before, after = store.upgrade()
     click.echo(f"database schema: {before or 'empty'} -> {after}")

@@ -12,11 +12,14 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ingest.extract import SiteRules
-from ingest.fetch import FetchSettings
-from ingest.watchlists import Watchlist, WatchlistError
+# The extractor (lxml), the fetcher (httpx) and the watchlist matcher are imported where a config
+# needs them, not here: `ingest --help` and the commands that only read the database start faster.
+if TYPE_CHECKING:
+    from ingest.extract import SiteRules
+    from ingest.fetch import FetchSettings
+    from ingest.watchlists import Watchlist
 
 DEFAULT_PATH = "config.toml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -66,11 +69,17 @@ class Outputs:
     digest: float | None = None  # seconds: one webhook message per interval instead of one per alert
 
 
+def _default_fetch_settings() -> FetchSettings:
+    from ingest.fetch import FetchSettings
+
+    return FetchSettings()
+
+
 @dataclass(frozen=True)
 class Settings:
     """The `[fetch]` table: fetcher bounds plus pipeline knobs."""
 
-    fetch: FetchSettings = field(default_factory=FetchSettings)
+    fetch: FetchSettings = field(default_factory=_default_fetch_settings)
     pages: bool = True  # fetch each entry's article page (false: feed content only)
     robots: bool = True  # honor robots.txt for article pages
     threads: int = 8  # concurrent page fetches per poll
@@ -154,6 +163,8 @@ def _listen(table: dict[str, Any], where: str) -> tuple[str, int] | None:
 
 
 def _settings(table: dict[str, Any], where: str) -> Settings:
+    from ingest.fetch import FetchSettings
+
     fetch_keys = {f.name for f in fields(FetchSettings)}
     own_keys = {"pages", "robots", "threads", "processes", "max_entries", "tracking_params"}
     _check_keys(table, fetch_keys | own_keys, where, "fetch.")
@@ -244,6 +255,8 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
         every = None if every_raw == "auto" else parse_duration(every_raw, f"{where}: {prefix}every")
         rules = None
         if "rules" in table:
+            from ingest.extract import SiteRules
+
             try:
                 rules = SiteRules.from_config(_table(table, "rules", where), f"{where}: {prefix}rules")
             except ValueError as exc:
@@ -253,6 +266,8 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
 
 
 def _watchlists(items: Any, where: str) -> tuple[Watchlist, ...]:
+    from ingest.watchlists import Watchlist, WatchlistError
+
     if not isinstance(items, list) or not all(isinstance(t, dict) for t in items):
         raise ConfigError(f"{where}: 'watchlists' must be an array of tables ([[watchlists]])")
     try:

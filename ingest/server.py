@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import Engine, text
 
 from ingest.storage import migrate
@@ -34,6 +33,9 @@ class Metrics:
     """Per-daemon registry (not the global one), so that several daemons in one test process do not clash."""
 
     def __init__(self) -> None:
+        # Imported here, not at module level: `ingest healthcheck` needs only `database_problem`.
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
         self.registry = CollectorRegistry()
         r = self.registry
         self.fetches = Counter("ingest_feed_fetches", "Feed requests by result: ok, not_modified, or the failure kind",
@@ -120,6 +122,8 @@ class Listener:
 
     def answer(self, path: str) -> tuple[int, str, bytes]:
         if path == "/metrics":
+            from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
             return 200, CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry)
         if path in ("/livez", "/readyz"):
             problem = self.heartbeat.problem() if path == "/livez" else database_problem(self.engine)

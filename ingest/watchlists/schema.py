@@ -15,10 +15,19 @@ OUTPUT_KEYS = {"webhook", "atom", "digest"}  # where alerts go: parsed by ingest
 _KEYS = {"name", "terms", "any", "all", "not", "near", "regex", "fields", "case", "diacritics"} | OUTPUT_KEYS
 _CASES = ("auto", "sensitive", "insensitive")
 
-try:
-    import re2
-except ImportError:  # regex watchlists report it; plain terms work without re2
-    re2 = None
+_NOT_LOADED: Any = object()
+re2: Any = _NOT_LOADED  # google-re2, imported by `_re2()` when a watchlist has a regex; None if not installed
+
+
+def _re2() -> Any:
+    global re2
+    if re2 is _NOT_LOADED:
+        try:
+            import re2 as module
+        except ImportError:  # regex watchlists report it; plain terms work without re2
+            module = None
+        re2 = module
+    return re2
 
 
 class WatchlistError(ValueError):
@@ -162,11 +171,12 @@ def _near(clause: Any, at: str, terms: Any) -> Near:
 def _regex(pattern: Any, at: str) -> str:
     if not isinstance(pattern, str) or not pattern:
         raise WatchlistError(f"{at}: regex {pattern!r}: expected a non-empty string")
-    if re2 is None:
+    engine = _re2()
+    if engine is None:
         raise WatchlistError(f"{at}: regex {pattern!r}: regex needs the google-re2 package (pip install google-re2)")
     try:
         compiled = compile_regex(pattern)
-    except re2.error as exc:
+    except engine.error as exc:
         raise WatchlistError(f"{at}: regex {pattern!r}: {exc}") from None
     if compiled.search("") is not None:
         raise WatchlistError(f"{at}: regex {pattern!r}: matches the empty string")
@@ -175,9 +185,10 @@ def _regex(pattern: Any, at: str) -> str:
 
 def compile_regex(pattern: str) -> Any:
     """RE2: linear time in the text, so no pattern can hang ingestion."""
-    options = re2.Options()
+    engine = _re2()
+    options = engine.Options()
     options.log_errors = False
-    return re2.compile(pattern, options)
+    return engine.compile(pattern, options)
 
 
 def _fields(value: Any, at: str) -> tuple[str, ...]:
