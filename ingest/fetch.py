@@ -199,6 +199,15 @@ class _GuardedTransport(httpx.HTTPTransport):
                                              network_backend=_GuardedBackend(allowed))
 
 
+class _Cookies(httpx.Cookies):
+    """The client's cookie jar, which skips building urllib's request and response wrappers (a large part of
+    a 304's cost) for the responses that set no cookie: nearly all of them."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+            super().extract_cookies(response)
+
+
 class HostGate(Protocol):
     """Per-host politeness: `slot(host)` is held for each request to that host (one hop)."""
 
@@ -228,7 +237,8 @@ class _HostGate:
                 now = time.monotonic()
                 start = max(now, self.next_start.get(host, now))
                 self.next_start[host] = start + self.gap
-            time.sleep(start - now)
+            if start > now:
+                time.sleep(start - now)
             yield
 
 
@@ -251,6 +261,7 @@ class Fetcher:
             address_allowed = (lambda ip: True) if settings.allow_private_networks else is_public_address
         self._client = httpx.Client(transport=_GuardedTransport(address_allowed), follow_redirects=False,
                                     timeout=settings.timeout, trust_env=False)
+        self._client._cookies = _Cookies()  # the public setter would copy it into a plain httpx.Cookies
         self._cancelled = threading.Event()
         self._gate = gate or _HostGate(settings.per_host_concurrency, settings.per_host_delay, self._cancelled)
 
@@ -278,14 +289,14 @@ class Fetcher:
         redirects: list[tuple[int, str]] = []
         started = None
         while True:
-            host = _checked_host(url)
+            parsed = _checked_url(url)
             if self._cancelled.is_set():
                 raise FetchError("cancelled", redact(url), "shutting down")
-            with self._gate.slot(host):
+            with self._gate.slot(parsed.host):
                 if started is None:  # waiting for the first slot is queueing, not the request's time
                     started = time.monotonic()
                     _request.deadline = started + self.settings.timeout
-                status, response_headers, content = self._exchange(url, headers)
+                status, response_headers, content = self._exchange(url, parsed, headers)
             if status not in REDIRECT_CODES or "location" not in response_headers:
                 break
             if len(redirects) >= self.settings.max_redirects:
@@ -298,13 +309,18 @@ class Fetcher:
         return Response(url, status, response_headers, content, int((time.monotonic() - started) * 1000),
                         tuple(redirects))
 
-    def _exchange(self, url: str, headers: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
+    def _exchange(self, url: str, parsed: httpx.URL, headers: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
         """One hop: the status, headers and (only for 2xx) the decoded body; every failure as FetchError."""
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            with self._client.stream("GET", parsed, headers=headers) as response:  # parsed once, by _checked_url
                 content = b""
                 if 200 <= response.status_code < 300:
                     content = self._read_body(url, response)
+                elif response.status_code == 304:
+                    # A 304 has no body, but until its end is read the connection counts as busy and is closed
+                    # instead of going back to the pool: every poll of a quiet feed would open a new one.
+                    for _ in response.iter_raw():
+                        pass
                 return response.status_code, response.headers, content
         except _Refused as exc:
             raise FetchError("private_address", url, str(exc)) from None
@@ -329,7 +345,7 @@ class Fetcher:
         return bytes(body)
 
 
-def _checked_host(url: str) -> str:
+def _checked_url(url: str) -> httpx.URL:
     try:
         parts = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -338,7 +354,7 @@ def _checked_host(url: str) -> str:
         raise FetchError("bad_scheme", url, f"only http and https are fetched, not {parts.scheme}")
     if not parts.scheme or not parts.host:
         raise FetchError("invalid_url", url, "not an absolute URL with a host")
-    return parts.host
+    return parts
 
 
 def _decoded(chunks: Iterator[bytes], encoding: str, url: str) -> Iterator[bytes]:

@@ -20,6 +20,7 @@ MAX_HINT = 24 * 3600.0  # cache hints longer than a day are not trusted further
 MAX_RETRY_AFTER = 31 * 86400.0
 MOVED_AFTER = 3  # consecutive permanent redirects to one target before the stored URL follows
 AUTO_MIN, AUTO_MAX = 300.0, 86400.0  # bounds of `every = "auto"`
+_RNG = random.Random()  # seeded once: seeding a new one from os.urandom for each poll cost more than the plan
 
 OutcomeKind = Literal["ok", "not_modified", "transient", "not_found", "rate_limited", "gone", "invalid"]
 
@@ -48,7 +49,7 @@ class Plan:
 
 def plan(*, state: str, failures: int, url: str, moved_to: str | None, moved_count: int, outcome: Outcome,
          every: float, now: datetime, rng: random.Random | None = None) -> Plan:
-    rng = rng or random.Random()
+    rng = rng or _RNG
     current = Plan(state="ok" if state != "gone" else "gone", failures=failures, next_poll=None, url=url,
                    moved_to=moved_to, moved_count=moved_count)
     if outcome.kind == "gone":
