@@ -1,15 +1,17 @@
-"""Article extraction in worker processes, so that parsing HTML is not serialized by the GIL.
+"""Article extraction (and the rest of `ingest.build`) in worker processes, so that it is not serialized by the GIL.
 
 Fetching pages is I/O and is fine in threads; `decode_html` + `extract` are pure Python/lxml work
 that holds the GIL for most of their time, so with N page threads only about one core extracts.
 `ExtractPool` runs that work in a `ProcessPoolExecutor` sized to the cores; with `processes`
 0 or 1 it runs in the calling thread, which is what a one-core machine or a test wants.
 
-    with ExtractPool(processes=None) as pool:          # None: one process per core
-        article = pool.submit(body, content_type, url, rules).result()
+    with ExtractPool(processes=None, watchlists=config.watchlists) as pool:   # None: one process per core
+        built = pool.build(entry, Context(source), Page(url, content_type, body)).result()
+        article = pool.submit(body, content_type, url, rules).result()        # extraction alone
 
 The worker function is a module-level function of picklable arguments (bytes, str, frozen
-`SiteRules`) and returns a picklable `Article`; a worker that dies (segfault, OOM kill) fails
+`SiteRules`, `FeedEntry`) and returns a picklable `Article` or `Built`; each worker compiles the
+watchlists once, when it starts, rather than receiving the matcher with every entry. A worker that dies (segfault, OOM kill) fails
 the futures in flight with `BrokenProcessPool` and the pool is rebuilt on the next submit.
 Workers are spawned (not forked: the parent runs threads whose locks fork would copy), so the
 program's `__main__` must guard its entry point with `if __name__ == "__main__":`; each worker
@@ -22,18 +24,25 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import cached_property
 from typing import Any, TypeVar
 
 from ingest.article import Article
+from ingest.build import Built, Context, Page, build
 from ingest.extract import SiteRules, decode_html, extract
-from ingest.feeds import Feed, parse_feed
+from ingest.feeds import Feed, FeedEntry, parse_feed
+from ingest.watchlists import Matcher, Watchlist, compile_watchlists
 
 T = TypeVar("T")
 
-MAX_TASKS_PER_CHILD = 1000  # recycle workers now and then, so a slow leak in a parser cannot grow for ever
+# Workers are replaced after this many tasks each, so a slow leak in a parser cannot grow for ever.
+# The pool is swapped whole (the old one finishes its tasks and exits) rather than with
+# ProcessPoolExecutor's max_tasks_per_child, which can hang on Python 3.11 when a worker exits
+# while tasks are queued (CPython gh-115634).  Spawning workers costs ~0.5 s of CPU: keep this high.
+TASKS_PER_WORKER = 10_000
 ORPHAN_CHECK_SECONDS = 2.0
 
 
@@ -42,8 +51,19 @@ def extract_page(content: bytes, content_type: str | None, url: str, rules: Site
     return extract(decode_html(content, content_type), url, rules=rules)
 
 
-def _watch_parent(parent: int) -> None:
-    """Worker initializer: leave when the parent is gone (a pool's workers would otherwise wait for ever)."""
+_matcher: Matcher | None = None  # a worker's compiled watchlists
+
+
+def _build_in_worker(entry: FeedEntry, ctx: Context, page: Page | None, page_error: str | None) -> Built:
+    assert _matcher is not None, "worker started without _start_worker"
+    return build(entry, ctx, _matcher, page, page_error)
+
+
+def _start_worker(parent: int, watchlists: Sequence[Watchlist]) -> None:
+    """Worker initializer: compile the watchlists; leave when the parent is gone (else workers wait for ever)."""
+    global _matcher
+    _matcher = compile_watchlists(watchlists)
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(ORPHAN_CHECK_SECONDS)
@@ -63,15 +83,29 @@ def default_processes() -> int:
 class ExtractPool:
     """`submit(...) -> Future[Article]`; thread-safe, so the page-fetching threads share one pool."""
 
-    def __init__(self, processes: int | None = None, max_tasks_per_child: int | None = MAX_TASKS_PER_CHILD):
+    def __init__(self, processes: int | None = None, watchlists: Sequence[Watchlist] = (),
+                 tasks_per_worker: int = TASKS_PER_WORKER):
         self.processes = default_processes() if processes is None else max(0, processes)
-        self._max_tasks = max_tasks_per_child
+        self.watchlists = tuple(watchlists)
+        self._tasks_per_pool = tasks_per_worker * max(1, self.processes)
+        self._tasks = 0  # submitted to the current executor
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
 
     @property
     def in_thread(self) -> bool:
         return self.processes <= 1
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        """The watchlists compiled in this process: for the in-thread mode and for callers that match themselves."""
+        return compile_watchlists(self.watchlists)
+
+    def build(self, entry: FeedEntry, ctx: Context, page: Page | None = None,
+              page_error: str | None = None) -> Future[Built]:
+        if self.in_thread:
+            return _run_here(build, entry, ctx, self.matcher, page, page_error)
+        return self._submit(_build_in_worker, entry, ctx, page, page_error)
 
     def submit(self, content: bytes, content_type: str | None, url: str,
                rules: SiteRules | None = None) -> Future[Article]:
@@ -92,12 +126,17 @@ class ExtractPool:
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._executor is not None and self._tasks >= self._tasks_per_pool:
+                self._executor.shutdown(wait=False)  # finishes what it was given, then its workers exit
+                self._executor = None
             if self._executor is None:
                 # spawn, not fork: the parent runs threads (httpx, scheduler) and fork would copy their locks.
                 self._executor = ProcessPoolExecutor(max_workers=self.processes,
                                                      mp_context=multiprocessing.get_context("spawn"),
-                                                     max_tasks_per_child=self._max_tasks,
-                                                     initializer=_watch_parent, initargs=(os.getpid(),))
+                                                     initializer=_start_worker,
+                                                     initargs=(os.getpid(), self.watchlists))
+                self._tasks = 0
+            self._tasks += 1
             return self._executor
 
     def _discard(self) -> None:

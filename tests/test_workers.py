@@ -10,7 +10,10 @@ import time
 
 import pytest
 
+from ingest.build import Context, Page, build
 from ingest.extract import SiteRules
+from ingest.feeds import FeedEntry
+from ingest.watchlists import Term, Watchlist
 from ingest.workers import ExtractPool, extract_page
 
 
@@ -36,6 +39,31 @@ def test_rules_cross_the_process_boundary(shared):
     with ExtractPool(processes=2) as pool:
         got = pool.submit(page, "text/html; charset=utf-8", "https://example.org/x", rules).result(timeout=60)
     assert got == extract_page(page, "text/html; charset=utf-8", "https://example.org/x", rules)
+
+
+def test_build_in_workers_equals_in_thread(shared):
+    """Fingerprints and hits are computed in the workers, with watchlists compiled there once."""
+    pages = _pages(shared, 3)
+    entries = [FeedEntry(guid=f"g{n}", url=f"https://example.org/a/{n}", title=None, published=None, updated=None)
+               for n in range(len(pages))]
+    ctx = Context("src", tracking_params=("ref",))
+    watchlists = (Watchlist(name="the", any_of=(Term("the", case_sensitive=False),)),)
+    in_thread = ExtractPool(processes=0, watchlists=watchlists)
+    expected = [build(e, ctx, in_thread.matcher, Page(e.url, "text/html", p)) for e, p in zip(entries, pages)]
+    with ExtractPool(processes=2, watchlists=watchlists) as pool:
+        got = [f.result(timeout=60) for f in [pool.build(e, ctx, Page(e.url, "text/html", p))
+                                              for e, p in zip(entries, pages)]]
+    assert got == expected
+    assert all(b.origin == "page" and b.fingerprints.content for b in got)
+    assert any(b.hits for b in got)
+
+
+def test_pool_is_replaced_after_its_task_budget_without_losing_tasks():
+    """Workers are recycled by swapping the pool: every task queued around a swap still completes."""
+    html = b"<html><body><article><p>" + b"word " * 60 + b"</p></article></body></html>"
+    with ExtractPool(processes=2, tasks_per_worker=3) as pool:
+        futures = [pool.submit(html, "text/html", f"https://example.org/{n}") for n in range(40)]
+        assert all("word" in f.result(timeout=120).text for f in futures)
 
 
 @pytest.mark.parametrize("processes", [0, 1])
