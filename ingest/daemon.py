@@ -86,14 +86,14 @@ class Daemon:
     """One APScheduler date job per source; each poll schedules the source's next one from its plan."""
 
     def __init__(self, config: Config, store: Store, fetcher: Fetcher):
-        self.extractor = ExtractPool(config.settings.processes)
+        self.extractor = ExtractPool(config.settings.processes, config.watchlists)
         self.pipeline = Pipeline(config, store, fetcher, self.extractor)
         self.store = store
         self.sources = config.sources
         self.watchlists = config.watchlists
         self.alerts = Alerts(store, config.outputs, config.settings.fetch)
         self.retention = config.retention
-        self._executors = (CancellableExecutor(max_workers=max(2, min(len(config.sources), 8))),
+        self._executors = (CancellableExecutor(max_workers=max(2, min(len(config.sources), config.settings.concurrent_sources))),
                            CancellableExecutor(max_workers=1))  # heartbeat: long polls must not delay liveness
         self.scheduler = BackgroundScheduler(
             executors={"default": self._executors[0], "heartbeat": self._executors[1]}, timezone="UTC")

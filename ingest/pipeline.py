@@ -9,16 +9,16 @@ the others.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor, TimeoutError
+from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from ingest.article import Article
+from ingest.build import Built, Context, Page, build, fill
 from ingest.config import Config, Source
 from ingest.decide import Candidate, Duplicate, Revision, decide, entry_hash, entry_keys, item_keys
-from ingest.extract import extract
 from ingest.feeds import Feed, FeedEntry, FeedError
 from ingest.fetch import FetchError, Fetcher, Response, redact
 from ingest.fingerprint import Signature, fingerprints
@@ -26,10 +26,9 @@ from ingest.logs import log
 from ingest.robots import Robots
 from ingest.workers import ExtractPool
 from ingest.schedule import AUTO_MAX, Outcome, auto_interval, cache_hint, plan
-from ingest.storage.store import Store
 from ingest.storage.records import article_of, hit_row, item_row, page_body, page_row
+from ingest.storage.store import Conflict, Store, Writer
 from ingest.storage.tables import SourceRow
-from ingest.watchlists import compile_watchlists
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 PARSE_SECONDS = 30.0  # a feed that takes longer to parse is treated as invalid
@@ -88,16 +87,35 @@ class Health:
 
 
 @dataclass(frozen=True)
-class Built:
-    """What became of one feed entry before storage."""
+class Stored:
+    """What storing one built entry did; counted and logged once its transaction has committed."""
 
-    entry: FeedEntry
-    article: Article | None
-    origin: str  # "page" or "feed"
-    final_url: str | None
-    error: str | None = None
-    page: Response | None = None  # the fetched page, kept (compressed) for re-extraction
-    empty_page: bool = False  # the page was fetched but yielded no article text
+    outcome: str  # new, revised, duplicate or failed
+    built: Built
+    item_id: int | None
+    by: str | None = None  # the fingerprint kind that identified a duplicate or revision
+    revision: int | None = None
+    story: int | None = None
+    watchlists: list[str] = field(default_factory=list)
+
+    def count_and_log(self, source: str, result: PollResult) -> None:
+        b = self.built
+        url = redact(b.entry.url or b.final_url or "")
+        if self.outcome == "failed":
+            result.failed += 1
+            log.warning("item_failed", source=source, url=url, error=b.error)
+        elif self.outcome == "duplicate":
+            result.duplicates += 1
+            log.info("item_duplicate", source=source, url=url, of=self.item_id, by=self.by)
+        elif self.outcome == "revised":
+            result.updated += 1
+            log.info("item_revised", source=source, id=self.item_id, revision=self.revision, by=self.by, url=url,
+                     watchlists=self.watchlists)
+        else:
+            result.new += 1
+            result.flagged += bool(self.watchlists)
+            log.info("item_stored", source=source, id=self.item_id, url=url, origin=b.origin, story=self.story,
+                     watchlists=self.watchlists)
 
 
 def utcnow() -> datetime:
@@ -109,11 +127,11 @@ class Pipeline:
         self.config = config
         self.store = store
         self.fetcher = fetcher
-        self.extractor = extractor or ExtractPool(processes=0)
+        self.extractor = extractor or ExtractPool(processes=0, watchlists=config.watchlists)
         self._blocked: dict[str, datetime] = {}
         self._blocked_read_at = datetime.min.replace(tzinfo=timezone.utc)
         self.robots = Robots(fetcher, config.settings.fetch.user_agent) if config.settings.robots else None
-        self.matcher = compile_watchlists(config.watchlists)
+        self.matcher = self.extractor.matcher
         # Watchlists with a webhook: their hits go to the outbox (an Atom file reads the hits themselves).
         self.alerting: set[str] = {name for name, out in config.outputs.items() if out.webhook}
         self.settings = config.settings
@@ -263,93 +281,98 @@ class Pipeline:
                         hint="entries are identified by URL and content instead")
         if not fresh:
             return
-        with ThreadPoolExecutor(max_workers=min(self.settings.threads, len(fresh))) as pool:
-            built = list(pool.map(lambda e: self._build(source, e), fresh))
+        ctx = Context(source.name, source.rules, tuple(tracking))
+        if self.settings.pages:
+            with ThreadPoolExecutor(max_workers=min(self.settings.threads, len(fresh))) as pool:
+                built = list(pool.map(lambda e: self._build(ctx, e), fresh))
+        else:  # nothing to fetch: straight to the workers
+            built = [self._built(ctx, e, f) for e, f in [(e, self.extractor.build(e, ctx)) for e in fresh]]
         for b in built:
             health.count(b)
-            self._store(source, b, result)
+        size = self.settings.store_batch
+        for start in range(0, len(built), size):
+            self._store_batch(source, built[start:start + size], result)
 
-    def _build(self, source: Source, entry: FeedEntry) -> Built:
-        """Fetch and extract the entry's page, falling back to the feed's own content."""
-        page_error, empty = None, False
-        if self.settings.pages and entry.url:
-            started = time.monotonic()
-            try:
-                if self.robots and not self.robots.allowed(entry.url):
-                    raise ValueError(f"robots.txt disallows {redact(entry.url)}")
-                response = self.fetcher.get(entry.url, accept="text/html,application/xhtml+xml")
-                ctype = (response.content_type or "").split(";")[0].strip().lower()
-                if ctype and ctype not in _HTML_TYPES:
-                    raise ValueError(f"page is not HTML ({ctype}): {redact(entry.url)}")
-                article = self.extractor.submit(response.content, response.headers.get("content-type"),
-                                                response.url, source.rules).result()
-                log.info("page_fetch", source=source.name, url=redact(entry.url), status=response.status,
-                         duration_ms=response.duration_ms, bytes=len(response.content), blocks=len(article.blocks))
-                if article.text.strip():
-                    return Built(entry, _merge_entry(article, entry), "page", response.url, page=response)
-                page_error = f"page has no article text: {redact(entry.url)}"
-                empty = True
-            except (FetchError, ValueError) as exc:
-                if _cancelled(exc):
-                    raise  # shutting down: storing the feed's text instead would be a worse record for good
-                page_error = str(exc)
-            except Exception as exc:  # an extractor bug must cost one page, not the poll
-                page_error = f"extraction failed for {redact(entry.url)}: {type(exc).__name__}: {exc}"
-            log.warning("page_fetch", source=source.name, url=redact(entry.url), duration_ms=_ms(started),
-                        error=page_error)
-        html = entry.content or entry.summary or ""
-        article = extract(html, entry.url) if html.strip() else Article(url=entry.url)
-        article = _merge_entry(article, entry)
-        if not article.title and not article.text:
-            return Built(entry, None, "feed", None, error=page_error or "entry has neither title nor content",
-                         empty_page=empty)
-        return Built(entry, article, "feed", None, error=page_error, empty_page=empty)
+    def _build(self, ctx: Context, entry: FeedEntry) -> Built:
+        """Fetch the entry's page here (I/O); extracting, fingerprinting and matching run in a worker."""
+        if not (self.settings.pages and entry.url):
+            return self._built(ctx, entry, self.extractor.build(entry, ctx))
+        started, response = time.monotonic(), None
+        try:
+            if self.robots and not self.robots.allowed(entry.url):
+                raise ValueError(f"robots.txt disallows {redact(entry.url)}")
+            response = self.fetcher.get(entry.url, accept="text/html,application/xhtml+xml")
+            ctype = (response.content_type or "").split(";")[0].strip().lower()
+            if ctype and ctype not in _HTML_TYPES:
+                raise ValueError(f"page is not HTML ({ctype}): {redact(entry.url)}")
+        except (FetchError, ValueError) as exc:
+            if _cancelled(exc):
+                raise  # shutting down: storing the feed's text instead would be a worse record for good
+            future = self.extractor.build(entry, ctx, page_error=str(exc))
+        else:
+            page = Page(response.url, response.headers.get("content-type"), response.content)
+            future = self.extractor.build(entry, ctx, page)
+        b = self._built(ctx, entry, future)
+        if b.origin == "page":
+            log.info("page_fetch", source=ctx.source, url=redact(entry.url), status=response.status,
+                     duration_ms=response.duration_ms, bytes=len(response.content), blocks=len(b.article.blocks))
+        else:
+            log.warning("page_fetch", source=ctx.source, url=redact(entry.url), duration_ms=_ms(started),
+                        status=response.status if response else None, error=b.error)
+        return b
 
-    def _store(self, source: Source, b: Built, result: PollResult) -> None:
+    def _built(self, ctx: Context, entry: FeedEntry, future: Future[Built]) -> Built:
+        try:
+            return future.result()
+        except Exception as exc:  # the worker died (killed, out of memory): the feed's own content, built here
+            error = f"extraction failed for {redact(entry.url or '')}: {type(exc).__name__}: {exc}"
+            return build(entry, ctx, self.matcher, page_error=error)
+
+    def _store_batch(self, source: Source, batch: list[Built], result: PollResult) -> None:
+        """Store a batch in one transaction; if another worker raced us to one of its items, one at a time."""
+        try:
+            with self.store.writing() as w:
+                stored = [self._store(w, source, b) for b in batch]
+        except Conflict:
+            stored = []
+            for b in batch:
+                try:
+                    with self.store.writing() as w:
+                        stored.append(self._store(w, source, b))
+                except Conflict:  # stored by someone else since we looked
+                    stored.append(Stored("duplicate", b, None))
+        for s in stored:
+            s.count_and_log(source.name, result)
+
+    def _store(self, w: Writer, source: Source, b: Built) -> Stored:
         url = b.entry.url or b.final_url or ""
         if b.article is None:
-            result.failed += 1
-            log.warning("item_failed", source=source.name, url=redact(url), error=b.error)
-            return
-        fps = fingerprints(b.article, source=source.name, guid=b.entry.guid, entry_url=b.entry.url,
-                           final_url=b.final_url, extra_tracking_params=self.settings.tracking_params)
+            return Stored("failed", b, None)
+        fps = b.fingerprints
         keys = item_keys(fps)
-        candidates = [Candidate(i, story, Signature.from_str(sig)) for i, story, sig in self.store.candidates(fps.bands)]
-        decision = decide(keys, self.store.known(keys), signature=fps.signature, candidates=candidates)
+        candidates = [Candidate(i, story, Signature.from_str(sig)) for i, story, sig in w.candidates(fps.bands)]
+        decision = decide(keys, w.known(keys), signature=fps.signature, candidates=candidates)
         if isinstance(decision, Duplicate):
-            result.duplicates += 1
             if decision.item_id is not None:
-                self.store.add_sightings([{"item_id": decision.item_id, "source": source.name, "url": url,
-                                           "by": decision.by, "seen_at": utcnow()}])
-            log.info("item_duplicate", source=source.name, url=redact(url), of=decision.item_id, by=decision.by)
-            return
-        hits = self.matcher.match(b.article)
+                w.add_sightings([{"item_id": decision.item_id, "source": source.name, "url": url,
+                                  "by": decision.by, "seen_at": utcnow()}])
+            return Stored("duplicate", b, decision.item_id, by=decision.by)
         row = item_row(b.article, source=source.name, guid=b.entry.guid, url=url, final_url=b.final_url,
                        origin=b.origin, fetched_at=utcnow())
         row.entry_hash = entry_hash(b.entry)
         row.signature = fps.signature.to_str() if fps.signature else None
-        watchlists = sorted({h.watchlist for h in hits})
+        watchlists = sorted({h.watchlist for h in b.hits})
         alerts = [w for w in watchlists if w in self.alerting]
+        hits = [hit_row(h) for h in b.hits]
+        page = page_row(b.page) if b.page else None
         if isinstance(decision, Revision):
-            number = self.store.update(decision.item_id, row, keys, [hit_row(h) for h in hits], bands=fps.bands,
-                                       alerts=alerts, page=page_row(b.page) if b.page else None)
-            result.updated += 1
-            log.info("item_revised", source=source.name, id=decision.item_id, revision=number, by=decision.by,
-                     url=redact(url), watchlists=watchlists)
-            return
+            number = w.update(decision.item_id, row, keys, hits, bands=fps.bands, alerts=alerts, page=page)
+            return Stored("revised", b, decision.item_id, by=decision.by, revision=number, watchlists=watchlists)
         row.story_id = decision.story_id
         if decision.matched_item is not None:
             row.meta["story"] = {"matched_item": decision.matched_item, "similarity": decision.similarity}
-        item_id = self.store.add(row, keys, [hit_row(h) for h in hits], bands=fps.bands, alerts=alerts,
-                                 page=page_row(b.page) if b.page else None)
-        if item_id is None:  # another entry of this poll (or another worker) stored it first
-            result.duplicates += 1
-            return
-        result.new += 1
-        result.flagged += bool(hits)
-        log.info("item_stored", source=source.name, id=item_id, url=redact(url), origin=b.origin,
-                 story=decision.story_id or item_id, watchlists=watchlists)
-
+        item_id = w.add(row, keys, hits, bands=fps.bands, alerts=alerts, page=page)
+        return Stored("new", b, item_id, story=row.story_id, watchlists=watchlists)
 
     # -- maintenance ----------------------------------------------------------
 
@@ -376,7 +399,8 @@ class Pipeline:
     def preview(self, source: Source, limit: int = 3) -> list[Built]:
         """Fetch a few current entries and extract them, storing nothing (`ingest check-source`)."""
         feed = self._parse(self.fetcher.get(source.url))
-        return [self._build(source, e) for e in feed.entries[:limit]]
+        ctx = Context(source.name, source.rules, tuple(self.settings.tracking_params))
+        return [self._build(ctx, e) for e in feed.entries[:limit]]
 
 
 def _check_health(source: Source, state: SourceRow, health: Health) -> None:
@@ -390,26 +414,11 @@ def _check_health(source: Source, state: SourceRow, health: Health) -> None:
                     hint="template changed? check with `ingest check-source`")
 
 
-def _merge_entry(article: Article, entry: FeedEntry) -> Article:
-    """Fill what the page did not say from the feed entry, recording that the feed said it."""
-    given = {"title": entry.title, "published": entry.published, "updated": entry.updated,
-             "authors": list(entry.authors)}
-    article = _fill(article, given, {name: "feed" for name in given})
-    return article if article.url else replace(article, url=entry.url)
-
-
 def _fill_missing(article: Article, previous: Article) -> Article:
     """On re-extraction, keep what the old record knew (often from the feed) and the page does not say."""
     names = ("title", "published", "updated", "authors")
-    return _fill(article, {n: getattr(previous, n) for n in names},
+    return fill(article, {n: getattr(previous, n) for n in names},
                  {n: previous.sources.get(n, "stored") for n in names})
-
-
-def _fill(article: Article, values: dict, origins: dict[str, str]) -> Article:
-    changes = {name: value for name, value in values.items() if value and not getattr(article, name)}
-    if not changes:
-        return article
-    return replace(article, **changes, sources={**article.sources, **{n: origins[n] for n in changes}})
 
 
 def _failure(exc: FetchError | FeedError) -> Outcome:

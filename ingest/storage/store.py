@@ -9,23 +9,45 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import threading
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    tuple_,
+    update,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from ingest import search
 from ingest.storage import fulltext, migrate
-from ingest.storage.tables import (AlertRow, BandRow, FingerprintRow, HitRow, HostRow, ItemRow, PageRow,
-                                   RevisionRow, SightingRow, SourceRow)
+from ingest.storage.tables import (
+    AlertRow,
+    BandRow,
+    FingerprintRow,
+    HitRow,
+    HostRow,
+    ItemRow,
+    PageRow,
+    RevisionRow,
+    SightingRow,
+    SourceRow,
+)
 
 Key = tuple[str, str]  # (fingerprint kind, value)
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -146,6 +168,9 @@ class Store:
     def __init__(self, url: str):
         self.url = url
         self.engine = engine_for(url)
+        # SQLite has one writer at a time, and a writer waiting in its busy handler sleeps up to 100 ms
+        # between tries: threads of this process queue on a lock instead, and go the moment it is free.
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -179,14 +204,8 @@ class Store:
 
     def known(self, keys: Iterable[Key]) -> dict[Key, int | None]:
         """Which of these fingerprints are already stored, and for which item (None: a pruned item's tombstone)."""
-        wanted = {(kind, key_value(value)): (kind, value) for kind, value in keys}
-        if not wanted:
-            return {}
-        with Session(self.engine) as s:
-            rows = s.exec(
-                select(FingerprintRow).where(tuple_(FingerprintRow.kind, FingerprintRow.value).in_(list(wanted)))
-            ).all()
-        return {wanted[(r.kind, r.value)]: r.item_id for r in rows}
+        with self.engine.connect() as conn:
+            return _known(conn, keys)
 
     def item_facts(self, item_ids: Iterable[int]) -> dict[int, ItemFacts]:
         """Which source stored each item, and the feed entry it came from as last seen."""
@@ -199,79 +218,41 @@ class Store:
 
     def candidates(self, bands: Sequence[str], limit: int = 50) -> list[tuple[int, int, str]]:
         """Stored items sharing a similarity band: (item_id, story_id, signature), found by index."""
-        if not bands:
-            return []
-        with Session(self.engine) as s:
-            ids = select(BandRow.item_id).where(BandRow.key.in_(list(bands))).distinct().limit(limit)
-            rows = s.exec(select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
-                          .where(ItemRow.id.in_(ids), ItemRow.signature.is_not(None))).all()
-        return [(i, story or i, sig) for i, story, sig in rows]
+        with self.engine.connect() as conn:
+            return _candidates(conn, bands, limit)
+
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        """One write transaction; raises `Conflict` (all of it undone) if a fingerprint was stored meanwhile."""
+        try:
+            with self._write_lock, Session(self.engine) as s, s.begin():
+                if self.engine.dialect.name == "sqlite":
+                    # Take the write lock first: a transaction that reads and then writes could otherwise
+                    # fail at once ("database is locked") when another writer commits in between.
+                    s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                yield Writer(s)
+        except IntegrityError as exc:
+            raise Conflict(str(exc.orig)) from None
 
     def add(self, item: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow], *, bands: Sequence[str] = (),
             alerts: Iterable[str] = (), page: PageRow | None = None) -> int | None:
-        """Store an item with its fingerprints, bands, hits and outbox alerts atomically.
-
-        Returns None when one of its fingerprints exists already (another entry or
-        worker stored the same item first): then nothing of it is stored.
-        """
+        """One item in its own transaction; None when one of its fingerprints is stored already."""
         try:
-            with Session(self.engine) as s, s.begin():
-                s.add(item)
-                s.flush()
-                if item.story_id is None:
-                    item.story_id = item.id
-                s.add_all(FingerprintRow(kind=k, value=key_value(v), item_id=item.id) for k, v in dict.fromkeys(keys))
-                s.add_all(BandRow(key=b, item_id=item.id) for b in dict.fromkeys(bands))
-                for hit in hits:
-                    hit.item_id = item.id
-                s.add_all(hits)
-                if page is not None:
-                    page.item_id = item.id
-                    s.add(page)
-                self._queue_alerts(s, item, alerts)
-                item_id = item.id
-        except IntegrityError:
+            with self.writing() as w:
+                return w.add(item, keys, hits, bands=bands, alerts=alerts, page=page)
+        except Conflict:
             return None
-        return item_id
 
     def update(self, item_id: int, new: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow], *,
                bands: Sequence[str] = (), alerts: Iterable[str] = (), page: PageRow | None = None,
                revision: bool = True) -> int:
-        """Replace an item's content in one transaction; returns its revision number.
+        """`Writer.update` in its own transaction."""
+        with self.writing() as w:
+            return w.update(item_id, new, keys, hits, bands=bands, alerts=alerts, page=page, revision=revision)
 
-        As a revision (a changed article) the old version is kept and counts up; as
-        a re-extraction (same page, better extractor) the record is rebuilt in place.
-        Hits are replaced so their offsets fit the new text; a term's hit keeps the
-        revision it first appeared in, so a term new in this revision is marked so.
-        """
-        with Session(self.engine) as s, s.begin():
-            item = s.get(ItemRow, item_id, with_for_update=True)
-            if revision:
-                s.add(RevisionRow(item_id=item_id, number=item.revision, fetched_at=item.fetched_at,
-                                  title=item.title, blocks=item.blocks))
-            for name in _REVISED_FIELDS:
-                setattr(item, name, getattr(new, name))
-            item.revision += revision
-            old = s.exec(select(HitRow).where(HitRow.item_id == item_id)).all()
-            first_seen = {}
-            for h in sorted(old, key=lambda h: h.revision):
-                first_seen.setdefault((h.watchlist, h.term), (h.revision, h.historical))
-            s.exec(delete(HitRow).where(HitRow.item_id == item_id))
-            for hit in hits:
-                hit.item_id = item_id
-                hit.revision, hit.historical = first_seen.get((hit.watchlist, hit.term), (item.revision, False))
-                s.add(hit)
-            _insert_ignore(s, FingerprintRow, [{"kind": k, "value": key_value(v), "item_id": item_id}
-                                               for k, v in dict.fromkeys(keys)])
-            s.exec(delete(BandRow).where(BandRow.item_id == item_id))
-            s.add_all(BandRow(key=b, item_id=item_id) for b in dict.fromkeys(bands))
-            if page is not None:
-                page.item_id = item_id
-                s.merge(page)
-            # A term a rematch found first stays historical and never alerts; a term new in this revision does.
-            live = {h.watchlist for h in hits if not h.historical}
-            self._queue_alerts(s, item, [w for w in alerts if w in live])
-            return item.revision
+    def add_sightings(self, sightings: Sequence[dict]) -> None:
+        with self.writing() as w:
+            w.add_sightings(sightings)
 
     def pages(self, source: str | None = None, batch: int = 200) -> Iterator[tuple[ItemRow, PageRow]]:
         """Stored pages with their items, in id order, a batch at a time (never all in memory)."""
@@ -286,20 +267,6 @@ class Store:
                 return
             yield from rows
             last = rows[-1][0].id
-
-    def add_sightings(self, sightings: Sequence[dict]) -> None:
-        """Remember where dropped duplicates were seen (item_id, source, url, by, seen_at), for `ingest explain`."""
-        with Session(self.engine) as s, s.begin():
-            _insert_ignore(s, SightingRow, list(sightings))
-
-    def _queue_alerts(self, s: Session, item: ItemRow, watchlists: Iterable[str]) -> None:
-        """Outbox rows in the item's own transaction; one per (watchlist, story), so a story alerts once."""
-        now = item.fetched_at
-        _insert_ignore(s, AlertRow, [
-            {"key": f"{w}\x1f{item.story_id}", "watchlist": w, "item_id": item.id, "story_id": item.story_id,
-             "created_at": now, "next_attempt": now, "state": "pending", "attempts": 0}
-            for w in dict.fromkeys(watchlists)
-        ])
 
     def get(self, item_id: int) -> StoredItem | None:
         with Session(self.engine) as s:
@@ -405,7 +372,7 @@ class Store:
             return list(s.exec(select(SourceRow).order_by(SourceRow.name)).all())
 
     def save_source_state(self, row: SourceRow) -> None:
-        with Session(self.engine, expire_on_commit=False) as s, s.begin():  # the caller keeps using `row`
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as s, s.begin():  # caller keeps `row`
             if sa_inspect(row).detached:
                 s.add(row)  # loaded earlier: an UPDATE of what changed, no SELECT first
             else:
@@ -418,3 +385,122 @@ class Store:
     def block_host(self, host: str, until: datetime) -> None:
         with Session(self.engine) as s, s.begin():
             s.merge(HostRow(host=host, blocked_until=until))
+
+
+class Conflict(Exception):
+    """A write lost a race: another entry or worker stored one of the same fingerprints first."""
+
+
+def _values(row: SQLModel) -> dict[str, Any]:
+    """A row's column values for a Core INSERT (the ORM's unit of work costs more than the insert itself)."""
+    return {c: getattr(row, c) for c in row.__table__.columns.keys() if c != "id" or getattr(row, "id") is not None}
+
+
+class Writer:
+    """The writes of one transaction (`Store.writing`): a poll's items go in together, with one commit.
+
+    Reads through a writer (`known`, `candidates`) see what it wrote before, so the entries of
+    one poll are deduplicated against each other too.  Items go in as Core INSERTs; the
+    fingerprint table's primary key is what finally decides "duplicate".
+    """
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.conn = session.connection()
+
+    def known(self, keys: Iterable[Key]) -> dict[Key, int | None]:
+        return _known(self.conn, keys)
+
+    def candidates(self, bands: Sequence[str], limit: int = 50) -> list[tuple[int, int, str]]:
+        return _candidates(self.conn, bands, limit)
+
+    def add(self, item: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow], *, bands: Sequence[str] = (),
+            alerts: Iterable[str] = (), page: PageRow | None = None) -> int:
+        """Store an item with its fingerprints, bands, hits, page and outbox alerts; returns its id."""
+        item.id = self.conn.execute(insert(ItemRow.__table__).values(scrub(_values(item)))).inserted_primary_key[0]
+        if item.story_id is None:
+            item.story_id = item.id
+            self.conn.execute(update(ItemRow).where(ItemRow.id == item.id).values(story_id=item.id))
+        if keys:  # (an empty parameter list would INSERT one row of defaults)
+            self.conn.execute(insert(FingerprintRow.__table__), [{"kind": k, "value": key_value(v), "item_id": item.id}
+                                                                 for k, v in dict.fromkeys(keys)])
+        if bands:
+            self.conn.execute(insert(BandRow.__table__), [{"key": b, "item_id": item.id} for b in dict.fromkeys(bands)])
+        if hits:
+            self.conn.execute(insert(HitRow.__table__), [scrub({**_values(h), "item_id": item.id}) for h in hits])
+        if page is not None:
+            page.item_id = item.id
+            self.conn.execute(insert(PageRow.__table__).values(scrub(_values(page))))
+        self._queue_alerts(item, alerts)
+        return item.id
+
+    def update(self, item_id: int, new: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow], *,
+               bands: Sequence[str] = (), alerts: Iterable[str] = (), page: PageRow | None = None,
+               revision: bool = True) -> int:
+        """Replace an item's content; returns its revision number.
+
+        As a revision (a changed article) the old version is kept and counts up; as
+        a re-extraction (same page, better extractor) the record is rebuilt in place.
+        Hits are replaced so their offsets fit the new text; a term's hit keeps the
+        revision it first appeared in, so a term new in this revision is marked so.
+        """
+        s = self.session
+        item = s.get(ItemRow, item_id, with_for_update=True)
+        if revision:
+            s.add(RevisionRow(item_id=item_id, number=item.revision, fetched_at=item.fetched_at,
+                              title=item.title, blocks=item.blocks))
+        for name in _REVISED_FIELDS:
+            setattr(item, name, getattr(new, name))
+        item.revision += revision
+        old = s.exec(select(HitRow).where(HitRow.item_id == item_id)).all()
+        first_seen = {}
+        for h in sorted(old, key=lambda h: h.revision):
+            first_seen.setdefault((h.watchlist, h.term), (h.revision, h.historical))
+        s.exec(delete(HitRow).where(HitRow.item_id == item_id))
+        for hit in hits:
+            hit.item_id = item_id
+            hit.revision, hit.historical = first_seen.get((hit.watchlist, hit.term), (item.revision, False))
+            s.add(hit)
+        _insert_ignore(s, FingerprintRow, [{"kind": k, "value": key_value(v), "item_id": item_id}
+                                           for k, v in dict.fromkeys(keys)])
+        s.exec(delete(BandRow).where(BandRow.item_id == item_id))
+        s.add_all(BandRow(key=b, item_id=item_id) for b in dict.fromkeys(bands))
+        if page is not None:
+            page.item_id = item_id
+            s.merge(page)
+        s.flush()
+        # A term a rematch found first stays historical and never alerts; a term new in this revision does.
+        live = {h.watchlist for h in hits if not h.historical}
+        self._queue_alerts(item, [w for w in alerts if w in live])
+        return item.revision
+
+    def add_sightings(self, sightings: Sequence[dict]) -> None:
+        """Remember where dropped duplicates were seen (item_id, source, url, by, seen_at), for `ingest explain`."""
+        _insert_ignore(self.session, SightingRow, list(sightings))
+
+    def _queue_alerts(self, item: ItemRow, watchlists: Iterable[str]) -> None:
+        """Outbox rows in the item's own transaction; one per (watchlist, story), so a story alerts once."""
+        now = item.fetched_at
+        _insert_ignore(self.session, AlertRow, [
+            {"key": f"{w}\x1f{item.story_id}", "watchlist": w, "item_id": item.id, "story_id": item.story_id,
+             "created_at": now, "next_attempt": now, "state": "pending", "attempts": 0}
+            for w in dict.fromkeys(watchlists)
+        ])
+
+
+def _known(conn: Connection, keys: Iterable[Key]) -> dict[Key, int | None]:
+    wanted = {(kind, key_value(value)): (kind, value) for kind, value in keys}
+    if not wanted:
+        return {}
+    rows = conn.execute(select(FingerprintRow.kind, FingerprintRow.value, FingerprintRow.item_id)
+                        .where(tuple_(FingerprintRow.kind, FingerprintRow.value).in_(list(wanted))))
+    return {wanted[(kind, value)]: item_id for kind, value, item_id in rows}
+
+
+def _candidates(conn: Connection, bands: Sequence[str], limit: int) -> list[tuple[int, int, str]]:
+    if not bands:
+        return []
+    ids = select(BandRow.item_id).where(BandRow.key.in_(list(bands))).distinct().limit(limit)
+    rows = conn.execute(select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
+                        .where(ItemRow.id.in_(ids), ItemRow.signature.is_not(None)))
+    return [(i, story or i, sig) for i, story, sig in rows]
