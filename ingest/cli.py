@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -98,13 +99,14 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
     if not sources:
         fail(f"{cfg.path}: no sources configured")
     store = app.store()
-    results = []
-    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes) as extractor:
+    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes, cfg.watchlists) as extractor:
         pipeline = Pipeline(cfg, store, fetcher, extractor)
-        with click.progressbar(sources, label="polling", file=sys.stderr,
-                               item_show_func=lambda s: s.name if s else None) as bar:
-            for source in bar:
-                results.append(pipeline.poll(source))
+        # Several sources at once, like the daemon: one source's feed is parsed or its items stored
+        # while another's pages are fetched and extracted, so the workers and the network stay busy.
+        with ThreadPoolExecutor(max_workers=cfg.settings.concurrent_sources) as pool, \
+                click.progressbar(pool.map(pipeline.poll, sources), length=len(sources), label="polling",
+                                  file=sys.stderr, item_show_func=lambda r: r.source if r else None) as bar:
+            results = list(bar)
     for r in results:
         click.echo(r.summary())
     failed = sum(not r.ok for r in results)
@@ -376,7 +378,7 @@ def reextract(app: App, name: str | None) -> None:
         source = cfg.source(name) if name else None
     except ConfigError as exc:
         fail(str(exc))
-    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes) as extractor:
+    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes, cfg.watchlists) as extractor:
         rebuilt, changed = Pipeline(cfg, app.store(), fetcher, extractor).reextract(source)
     click.echo(f"re-extracted {rebuilt} items, {changed} changed")
 

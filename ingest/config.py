@@ -83,6 +83,8 @@ class Settings:
     pages: bool = True  # fetch each entry's article page (false: feed content only)
     robots: bool = True  # honor robots.txt for article pages
     threads: int = 8  # concurrent page fetches per poll
+    concurrent_sources: int = 8  # sources polled at once, by `ingest fetch` and by the daemon
+    store_batch: int = 100  # items stored per transaction (one commit per poll, not one per item)
     processes: int | None = None  # extraction worker processes; None: one per core, 0: in the fetching threads
     max_entries: int = 500  # newest entries taken from one feed document
     tracking_params: tuple[str, ...] = ()
@@ -166,7 +168,8 @@ def _settings(table: dict[str, Any], where: str) -> Settings:
     from ingest.fetch import FetchSettings
 
     fetch_keys = {f.name for f in fields(FetchSettings)}
-    own_keys = {"pages", "robots", "threads", "processes", "max_entries", "tracking_params"}
+    own_keys = {"pages", "robots", "threads", "concurrent_sources", "store_batch", "processes", "max_entries",
+                "tracking_params"}
     _check_keys(table, fetch_keys | own_keys, where, "fetch.")
     defaults = FetchSettings()
     fetch_values = {}
@@ -179,10 +182,11 @@ def _settings(table: dict[str, Any], where: str) -> Settings:
     params = _typed(table, "tracking_params", list, where, "fetch.", [])
     if not all(isinstance(p, str) for p in params):
         raise ConfigError(f"{where}: fetch.tracking_params must be a list of strings")
-    threads = _typed(table, "threads", int, where, "fetch.", 8)
-    max_entries = _typed(table, "max_entries", int, where, "fetch.", 500)
-    if threads < 1 or max_entries < 1:
-        raise ConfigError(f"{where}: fetch.threads and fetch.max_entries must be at least 1")
+    counts = {name: _typed(table, name, int, where, "fetch.", default) for name, default in
+              (("threads", 8), ("concurrent_sources", 8), ("store_batch", 100), ("max_entries", 500))}
+    for name, value in counts.items():
+        if value < 1:
+            raise ConfigError(f"{where}: fetch.{name} must be at least 1, got {value}")
     processes = _typed(table, "processes", int, where, "fetch.", None)
     if processes is not None and processes < 0:
         raise ConfigError(f"{where}: fetch.processes must not be negative")
@@ -190,9 +194,8 @@ def _settings(table: dict[str, Any], where: str) -> Settings:
         fetch=FetchSettings(**fetch_values),
         pages=_typed(table, "pages", bool, where, "fetch.", True),
         robots=_typed(table, "robots", bool, where, "fetch.", True),
-        threads=threads,
+        **counts,
         processes=processes,
-        max_entries=max_entries,
         tracking_params=tuple(params),
     )
 
