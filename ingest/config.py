@@ -83,7 +83,7 @@ class Settings:
     pages: bool = True  # fetch each entry's article page (false: feed content only)
     robots: bool = True  # honor robots.txt for article pages
     threads: int = 8  # concurrent page fetches per poll
-    concurrent_sources: int = 8  # sources polled at once, by `ingest fetch` and by the daemon
+    concurrent_sources: int = 3  # sources polled at once, by `ingest fetch` and by the daemon
     store_batch: int = 100  # items stored per transaction (one commit per poll, not one per item)
     processes: int | None = None  # extraction worker processes; None: one per core, 0: in the fetching threads
     max_entries: int = 500  # newest entries taken from one feed document
@@ -183,7 +183,7 @@ def _settings(table: dict[str, Any], where: str) -> Settings:
     if not all(isinstance(p, str) for p in params):
         raise ConfigError(f"{where}: fetch.tracking_params must be a list of strings")
     counts = {name: _typed(table, name, int, where, "fetch.", default) for name, default in
-              (("threads", 8), ("concurrent_sources", 8), ("store_batch", 100), ("max_entries", 500))}
+              (("threads", 8), ("concurrent_sources", 3), ("store_batch", 100), ("max_entries", 500))}
     for name, value in counts.items():
         if value < 1:
             raise ConfigError(f"{where}: fetch.{name} must be at least 1, got {value}")
