@@ -285,7 +285,8 @@ def test_conditional_get_with_last_modified(fetcher, local_server):
 
 
 def test_per_host_concurrency_is_shared_across_threads(local_server):
-    local_server.route("/slow", handler=slow(0.3, raw(200, {"Content-Length": "2"}, b"ok")))
+    # `raw` closes after answering: say so, or a pooled connection may be reused as the server closes it.
+    local_server.route("/slow", handler=slow(0.3, raw(200, {"Content-Length": "2", "Connection": "close"}, b"ok")))
     settings = FetchSettings(timeout=5.0, per_host_concurrency=2)
     with Fetcher(settings, address_allowed=lambda ip: ip.is_loopback) as f:
         threads = [threading.Thread(target=f.get, args=(local_server.url("/slow"),)) for _ in range(6)]
