@@ -17,17 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    tuple_,
-    update,
-)
+from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, func, insert, text, tuple_,
+                        update)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -51,6 +42,7 @@ from ingest.storage.tables import (
 
 Key = tuple[str, str]  # (fingerprint kind, value)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+WRITER_LOCK_KEY = 0x1D6E59  # advisory lock id: write transactions, one at a time (PostgreSQL)
 _MAX_KEY = 512  # longer fingerprint values are hashed: index entries stay small on both backends
 
 
@@ -216,10 +208,10 @@ class Store:
             rows = s.exec(select(ItemRow.id, ItemRow.source, ItemRow.entry_hash).where(ItemRow.id.in_(ids))).all()
         return {i: ItemFacts(source, entry_hash) for i, source, entry_hash in rows}
 
-    def candidates(self, bands: Sequence[str], limit: int = 50) -> list[tuple[int, int, str]]:
+    def candidates(self, bands: Sequence[str]) -> list[tuple[int, int, str]]:
         """Stored items sharing a similarity band: (item_id, story_id, signature), found by index."""
         with self.engine.connect() as conn:
-            return _candidates(conn, bands, limit)
+            return _candidates(conn, bands)
 
     @contextmanager
     def writing(self) -> Iterator[Writer]:
@@ -230,6 +222,10 @@ class Store:
                     # Take the write lock first: a transaction that reads and then writes could otherwise
                     # fail at once ("database is locked") when another writer commits in between.
                     s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    # One writer at a time, as on SQLite: a writer must see the items another has just
+                    # stored, or a reprint stored alongside its original would start a story of its own.
+                    s.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
                 yield Writer(s)
         except IntegrityError as exc:
             raise Conflict(str(exc.orig)) from None
@@ -411,26 +407,26 @@ class Writer:
     def known(self, keys: Iterable[Key]) -> dict[Key, int | None]:
         return _known(self.conn, keys)
 
-    def candidates(self, bands: Sequence[str], limit: int = 50) -> list[tuple[int, int, str]]:
-        return _candidates(self.conn, bands, limit)
+    def candidates(self, bands: Sequence[str]) -> list[tuple[int, int, str]]:
+        return _candidates(self.conn, bands)
 
     def add(self, item: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow], *, bands: Sequence[str] = (),
             alerts: Iterable[str] = (), page: PageRow | None = None) -> int:
         """Store an item with its fingerprints, bands, hits, page and outbox alerts; returns its id."""
-        item.id = self.conn.execute(insert(ItemRow.__table__).values(scrub(_values(item)))).inserted_primary_key[0]
+        item.id = self.conn.execute(_INSERT[ItemRow], scrub(_values(item))).inserted_primary_key[0]
         if item.story_id is None:
             item.story_id = item.id
-            self.conn.execute(update(ItemRow).where(ItemRow.id == item.id).values(story_id=item.id))
+            self.conn.execute(_OWN_STORY, {"item": item.id})
         if keys:  # (an empty parameter list would INSERT one row of defaults)
-            self.conn.execute(insert(FingerprintRow.__table__), [{"kind": k, "value": key_value(v), "item_id": item.id}
-                                                                 for k, v in dict.fromkeys(keys)])
+            self.conn.execute(_INSERT[FingerprintRow], [{"kind": k, "value": key_value(v), "item_id": item.id}
+                                                        for k, v in dict.fromkeys(keys)])
         if bands:
-            self.conn.execute(insert(BandRow.__table__), [{"key": b, "item_id": item.id} for b in dict.fromkeys(bands)])
+            self.conn.execute(_INSERT[BandRow], [{"key": b, "item_id": item.id} for b in dict.fromkeys(bands)])
         if hits:
-            self.conn.execute(insert(HitRow.__table__), [scrub({**_values(h), "item_id": item.id}) for h in hits])
+            self.conn.execute(_INSERT[HitRow], [scrub({**_values(h), "item_id": item.id}) for h in hits])
         if page is not None:
             page.item_id = item.id
-            self.conn.execute(insert(PageRow.__table__).values(scrub(_values(page))))
+            self.conn.execute(_INSERT[PageRow], scrub(_values(page)))
         self._queue_alerts(item, alerts)
         return item.id
 
@@ -488,19 +484,28 @@ class Writer:
         ])
 
 
+# Statements built once, values bound per call: building and cache-keying a statement per item
+# cost more than executing it.
+_INSERT = {row: insert(row.__table__) for row in (ItemRow, FingerprintRow, BandRow, HitRow, PageRow)}
+_OWN_STORY = update(ItemRow.__table__).where(ItemRow.id == bindparam("item")).values(story_id=bindparam("item"))
+_KNOWN = (select(FingerprintRow.kind, FingerprintRow.value, FingerprintRow.item_id)
+          .where(tuple_(FingerprintRow.kind, FingerprintRow.value).in_(bindparam("keys", expanding=True))))
+CANDIDATE_LIMIT = 50  # stored items sharing a band that are scored, at most
+_CANDIDATES = (select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
+               .where(ItemRow.id.in_(select(BandRow.item_id).where(BandRow.key.in_(bindparam("bands", expanding=True)))
+                                     .distinct().limit(CANDIDATE_LIMIT)),
+                      ItemRow.signature.is_not(None)))
+
+
 def _known(conn: Connection, keys: Iterable[Key]) -> dict[Key, int | None]:
     wanted = {(kind, key_value(value)): (kind, value) for kind, value in keys}
     if not wanted:
         return {}
-    rows = conn.execute(select(FingerprintRow.kind, FingerprintRow.value, FingerprintRow.item_id)
-                        .where(tuple_(FingerprintRow.kind, FingerprintRow.value).in_(list(wanted))))
+    rows = conn.execute(_KNOWN, {"keys": list(wanted)})
     return {wanted[(kind, value)]: item_id for kind, value, item_id in rows}
 
 
-def _candidates(conn: Connection, bands: Sequence[str], limit: int) -> list[tuple[int, int, str]]:
+def _candidates(conn: Connection, bands: Sequence[str]) -> list[tuple[int, int, str]]:
     if not bands:
         return []
-    ids = select(BandRow.item_id).where(BandRow.key.in_(list(bands))).distinct().limit(limit)
-    rows = conn.execute(select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
-                        .where(ItemRow.id.in_(ids), ItemRow.signature.is_not(None)))
-    return [(i, story or i, sig) for i, story, sig in rows]
+    return [(i, story or i, sig) for i, story, sig in conn.execute(_CANDIDATES, {"bands": list(bands)})]
