@@ -250,6 +250,8 @@ def _released(semaphore: threading.BoundedSemaphore) -> Iterator[None]:
         semaphore.release()
 
 
+_NO_RESPONSE = "Server disconnected without sending a response"  # httpcore's words for a hang-up before any byte
+
 class Fetcher:
     """Thread-safe; `address_allowed` replaces the private-network policy (tests allow loopback only);
     `gate` replaces the in-process per-host limit (several worker processes share one in PostgreSQL)."""
@@ -310,7 +312,21 @@ class Fetcher:
                         tuple(redirects))
 
     def _exchange(self, url: str, parsed: httpx.URL, headers: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
-        """One hop: the status, headers and (only for 2xx) the decoded body; every failure as FetchError."""
+        """One hop, asked again once if the server hung up before answering.
+
+        A keep-alive connection from the pool may be closed by the server (its idle timeout) just
+        as we send on it; httpx then reports no response at all.  A GET is safe to repeat, and the
+        repeat opens a new connection; it stays within the request's deadline.
+        """
+        try:
+            return self._exchange_once(url, parsed, headers)
+        except FetchError as exc:
+            if exc.kind != "connection" or _NO_RESPONSE not in str(exc):
+                raise
+        return self._exchange_once(url, parsed, headers)
+
+    def _exchange_once(self, url: str, parsed: httpx.URL, headers: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
+        """The status, headers and (only for 2xx) the decoded body; every failure as FetchError."""
         try:
             with self._client.stream("GET", parsed, headers=headers) as response:  # parsed once, by _checked_url
                 content = b""

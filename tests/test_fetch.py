@@ -298,6 +298,23 @@ def test_per_host_concurrency_is_shared_across_threads(local_server):
     assert local_server.peak_concurrency == 2
 
 
+def test_a_hang_up_before_any_answer_is_asked_again_once(fetcher, local_server):
+    """A pooled keep-alive connection the server has just closed looks like this; a GET may be repeated."""
+    answered = raw(200, {"Content-Length": "2", "Connection": "close"}, b"ok")
+    calls = []
+
+    def first_hangs_up(request, out) -> None:
+        calls.append(request)
+        if len(calls) > 1:
+            answered(request, out)  # the first time: nothing at all, the connection just closes
+
+    local_server.route("/flaky", handler=first_hangs_up)
+    assert fetcher.get(local_server.url("/flaky")).content == b"ok"
+    local_server.route("/mute", handler=lambda request, out: None)
+    assert failure(fetcher, local_server.url("/mute")).kind == "connection"
+    assert len(calls) == 2 and local_server.hits["/mute"] == 2  # asked again once, not more
+
+
 def test_per_host_delay_spaces_request_starts(local_server):
     local_server.route("/feed", "x")
     with Fetcher(FetchSettings(per_host_delay=0.25), address_allowed=lambda ip: ip.is_loopback) as f:
