@@ -131,7 +131,6 @@ class Pipeline:
         self._blocked: dict[str, datetime] = {}
         self._blocked_read_at = datetime.min.replace(tzinfo=timezone.utc)
         self.robots = Robots(fetcher, config.settings.fetch.user_agent) if config.settings.robots else None
-        self.matcher = self.extractor.matcher
         # Watchlists with a webhook: their hits go to the outbox (an Atom file reads the hits themselves).
         self.alerting: set[str] = {name for name, out in config.outputs.items() if out.webhook}
         self.settings = config.settings
@@ -285,8 +284,9 @@ class Pipeline:
         if self.settings.pages:
             with ThreadPoolExecutor(max_workers=min(self.settings.threads, len(fresh))) as pool:
                 built = list(pool.map(lambda e: self._build(ctx, e), fresh))
-        else:  # nothing to fetch: straight to the workers
-            built = [self._built(ctx, e, f) for e, f in [(e, self.extractor.build(e, ctx)) for e in fresh]]
+        else:  # nothing to fetch: every entry to the workers at once, then collect
+            futures = [self.extractor.build(e, ctx) for e in fresh]
+            built = [self._built(ctx, e, f) for e, f in zip(fresh, futures)]
         for b in built:
             health.count(b)
         size = self.settings.store_batch
@@ -326,7 +326,7 @@ class Pipeline:
             return future.result()
         except Exception as exc:  # the worker died (killed, out of memory): the feed's own content, built here
             error = f"extraction failed for {redact(entry.url or '')}: {type(exc).__name__}: {exc}"
-            return build(entry, ctx, self.matcher, page_error=error)
+            return build(entry, ctx, self.extractor.matcher, page_error=error)
 
     def _store_batch(self, source: Source, batch: list[Built], result: PollResult) -> None:
         """Store a batch in one transaction; if another worker raced us to one of its items, one at a time."""
@@ -389,7 +389,7 @@ class Pipeline:
             new = item_row(article, source=item.source, guid=item.guid, url=item.url, final_url=page.url,
                            origin=item.origin, fetched_at=item.fetched_at)
             new.entry_hash, new.signature = item.entry_hash, fps.signature.to_str() if fps.signature else None
-            hits = self.matcher.match(article)
+            hits = self.extractor.matcher.match(article)
             self.store.update(item.id, new, item_keys(fps), [hit_row(h) for h in hits], bands=fps.bands,
                               revision=False)
             rebuilt += 1
