@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from ingest.article import Article
 from ingest.extract import SiteRules, decode_html, extract
 from ingest.feeds import FeedEntry
-from ingest.fetch import redact
+from ingest.fetch import FetchError, FetchSettings, decode_body, redact
 from ingest.fingerprint import Fingerprints, fingerprints
 from ingest.watchlists import Hit, Matcher
 
@@ -26,15 +26,22 @@ class Context:
     source: str
     rules: SiteRules | None = None
     tracking_params: tuple[str, ...] = ()
+    max_bytes: int = FetchSettings.max_bytes  # of a decoded page
 
 
 @dataclass(frozen=True)
 class Page:
-    """A fetched article page: the body as served, or (in `Built`) zlib-compressed for re-extraction."""
+    """A fetched article page, its body as sent: gzip-compressed if the server compressed it.
+
+    Decoding here, in a worker, rather than in the fetching process means that process never
+    holds or pickles the inflated page, and a compressed page is stored as it came.  In `Built`
+    the body is always compressed (gzip, or zlib when it came plain): `zlib.decompress(body, 47)`.
+    """
 
     url: str
     content_type: str | None
     body: bytes
+    encoding: str = "identity"  # Content-Encoding
 
 
 @dataclass(frozen=True)
@@ -58,12 +65,16 @@ def build(entry: FeedEntry, ctx: Context, matcher: Matcher, page: Page | None = 
     empty = False
     if page is not None:
         try:
-            article = extract(decode_html(page.body, page.content_type), page.url, rules=ctx.rules)
+            body = decode_body(page.body, page.encoding, page.url, ctx.max_bytes)
+            article = extract(decode_html(body, page.content_type), page.url, rules=ctx.rules)
+        except FetchError as exc:  # corrupt or over the cap once inflated
+            page_error = str(exc)
         except Exception as exc:  # an extractor bug must cost one page, not the poll
             page_error = f"extraction failed for {redact(page.url)}: {type(exc).__name__}: {exc}"
         else:
             if article.text.strip():
-                stored = Page(page.url, page.content_type, zlib.compress(page.body, 1))  # level 1: ~3x cheaper
+                compressed = page.body if page.encoding not in ("identity", "") else zlib.compress(body, 1)
+                stored = Page(page.url, page.content_type, compressed)
                 return _finish(Built(entry, merge_entry(article, entry), "page", page.url, page=stored), ctx, matcher)
             page_error, empty = f"page has no article text: {redact(entry.url or page.url)}", True
     html = entry.content or entry.summary or ""

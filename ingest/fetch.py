@@ -49,7 +49,7 @@ class Response:
     url: str  # after redirects
     status: int  # 2xx or 304
     headers: Mapping[str, str]  # case-insensitive
-    content: bytes  # decoded; empty for 304
+    content: bytes  # decoded, unless asked for as sent (`get(..., decode=False)`); empty for 304
     duration_ms: int
     redirects: tuple[tuple[int, str], ...] = ()  # (status, location) per hop: callers act on permanent moves
 
@@ -68,6 +68,10 @@ class Response:
     @property
     def content_type(self) -> str | None:
         return self.headers.get("content-type")
+
+    @property
+    def content_encoding(self) -> str:
+        return self.headers.get("content-encoding", "identity").strip().lower()
 
 
 class FetchError(Exception):
@@ -281,7 +285,9 @@ class Fetcher:
         self._cancelled.set()
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            accept: str | None = None) -> Response:
+            accept: str | None = None, decode: bool = True) -> Response:
+        """`decode=False` keeps a gzip body as sent, capped at `max_bytes` sent: the caller decodes it with
+        `decode_body` (an extraction worker does, and the page is stored as it came, already compressed)."""
         headers = {"User-Agent": self.settings.user_agent, "Accept": accept or "*/*",
                    "Accept-Encoding": "gzip"}
         if etag:
@@ -298,7 +304,7 @@ class Fetcher:
                 if started is None:  # waiting for the first slot is queueing, not the request's time
                     started = time.monotonic()
                     _request.deadline = started + self.settings.timeout
-                status, response_headers, content = self._exchange(url, parsed, headers)
+                status, response_headers, content = self._exchange(url, parsed, headers, decode)
             if status not in REDIRECT_CODES or "location" not in response_headers:
                 break
             if len(redirects) >= self.settings.max_redirects:
@@ -311,7 +317,8 @@ class Fetcher:
         return Response(url, status, response_headers, content, int((time.monotonic() - started) * 1000),
                         tuple(redirects))
 
-    def _exchange(self, url: str, parsed: httpx.URL, headers: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
+    def _exchange(self, url: str, parsed: httpx.URL, headers: dict[str, str],
+                  decode: bool) -> tuple[int, httpx.Headers, bytes]:
         """One hop, asked again once if the server hung up before answering.
 
         A keep-alive connection from the pool may be closed by the server (its idle timeout) just
@@ -319,19 +326,20 @@ class Fetcher:
         repeat opens a new connection; it stays within the request's deadline.
         """
         try:
-            return self._exchange_once(url, parsed, headers)
+            return self._exchange_once(url, parsed, headers, decode)
         except FetchError as exc:
             if exc.kind != "connection" or _NO_RESPONSE not in str(exc):
                 raise
-        return self._exchange_once(url, parsed, headers)
+        return self._exchange_once(url, parsed, headers, decode)
 
-    def _exchange_once(self, url: str, parsed: httpx.URL, headers: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
-        """The status, headers and (only for 2xx) the decoded body; every failure as FetchError."""
+    def _exchange_once(self, url: str, parsed: httpx.URL, headers: dict[str, str],
+                       decode: bool) -> tuple[int, httpx.Headers, bytes]:
+        """The status, headers and (only for 2xx) the body; every failure as FetchError."""
         try:
             with self._client.stream("GET", parsed, headers=headers) as response:  # parsed once, by _checked_url
                 content = b""
                 if 200 <= response.status_code < 300:
-                    content = self._read_body(url, response)
+                    content = self._read_body(url, response, decode)
                 elif response.status_code == 304:
                     # A 304 has no body, but until its end is read the connection counts as busy and is closed
                     # instead of going back to the pool: every poll of a quiet feed would open a new one.
@@ -347,18 +355,30 @@ class Fetcher:
         except httpx.InvalidURL as exc:
             raise FetchError("invalid_url", url, str(exc)) from None
 
-    def _read_body(self, url: str, response: httpx.Response) -> bytes:
+    def _read_body(self, url: str, response: httpx.Response, decode: bool) -> bytes:
         cap = self.settings.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise FetchError("too_large", url, f"Content-Length {declared} exceeds the {cap}-byte cap")
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        body = bytearray()
-        for chunk in _decoded(response.iter_raw(), encoding, url):
-            body += chunk
-            if len(body) > cap:
-                raise FetchError("too_large", url, f"body exceeds the {cap}-byte cap")
-        return bytes(body)
+        if not decode:
+            _check_encoding(encoding, url)  # refused here, as a decoded fetch would
+            return _joined(response.iter_raw(), cap, url)
+        return _joined(_decoded(response.iter_raw(), encoding, url), cap, url)
+
+
+def decode_body(body: bytes, encoding: str, url: str, cap: int) -> bytes:
+    """A body fetched with `decode=False`, decoded with the same cap a decoded fetch has."""
+    return _joined(_decoded(iter((body,)), encoding, url), cap, url)
+
+
+def _joined(chunks: Iterator[bytes], cap: int, url: str) -> bytes:
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > cap:
+            raise FetchError("too_large", url, f"body exceeds the {cap}-byte cap")
+    return bytes(body)
 
 
 def _checked_url(url: str) -> httpx.URL:
@@ -373,13 +393,17 @@ def _checked_url(url: str) -> httpx.URL:
     return parts
 
 
+def _check_encoding(encoding: str, url: str) -> None:
+    if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
+        raise FetchError("connection", url, f"unsupported Content-Encoding {encoding!r}")
+
+
 def _decoded(chunks: Iterator[bytes], encoding: str, url: str) -> Iterator[bytes]:
     """Decompress lazily in bounded pieces, so the caller's cap sees a bomb before it is inflated."""
     if encoding in ("identity", ""):
         yield from chunks
         return
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        raise FetchError("connection", url, f"unsupported Content-Encoding {encoding!r}")
+    _check_encoding(encoding, url)
     decoder = zlib.decompressobj(32 + zlib.MAX_WBITS)  # accepts a gzip or a zlib (RFC 9110 deflate) header
     received = False
     try:

@@ -280,7 +280,7 @@ class Pipeline:
                         hint="entries are identified by URL and content instead")
         if not fresh:
             return
-        ctx = Context(source.name, source.rules, tuple(tracking))
+        ctx = self._context(source)
         if self.settings.pages:
             with ThreadPoolExecutor(max_workers=min(self.settings.threads, len(fresh))) as pool:
                 built = list(pool.map(lambda e: self._build(ctx, e), fresh))
@@ -293,6 +293,9 @@ class Pipeline:
         for start in range(0, len(built), size):
             self._store_batch(source, built[start:start + size], result)
 
+    def _context(self, source: Source) -> Context:
+        return Context(source.name, source.rules, tuple(self.settings.tracking_params), self.settings.fetch.max_bytes)
+
     def _build(self, ctx: Context, entry: FeedEntry) -> Built:
         """Fetch the entry's page here (I/O); extracting, fingerprinting and matching run in a worker."""
         if not (self.settings.pages and entry.url):
@@ -301,7 +304,7 @@ class Pipeline:
         try:
             if self.robots and not self.robots.allowed(entry.url):
                 raise ValueError(f"robots.txt disallows {redact(entry.url)}")
-            response = self.fetcher.get(entry.url, accept="text/html,application/xhtml+xml")
+            response = self.fetcher.get(entry.url, accept="text/html,application/xhtml+xml", decode=False)
             ctype = (response.content_type or "").split(";")[0].strip().lower()
             if ctype and ctype not in _HTML_TYPES:
                 raise ValueError(f"page is not HTML ({ctype}): {redact(entry.url)}")
@@ -310,7 +313,7 @@ class Pipeline:
                 raise  # shutting down: storing the feed's text instead would be a worse record for good
             future = self.extractor.build(entry, ctx, page_error=str(exc))
         else:
-            page = Page(response.url, response.headers.get("content-type"), response.content)
+            page = Page(response.url, response.content_type, response.content, response.content_encoding)
             future = self.extractor.build(entry, ctx, page)
         b = self._built(ctx, entry, future)
         if b.origin == "page":
@@ -399,7 +402,7 @@ class Pipeline:
     def preview(self, source: Source, limit: int = 3) -> list[Built]:
         """Fetch a few current entries and extract them, storing nothing (`ingest check-source`)."""
         feed = self._parse(self.fetcher.get(source.url))
-        ctx = Context(source.name, source.rules, tuple(self.settings.tracking_params))
+        ctx = self._context(source)
         return [self._build(ctx, e) for e in feed.entries[:limit]]
 
 

@@ -17,7 +17,7 @@ from email.utils import formatdate
 
 import pytest
 
-from ingest.fetch import FetchError, Fetcher, FetchSettings, is_public_address, parse_retry_after, redact
+from ingest.fetch import FetchError, Fetcher, FetchSettings, decode_body, is_public_address, parse_retry_after, redact
 from tests.servers import LocalServer, Request, drip, endless_chunked, local_server, raw, stall  # noqa: F401
 
 BOUND = 5.0  # seconds; every test runs with timeout=1 s, so anything near this is a hang
@@ -113,6 +113,22 @@ def test_gzip_and_deflate_bodies_are_decoded(fetcher, local_server):
     assert fetcher.get(local_server.url("/gz")).content.decode() == text
     assert fetcher.get(local_server.url("/zz")).content.decode() == text
     assert local_server.requests[0].headers["Accept-Encoding"] == "gzip"
+
+
+def test_an_undecoded_body_is_as_sent_and_decode_body_keeps_the_cap(fetcher, local_server):
+    text = "Grüße, 世界. " * 500
+    bomb = gzip.compress(b"\0" * 200_000_000)
+    local_server.route("/gz", gzip.compress(text.encode()), headers={"Content-Encoding": "gzip"})
+    local_server.route("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    local_server.route("/br", b"whatever", headers={"Content-Encoding": "br"})
+    response = fetcher.get(local_server.url("/gz"), decode=False)
+    assert response.content_encoding == "gzip" and response.content == gzip.compress(text.encode())
+    assert decode_body(response.content, "gzip", "u", cap=1_000_000).decode() == text
+    raw = fetcher.get(local_server.url("/bomb"), decode=False).content  # ~200 KB as sent: under the cap
+    with pytest.raises(FetchError) as info:
+        decode_body(raw, "gzip", "u", cap=1_000_000)
+    assert info.value.kind == "too_large"
+    assert failure(fetcher, local_server.url("/br"), decode=False).kind == "connection"
 
 
 @pytest.mark.parametrize("body", [gzip.compress(b"x" * 1000)[:-20], b"\x1f\x8b\x08\x00\0\0\0\0\0\x03" + b"\xff" * 20])

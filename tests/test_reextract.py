@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
+import pytest
 from sqlalchemy import text
 
 from ingest.storage.store import Store
@@ -11,18 +13,25 @@ from tests.servers import LocalServer
 from tests.test_end_to_end import SEED_PAGE, ingest, items, rss, write_config
 
 
-def test_reextract_rebuilds_records_and_reruns_watchlists(tmp_path):
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_reextract_rebuilds_records_and_reruns_watchlists(tmp_path, gzipped):
+    html = SEED_PAGE.read_bytes()
+    sent = gzip.compress(html) if gzipped else html
     with LocalServer() as srv:
-        srv.route("/a/1.html", SEED_PAGE.read_bytes(), headers={"Content-Type": "text/html; charset=utf-8"})
+        srv.route("/a/1.html", sent, headers={"Content-Type": "text/html; charset=utf-8",
+                                              **({"Content-Encoding": "gzip"} if gzipped else {})})
         srv.route("/feed.xml", rss(srv, [("1", "/a/1.html", "Armenia")]), headers={"Content-Type": "application/rss+xml"})
         config = write_config(tmp_path, [("rferl", srv.url("/feed.xml"))])
         ingest(config, "fetch")
         page_hits = srv.hits["/a/1.html"]
         [item] = items(config)
         before = json.loads(ingest(config, "show", str(item["id"]), "--format", "json").stdout)
-        # Pretend an older extractor produced a poorer record: one block, no hits.
         store = Store(f"sqlite:///{tmp_path / 'ingest.db'}")
         with store.engine.begin() as conn:
+            stored = conn.execute(text("select body from page")).scalar_one()
+            # A gzip page is kept as it was sent, not inflated and compressed again; a plain one is compressed.
+            assert (stored == sent) if gzipped else (len(stored) < len(html) and stored != sent)
+            # Pretend an older extractor produced a poorer record: one block, no hits.
             conn.execute(text("update item set blocks = :b, text = 'stub' where id = :i"),
                          {"b": json.dumps([{"kind": "paragraph", "text": "stub"}]), "i": item["id"]})
             conn.execute(text("delete from hit"))

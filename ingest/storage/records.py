@@ -60,12 +60,12 @@ def article_of(row: ItemRow) -> Article:
 
 
 def page_row(page: Page) -> PageRow:
-    """`page.body` is compressed already (by `ingest.build`, in a worker)."""
+    """`page.body` is compressed already (as it came, or by `ingest.build` in a worker)."""
     return PageRow(url=page.url, content_type=page.content_type, body=page.body, fetched_at=datetime.now(timezone.utc))
 
 
 def page_body(page: PageRow) -> bytes:
-    return zlib.decompress(page.body)
+    return zlib.decompress(page.body, 47)  # 32 + 15: a zlib or a gzip header (pages are stored as they came)
 
 
 def hit_row(h: Hit) -> HitRow:

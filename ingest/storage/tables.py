@@ -111,7 +111,7 @@ class PageRow(SQLModel, table=True):
     item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), primary_key=True))
     url: str
     content_type: str | None = None
-    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # zlib-compressed response body
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the response body, gzip (as sent) or zlib-compressed
     fetched_at: datetime = _utc(nullable=False)
 
 
