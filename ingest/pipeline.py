@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ingest.article import Article
@@ -353,7 +354,7 @@ class Pipeline:
             return Stored("failed", b, None)
         fps = b.fingerprints
         keys = item_keys(fps)
-        candidates = [Candidate(i, story, Signature.from_str(sig)) for i, story, sig in w.candidates(fps.bands)]
+        candidates = [Candidate(i, story, _signature(sig)) for i, story, sig in w.candidates(fps.bands)]
         decision = decide(keys, w.known(keys), signature=fps.signature, candidates=candidates)
         if isinstance(decision, Duplicate):
             if decision.item_id is not None:
@@ -404,6 +405,10 @@ class Pipeline:
         feed = self._parse(self.fetcher.get(source.url))
         ctx = self._context(source)
         return [self._build(ctx, e) for e in feed.entries[:limit]]
+
+
+# The items of a story come up as candidates again for each new member: decode each stored signature once.
+_signature = lru_cache(maxsize=1024)(Signature.from_str)  # ~6 KB each
 
 
 def _check_health(source: Source, state: SourceRow, health: Health) -> None:
