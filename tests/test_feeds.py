@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ingest.build import Context, build
 from ingest.feeds import FeedError, parse_feed
+from ingest.watchlists import compile_watchlists
 from tests.servers import local_server  # noqa: F401
 
 FEED_URL = "https://news.example.org/section/feed.xml"
@@ -66,7 +68,7 @@ def test_rss20():
     assert older.published == datetime(2022, 6, 10, 12, 0, tzinfo=UTC)
     assert older.authors == ("Ann Author",)
     assert older.summary == "Short <b>teaser</b>"
-    assert "The full story" in older.content and 'href="https://news.example.org/a/2.html"' in older.content
+    assert older.content == '<p>The full story, with <a href="/a/2.html">a relative link</a>.</p>'  # as given
     assert newer.guid == newer.url == "https://news.example.org/a/2.html" and newer.content is None
 
 
@@ -147,6 +149,21 @@ def test_relative_links_resolve_against_the_feed_url():
     assert feed.link == "https://example.org/"
     assert [e.url for e in feed.entries] == [
         "https://example.org/news/story.html?id=1", "https://cdn.example.net/b", None]
+
+
+def test_relative_images_in_entry_html_end_up_absolute():
+    """feedparser leaves entry HTML alone; the extractor resolves against the entry URL, xml:base wins."""
+    rss = b"""<rss version="2.0"><channel><title>t</title><item><title>a</title>
+      <link>https://news.example.org/2024/a.html</link>
+      <description>&lt;p&gt;&lt;img src="img/a.jpg"&gt;Words of the story.&lt;/p&gt;</description></item></channel></rss>"""
+    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://cdn.example.com/posts/"><title>x</title>
+      <entry><title>e</title><link href="https://blog.example.com/2023/first"/><id>u</id>
+      <content type="html">&lt;p&gt;&lt;img src="img/b.jpg"&gt;Words.&lt;/p&gt;</content></entry></feed>"""
+    [in_rss] = parse_feed(rss, "https://news.example.org/feed.xml").entries
+    [in_atom] = parse_feed(atom, "https://blog.example.com/feed.atom").entries
+    assert 'src="img/a.jpg"' in in_rss.summary and 'src="https://cdn.example.com/posts/img/b.jpg"' in in_atom.content
+    images = [build(e, Context("s"), compile_watchlists(())).article.lead_image.url for e in (in_rss, in_atom)]
+    assert images == ["https://news.example.org/2024/img/a.jpg", "https://cdn.example.com/posts/img/b.jpg"]
 
 
 def test_dates_become_utc():
