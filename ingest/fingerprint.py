@@ -161,7 +161,11 @@ def _words(text: str) -> list[str]:
 
 def content_hash(text: str) -> str:
     """Hex BLAKE2b-128 of the body's words, so re-spacing or curly vs straight quotes match."""
-    return hashlib.blake2b(" ".join(_words(text)).encode("utf-8"), digest_size=16).hexdigest()
+    return _hash_words(_words(text))
+
+
+def _hash_words(words: list[str]) -> str:
+    return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).hexdigest()
 
 
 SHORT_TEXT_WORDS = 50
@@ -205,6 +209,7 @@ def _probe_order(index: int) -> list[int]:
 _PROBES = [_probe_order(i) for i in range(SIGNATURE_SIZE)]
 _PACKED = struct.Struct(f">{SIGNATURE_SIZE}I")  # C-speed (de)serialization: candidates are decoded per new item
 _BAND = struct.Struct(f">{BAND_ROWS}I")
+_HALVES = struct.Struct(">II")  # a shingle's bin and value, from its 8-byte digest
 
 
 @dataclass(frozen=True)
@@ -226,21 +231,24 @@ class Signature:
 
 def similarity_signature(text: str) -> Signature:
     """MinHash signature of the body's word shingles (texts shorter than a shingle use one shingle)."""
-    words = _words(text)
-    shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
+    return _signature(_words(text))
+
+
+def _signature(words: list[str]) -> Signature:
+    """The hot loop: each shingle's 8-byte BLAKE2b is split into a bin (first 4 bytes) and a value (last 4)."""
+    shingles = set(map(" ".join, zip(*(words[k:] for k in range(SHINGLE_WORDS))))) or {" ".join(words)}
     bins = [_EMPTY] * SIGNATURE_SIZE
+    blake2b, unpack, size = hashlib.blake2b, _HALVES.unpack, SIGNATURE_SIZE
     for shingle in shingles:
-        digest = hashlib.blake2b(shingle.encode("utf-8"), digest_size=8).digest()
-        index = int.from_bytes(digest[:4], "big") % SIGNATURE_SIZE
-        value = int.from_bytes(digest[4:], "big")
+        index, value = unpack(blake2b(shingle.encode("utf-8"), digest_size=8).digest())
+        index %= size
         if value < bins[index]:
             bins[index] = value
-    return Signature(tuple(_densified(bins, i) for i in range(SIGNATURE_SIZE)))
+    return Signature(tuple(value if value != _EMPTY else _densified(bins, i) for i, value in enumerate(bins)))
 
 
 def _densified(bins: list[int], index: int) -> int:
-    if bins[index] != _EMPTY:
-        return bins[index]
+    """An empty bin's value: the first non-empty bin along its probe order."""
     return next(bins[j] for j in _PROBES[index] if bins[j] != _EMPTY)
 
 
@@ -291,12 +299,12 @@ def fingerprints(
     extra = tuple(extra_tracking_params)
     candidates = (entry_url, final_url, article.canonical_url, article.url)
     urls = (normalize_url(u, extra_tracking_params=extra) for u in candidates if u and u.strip())
-    text = article.text
-    signature = None if is_short(text) else similarity_signature(text)
+    words = _words(article.text)  # once for the length check, the hash and the signature
+    signature = None if len(words) < SHORT_TEXT_WORDS else _signature(words)
     return Fingerprints(
         urls=tuple(dict.fromkeys(u for u in urls if u)),
         guid=scoped_guid(source, guid),
-        content=content_hash(text) if _words(text) else None,
+        content=_hash_words(words) if words else None,
         signature=signature,
         bands=tuple(band_keys(signature)) if signature else (),
     )
