@@ -88,6 +88,21 @@ def test_source_state_round_trip(store):
     assert store.source_state("s").failures == 2
 
 
+def test_source_state_replaced_whole_and_scrubbed(store):
+    """A source whose config URL changed starts over: every column of the new state is written, text scrubbed."""
+    store.save_source_state(SourceRow(name="s", config_url="https://e/old", url="https://e/moved", etag='"x"',
+                                      failures=3, state="backoff", extracted=7, last_polled=NOW, next_poll=NOW))
+    store.save_source_state(SourceRow(name="t", config_url="https://e/t", url="https://e/t"))
+    store.save_source_state(SourceRow(name="s", config_url="https://e/new", url="https://e/new",
+                                      last_error="bad\x00 byte"))
+    row = store.source_state("s")
+    assert (row.config_url, row.url, row.etag, row.failures, row.state, row.extracted) == \
+        ("https://e/new", "https://e/new", None, 0, "ok", 0)
+    assert (row.last_polled, row.next_poll, row.last_error) == (None, None, "bad byte")
+    assert [r.name for r in store.source_states()] == ["s", "t"]
+    assert store.source_state("missing") is None
+
+
 def test_schema_behind_is_refused_with_a_message(db_url):
     s = Store(db_url)
     s.prepare()
