@@ -7,6 +7,7 @@ that holds the GIL for most of their time, so with N page threads only about one
 
     with ExtractPool(processes=None, watchlists=config.watchlists) as pool:   # None: one process per core
         built = pool.build(entry, Context(source), Page(url, content_type, body)).result()
+        futures = pool.build_many(entries, Context(source))   # feed-only: one task per process, a future per entry
         article = pool.submit(body, content_type, url, rules).result()        # extraction alone
 
 The worker function is a module-level function of picklable arguments (bytes, str, frozen
@@ -25,7 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import cached_property
 from typing import Any, TypeVar
@@ -57,6 +58,11 @@ _matcher: Matcher | None = None  # a worker's compiled watchlists
 def _build_in_worker(entry: FeedEntry, ctx: Context, page: Page | None, page_error: str | None) -> Built:
     assert _matcher is not None, "worker started without _start_worker"
     return build(entry, ctx, _matcher, page, page_error)
+
+
+def _build_many_in_worker(entries: Sequence[FeedEntry], ctx: Context) -> list[Built]:
+    assert _matcher is not None, "worker started without _start_worker"
+    return [build(entry, ctx, _matcher) for entry in entries]
 
 
 def _start_worker(parent: int, watchlists: Sequence[Watchlist]) -> None:
@@ -107,6 +113,22 @@ class ExtractPool:
             return _run_here(build, entry, ctx, self.matcher, page, page_error)
         return self._submit(_build_in_worker, entry, ctx, page, page_error)
 
+    def build_many(self, entries: Sequence[FeedEntry], ctx: Context) -> list[Future[Built]]:
+        """Entries without pages (feed-only mode), one future each, in order, but one task per worker process.
+
+        An entry built from its feed's HTML costs about a millisecond, so a task per entry spends a good
+        share of that on the round trip to the worker; a chunk per process pays it once.  If the chunk's
+        worker dies, every future of the chunk fails with its error, as `build`'s future would.
+        """
+        if self.in_thread:
+            return [self.build(entry, ctx) for entry in entries]
+        futures: list[Future[Built]] = []
+        size = max(1, -(-len(entries) // self.processes))  # ceiling: one chunk per process
+        for start in range(0, len(entries), size):
+            chunk = entries[start:start + size]
+            futures += _one_per_item(self._submit(_build_many_in_worker, chunk, ctx, tasks=len(chunk)), len(chunk))
+        return futures
+
     def submit(self, content: bytes, content_type: str | None, url: str,
                rules: SiteRules | None = None) -> Future[Article]:
         return self._submit(extract_page, content, content_type, url, rules)
@@ -115,16 +137,17 @@ class ExtractPool:
         """Feed parsing in a worker too: a hostile document can cost a worker time or memory, never the daemon."""
         return self._submit(parse_feed, body, url, content_type, max_entries=max_entries)
 
-    def _submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+    def _submit(self, fn: Callable[..., T], *args: Any, tasks: int = 1, **kwargs: Any) -> Future[T]:
+        """`tasks`: what the call counts for towards the workers' replacement (a chunk counts its entries)."""
         if self.in_thread:
             return _run_here(fn, *args, **kwargs)
         try:
-            return self._pool().submit(fn, *args, **kwargs)
+            return self._pool(tasks).submit(fn, *args, **kwargs)
         except BrokenProcessPool:  # a worker died since the last call: start afresh once
             self._discard()
-            return self._pool().submit(fn, *args, **kwargs)
+            return self._pool(tasks).submit(fn, *args, **kwargs)
 
-    def _pool(self) -> ProcessPoolExecutor:
+    def _pool(self, tasks: int) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is not None and self._tasks >= self._tasks_per_pool:
                 self._executor.shutdown(wait=False)  # finishes what it was given, then its workers exit
@@ -136,7 +159,7 @@ class ExtractPool:
                                                      initializer=_start_worker,
                                                      initargs=(os.getpid(), self.watchlists))
                 self._tasks = 0
-            self._tasks += 1
+            self._tasks += tasks
             return self._executor
 
     def _discard(self) -> None:
@@ -156,6 +179,23 @@ class ExtractPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _one_per_item(future: Future[list[T]], count: int) -> list[Future[T]]:
+    """A future of `count` results as `count` futures, each failing with the whole's error."""
+    parts: list[Future[T]] = [Future() for _ in range(count)]
+
+    def done(whole: Future[list[T]]) -> None:
+        error = CancelledError() if whole.cancelled() else whole.exception()
+        if error is not None:
+            for part in parts:
+                part.set_exception(error)
+            return
+        for part, result in zip(parts, whole.result()):
+            part.set_result(result)
+
+    future.add_done_callback(done)
+    return parts
 
 
 def _run_here(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -113,3 +115,34 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _feed_entries(n: int) -> list[FeedEntry]:
+    return [FeedEntry(guid=f"g{i}", url=f"https://example.org/a/{i}", title=f"Entry {i}", published=None, updated=None,
+                      summary=f"<p>Entry {i}: " + "the quick brown fox jumps over the lazy dog " * (i % 9) + "</p>")
+            for i in range(n)]
+
+
+def test_build_many_equals_one_build_per_entry_in_order():
+    entries, ctx = _feed_entries(7), Context("src")
+    watchlists = (Watchlist(name="fox", any_of=(Term("fox", case_sensitive=False),)),)
+    in_thread = ExtractPool(processes=0, watchlists=watchlists)
+    expected = [build(e, ctx, in_thread.matcher) for e in entries]
+    assert [f.result() for f in in_thread.build_many(entries, ctx)] == expected
+    with ExtractPool(processes=2, watchlists=watchlists) as pool:
+        assert [f.result(timeout=60) for f in pool.build_many(entries, ctx)] == expected
+        assert pool.build_many([], ctx) == []
+        assert pool._tasks == len(entries)  # a chunk counts its entries towards the workers' replacement
+
+
+def test_a_chunk_whose_worker_dies_fails_each_of_its_futures_and_the_pool_recovers():
+    ctx = Context("src")
+    with ExtractPool(processes=2) as pool:
+        pool.build_many(_feed_entries(2), ctx)[0].result(timeout=60)  # workers started
+        futures = pool.build_many(_feed_entries(4000), ctx)  # seconds of work per chunk
+        time.sleep(0.3)
+        for pid in pool._executor._processes:
+            os.kill(pid, signal.SIGKILL)
+        errors = [f.exception(timeout=60) for f in futures]
+        assert all(isinstance(e, BrokenProcessPool) for e in errors)
+        assert [f.result(timeout=60).entry.guid for f in pool.build_many(_feed_entries(3), ctx)] == ["g0", "g1", "g2"]
