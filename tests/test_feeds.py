@@ -166,6 +166,18 @@ def test_relative_images_in_entry_html_end_up_absolute():
     assert images == ["https://news.example.org/2024/img/a.jpg", "https://cdn.example.com/posts/img/b.jpg"]
 
 
+def test_unsanitized_entry_html_yields_only_text():
+    """feedparser no longer sanitizes entry HTML: what it would have removed never reaches the article."""
+    rss = b"""<rss version="2.0"><channel><title>t</title><item><title>a</title><link>https://news.example.org/a</link>
+      <description>&lt;p onclick="steal()"&gt;Words of the story.&lt;script&gt;steal()&lt;/script&gt;&lt;/p&gt;
+      &lt;style&gt;p { color: red }&lt;/style&gt;&lt;iframe src="https://ads.example/"&gt;ad&lt;/iframe&gt;
+      &lt;object data="x.swf"&gt;&lt;/object&gt;&lt;p&gt;More words.&lt;/p&gt;</description></item></channel></rss>"""
+    [entry] = parse_feed(rss, "https://news.example.org/feed.xml").entries
+    assert "<script>" in entry.summary  # as the feed gave it
+    article = build(entry, Context("s"), compile_watchlists(())).article
+    assert article.text == "Words of the story.\n\nMore words."
+
+
 def test_dates_become_utc():
     body = b"""<rss version="2.0"><channel>
       <item><title>a</title><pubDate>Tue, 01 Mar 2022 23:30:00 -0800</pubDate></item>
