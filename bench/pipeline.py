@@ -29,8 +29,11 @@ What each line means (load = `uptime` 1-minute load average when the section end
                with the ceiling's CPU per page: that share does not depend on what else the
                machine runs, unlike items/s; the rest is our plumbing (HTTP, feeds, fingerprints,
                storage, logging, start-up).
-  warm         the same command again: every feed answers 304.  feeds/s over the wall time and
-               `net` after subtracting the start-up (a one-feed 304 run).
+  warm         the same command again, WARM_RUNS (5) times: every feed answers 304.  Each run is
+               paired with a one-feed 304 run, its start-up.  Medians over the runs: wall time and
+               feeds/s over it; `net` feeds/s = feeds / (wall - start-up), with min and max (the net
+               time is a fraction of a second, so one run alone is noisy); CPU ms per feed beyond
+               the start-up run's CPU (load-independent); farm CPU is per run.
   daemon       `ingest run` over N quiet feeds (default 10,000) answering 304, `every = "30s"`,
                for --daemon-seconds of real time after start-up (the database is seeded with each
                feed's validators, as a first poll would leave it).  Reports start-up time, polls
@@ -56,6 +59,7 @@ import re
 import resource
 import signal
 import sqlite3
+import statistics
 import struct
 import subprocess
 import sys
@@ -374,6 +378,7 @@ def write_config(path: Path, db: Path, urls: list[str], *, pages: bool, threads:
     return per_host
 
 
+WARM_RUNS = 5  # warm runs (each with its one-feed start-up run); the warm line gives medians
 PY_SPY_EXTRA: list[str] = []  # --py-spy-args, e.g. "--gil" to sample only the thread holding the GIL
 INGEST = [PYTHON, "-m", "ingest"]  # --ingest replaces it, to time a variant (e.g. a patched entry point)
 
@@ -473,14 +478,27 @@ def cold_and_warm(ctx: Ctx, ceiling_rate: float | None, skip: set[str], processe
                  f"extraction is {100 * ctx.ceiling_cpu_ms / per_item:.0f}% of our CPU (load-independent)")
     if "warm" in skip:
         return
+    # A warm run's net time is a fraction of a second beside the start-up: one pair varies by a
+    # quarter, so WARM_RUNS pairs (the whole farm, then one feed for the start-up) and the median.
     farm_cpu = ctx.server.cpu()
-    r = run_child(ingest_cmd(d / "config.toml", "fetch"), d, d / "log-warm.jsonl", 600)
-    farm_cpu = ctx.server.cpu() - farm_cpu
-    one = run_child(ingest_cmd(d / "config.toml", "fetch", "--source", "farm-00000"), d, d / "log-one.jsonl", 600)
-    net = max(r.wall - one.wall, 1e-3)
-    ctx.emit(f"warm         {ctx.farm.feeds:6d} feeds {r.wall:7.1f} s {ctx.farm.feeds / r.wall:8.1f} feeds/s  "
-             f"net {ctx.farm.feeds / net:8.1f} feeds/s (start-up {one.wall:.2f} s)  CPU {r.cpu:6.1f} s  "
-             f"peak RSS {r.peak_rss / 2**20:6.0f} MB  rc {r.returncode}  farm CPU {farm_cpu:.1f} s  load {load()}")
+    nets, walls, cpus, rss, rcs, startups = [], [], [], [], [], []
+    for _ in range(WARM_RUNS):
+        r = run_child(ingest_cmd(d / "config.toml", "fetch"), d, d / "log-warm.jsonl", 600)
+        one = run_child(ingest_cmd(d / "config.toml", "fetch", "--source", "farm-00000"), d, d / "log-one.jsonl", 600)
+        nets.append(ctx.farm.feeds / max(r.wall - one.wall, 1e-3))
+        cpus.append(1000 * (r.cpu - one.cpu) / max(ctx.farm.feeds - 1, 1))
+        walls.append(r.wall)
+        startups.append(one.wall)
+        rss.append(r.peak_rss)
+        rcs.append(r.returncode)
+    farm_cpu = (ctx.server.cpu() - farm_cpu) / WARM_RUNS
+    wall = statistics.median(walls)
+    ctx.emit(f"warm         {ctx.farm.feeds:6d} feeds {wall:7.2f} s {ctx.farm.feeds / wall:8.1f} feeds/s  "
+             f"net {statistics.median(nets):8.1f} feeds/s (min {min(nets):.0f}, max {max(nets):.0f}; "
+             f"start-up {statistics.median(startups):.2f} s)  "
+             f"CPU {statistics.median(cpus):.2f} ms/feed over start-up (min {min(cpus):.2f})  "
+             f"peak RSS {max(rss) / 2**20:6.0f} MB  rc {max(rcs, key=abs)}  farm CPU {farm_cpu:.2f} s/run  "
+             f"medians of {WARM_RUNS} runs  load {load()}")
 
 
 def seed_quiet(config: Path, db: Path, names_urls: list[tuple[str, str, int]]) -> float:
