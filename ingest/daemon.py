@@ -106,8 +106,9 @@ class Daemon:
 
     def start(self) -> None:
         now = utcnow()
+        states = {s.name: s for s in self.store.source_states()}  # one query, not one per source
         for source in self.sources:
-            state = self.store.source_state(source.name)
+            state = states.get(source.name)
             due = now
             if state and state.config_url == source.url:
                 if state.state == "gone":
