@@ -1,5 +1,6 @@
 """Storage on both backends: atomic items, fingerprint uniqueness, queries, schema checks."""
 
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -7,7 +8,7 @@ from sqlalchemy import text
 
 from ingest.storage import migrate
 from ingest.storage.store import ItemQuery, SchemaError, Store, key_value
-from ingest.storage.tables import HitRow, ItemRow, SourceRow
+from ingest.storage.tables import HitRow, ItemRow, SourceRow, SourceState
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -86,6 +87,13 @@ def test_source_state_round_trip(store):
     row.failures = 2
     store.save_source_state(row)
     assert store.source_state("s").failures == 2
+
+
+def test_source_state_mirrors_the_source_row():
+    """What a poll reads and saves has SourceRow's columns and defaults: a column added to one goes in the other."""
+    row = SourceRow(name="s", config_url="u", url="u")
+    assert asdict(SourceState(name="s", config_url="u", url="u")) == \
+        {c: getattr(row, c) for c in SourceRow.__table__.columns.keys()}
 
 
 def test_source_state_replaced_whole_and_scrubbed(store):

@@ -37,6 +37,7 @@ from ingest.storage.tables import (
     RevisionRow,
     SightingRow,
     SourceRow,
+    SourceState,
 )
 
 Key = tuple[str, str]  # (fingerprint kind, value)
@@ -361,16 +362,16 @@ class Store:
     # Source state is read and written with Core statements: a quiet feed's poll (a 304) is little
     # more than these two, and the ORM's identity map and unit of work cost twice the statements.
 
-    def source_state(self, name: str) -> SourceRow | None:
+    def source_state(self, name: str) -> SourceState | None:
         with self.engine.connect() as conn:
             row = conn.execute(_SOURCE, {"name": name}).first()
-        return SourceRow(**row._mapping) if row else None
+        return SourceState(**row._mapping) if row else None
 
-    def source_states(self) -> list[SourceRow]:
+    def source_states(self) -> list[SourceState]:
         with self.engine.connect() as conn:
-            return [SourceRow(**r._mapping) for r in conn.execute(_SOURCES)]
+            return [SourceState(**r._mapping) for r in conn.execute(_SOURCES)]
 
-    def save_source_state(self, row: SourceRow) -> None:
+    def save_source_state(self, row: SourceState | SourceRow) -> None:
         """The whole row in one upsert: new, loaded earlier, or starting over after its URL changed in the config."""
         values = scrub({c: getattr(row, c) for c in _SOURCE_COLUMNS})
         with self._write_lock, self.engine.begin() as conn:
