@@ -55,7 +55,7 @@ from ingest.logs import log
 from ingest.pipeline import Pipeline, utcnow
 from ingest.storage import migrate
 from ingest.storage.store import Store
-from ingest.storage.tables import SourceRow
+from ingest.storage.tables import SourceState
 
 GRACE_SECONDS = 30.0  # SIGTERM: running polls get this long to finish (as in the embedded daemon)
 JOBS_PER_WORKER = 4  # polls one worker process runs at once (each fetches its pages on its own threads)
@@ -186,7 +186,7 @@ def _here() -> _Worker:
     return _current
 
 
-def is_due(source: Source, state: SourceRow | None, now: datetime) -> bool:
+def is_due(source: Source, state: SourceState | None, now: datetime) -> bool:
     if state is None or state.config_url != source.url:  # never polled, or the config changed its URL
         return True
     return state.state != "gone" and (state.next_poll is None or state.next_poll <= now)

@@ -29,7 +29,7 @@ from ingest.workers import ExtractPool
 from ingest.schedule import AUTO_MAX, Outcome, auto_interval, cache_hint, plan
 from ingest.storage.records import article_of, hit_row, item_row, page_body, page_row
 from ingest.storage.store import Conflict, Store, Writer
-from ingest.storage.tables import SourceRow
+from ingest.storage.tables import SourceState
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 PARSE_SECONDS = 30.0  # a feed that takes longer to parse is treated as invalid
@@ -82,7 +82,7 @@ class Health:
             self.missing_dates += b.article.published is None
             self.missing_titles += not b.article.title
 
-    def add_to(self, state: SourceRow) -> None:
+    def add_to(self, state: SourceState) -> None:
         for name in ("extracted", "empty_bodies", "missing_dates", "missing_titles", "feed_fallbacks"):
             setattr(state, name, getattr(state, name) + getattr(self, name))
 
@@ -217,13 +217,13 @@ class Pipeline:
             self._blocked, self._blocked_read_at = self.store.blocked_hosts(), now
         return self._blocked.get(host)
 
-    def _state(self, source: Source) -> SourceRow:
+    def _state(self, source: Source) -> SourceState:
         state = self.store.source_state(source.name)
         if state is None or state.config_url != source.url:  # new, or the config changed its URL: start over
-            state = SourceRow(name=source.name, config_url=source.url, url=source.url)
+            state = SourceState(name=source.name, config_url=source.url, url=source.url)
         return state
 
-    def _reschedule(self, state: SourceRow, source: Source, outcome: Outcome, now: datetime) -> datetime | None:
+    def _reschedule(self, state: SourceState, source: Source, outcome: Outcome, now: datetime) -> datetime | None:
         """Save validators and the next poll time, after the poll's items are stored."""
         p = plan(state=state.state, failures=state.failures, url=state.url, moved_to=state.moved_to,
                  moved_count=state.moved_count, outcome=outcome, every=source.every or state.interval or AUTO_MAX / 4,
@@ -285,8 +285,8 @@ class Pipeline:
         if self.settings.pages:
             with ThreadPoolExecutor(max_workers=min(self.settings.threads, len(fresh))) as pool:
                 built = list(pool.map(lambda e: self._build(ctx, e), fresh))
-        else:  # nothing to fetch: every entry to the workers at once, then collect
-            futures = [self.extractor.build(e, ctx) for e in fresh]
+        else:  # nothing to fetch: every entry to the workers at once, a chunk per process, then collect
+            futures = self.extractor.build_many(fresh, ctx)
             built = [self._built(ctx, e, f) for e, f in zip(fresh, futures)]
         for b in built:
             health.count(b)
@@ -411,7 +411,7 @@ class Pipeline:
 _signature = lru_cache(maxsize=1024)(Signature.from_str)  # ~6 KB each
 
 
-def _check_health(source: Source, state: SourceRow, health: Health) -> None:
+def _check_health(source: Source, state: SourceState, health: Health) -> None:
     """Warn when a source's pages suddenly stop yielding text: usually its template changed."""
     if health.extracted < 3:
         return

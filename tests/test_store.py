@@ -81,7 +81,7 @@ def test_datetimes_come_back_timezone_aware_utc(store):
 
 
 def test_source_state_round_trip(store):
-    store.save_source_state(SourceRow(name="s", config_url="https://e/feed", url="https://e/feed", etag='"x"', next_poll=NOW))
+    store.save_source_state(SourceState(name="s", config_url="https://e/feed", url="https://e/feed", etag='"x"', next_poll=NOW))
     row = store.source_state("s")
     assert (row.etag, row.next_poll) == ('"x"', NOW)
     row.failures = 2
@@ -98,11 +98,11 @@ def test_source_state_mirrors_the_source_row():
 
 def test_source_state_replaced_whole_and_scrubbed(store):
     """A source whose config URL changed starts over: every column of the new state is written, text scrubbed."""
-    store.save_source_state(SourceRow(name="s", config_url="https://e/old", url="https://e/moved", etag='"x"',
-                                      failures=3, state="backoff", extracted=7, last_polled=NOW, next_poll=NOW))
-    store.save_source_state(SourceRow(name="t", config_url="https://e/t", url="https://e/t"))
-    store.save_source_state(SourceRow(name="s", config_url="https://e/new", url="https://e/new",
-                                      last_error="bad\x00 byte"))
+    store.save_source_state(SourceState(name="s", config_url="https://e/old", url="https://e/moved", etag='"x"',
+                                        failures=3, state="backoff", extracted=7, last_polled=NOW, next_poll=NOW))
+    store.save_source_state(SourceState(name="t", config_url="https://e/t", url="https://e/t"))
+    store.save_source_state(SourceState(name="s", config_url="https://e/new", url="https://e/new",
+                                        last_error="bad\x00 byte"))
     row = store.source_state("s")
     assert (row.config_url, row.url, row.etag, row.failures, row.state, row.extracted) == \
         ("https://e/new", "https://e/new", None, 0, "ok", 0)

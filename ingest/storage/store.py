@@ -371,7 +371,7 @@ class Store:
         with self.engine.connect() as conn:
             return [SourceState(**r._mapping) for r in conn.execute(_SOURCES)]
 
-    def save_source_state(self, row: SourceState | SourceRow) -> None:
+    def save_source_state(self, row: SourceState) -> None:
         """The whole row in one upsert: new, loaded earlier, or starting over after its URL changed in the config."""
         values = scrub({c: getattr(row, c) for c in _SOURCE_COLUMNS})
         with self._write_lock, self.engine.begin() as conn:
