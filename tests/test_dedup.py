@@ -123,6 +123,23 @@ def test_known_entry_is_neither_stored_nor_fetched_again_even_under_a_new_guid(t
     assert len(items(config)) == 1
 
 
+def test_entry_changed_in_the_feed_but_not_on_the_page_is_fetched_once_more_not_at_every_poll(tmp_path, db_url, shared):
+    [paragraphs] = _bodies(shared, 1)
+    with LocalServer() as srv:
+        serve_page(srv, "/a/1.html", page("Story", paragraphs))
+        serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story")])
+        config = write_config(tmp_path, [("f", srv.url("/f.xml"))], db_url=db_url)
+        ingest(config, "fetch")
+        outs = []
+        for build in ("2", "3"):  # the feed changes twice (so no 304), its entry once
+            serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story, retitled in the feed")], build=build)
+            outs.append(ingest(config, "fetch").stdout.strip())
+        served = srv.hits["/a/1.html"]
+    assert served == 2  # the first poll, and the one that saw the entry change; not the one after
+    assert outs == ["f: 0 new, 1 duplicate, 0 failed, 0 flagged"] * 2
+    assert len(items(config)) == 1
+
+
 def test_corrected_article_becomes_a_revision_and_its_new_term_is_flagged(tmp_path, db_url, shared):
     [paragraphs] = _bodies(shared, 1)
     corrected = paragraphs[:2] + ["Correction: officials of the CSTO later disputed the figures."] + paragraphs[2:]

@@ -473,6 +473,11 @@ class Writer:
         self._queue_alerts(item, [w for w in alerts if w in live])
         return item.revision
 
+    def seen_entry(self, item_id: int, source: str, entry_hash: str) -> None:
+        """The source's entry changed but its article did not: remember the entry as now seen, so it is not
+        fetched again at every poll."""
+        self.conn.execute(_SEEN_ENTRY, {"b_item": item_id, "b_source": source, "b_hash": entry_hash})
+
     def add_sightings(self, sightings: Sequence[dict]) -> None:
         """Remember where dropped duplicates were seen (item_id, source, url, by, seen_at), for `ingest explain`."""
         _insert_ignore(self.session, SightingRow, list(sightings))
@@ -491,6 +496,8 @@ class Writer:
 # cost more than executing it.
 _INSERT = {row: insert(row.__table__) for row in (ItemRow, FingerprintRow, BandRow, HitRow, PageRow)}
 _OWN_STORY = update(ItemRow.__table__).where(ItemRow.id == bindparam("item")).values(story_id=bindparam("item"))
+_SEEN_ENTRY = (update(ItemRow.__table__).where(ItemRow.id == bindparam("b_item"), ItemRow.source == bindparam("b_source"))
+               .values(entry_hash=bindparam("b_hash")))
 _KNOWN = (select(FingerprintRow.kind, FingerprintRow.value, FingerprintRow.item_id)
           .where(tuple_(FingerprintRow.kind, FingerprintRow.value).in_(bindparam("keys", expanding=True))))
 CANDIDATE_LIMIT = 50  # stored items sharing a band that are scored, at most
