@@ -4,7 +4,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from ingest.storage import migrate
 from ingest.storage.store import ItemQuery, SchemaError, Store, key_value
@@ -44,6 +44,28 @@ def test_add_stores_item_fingerprints_and_hits_together(store):
     assert {(f.kind, f.value) for f in got.fingerprints} == {("url", "example.com/1"), ("guid", "s\x1fg1")}
     assert got.watchlists == ["csto"]
     assert store.known([("url", "example.com/1"), ("url", "other")]) == {("url", "example.com/1"): item_id}
+
+
+def test_known_answers_only_the_pairs_asked_for(store):
+    """The lookup searches kinds and values as two lists: a stored pair made of one of each is not an answer."""
+    one = store.add(_item(1), [("url", "a"), ("guid", "b")], [])
+    two = store.add(_item(2), [("guid", "a"), ("content", "c")], [])
+    assert store.known([("url", "a"), ("content", "b"), ("guid", "c")]) == {("url", "a"): one}
+    assert store.known([("guid", "a"), ("guid", "b")]) == {("guid", "a"): two, ("guid", "b"): one}
+
+
+def test_known_searches_the_fingerprint_index_on_sqlite(tmp_path):
+    """A scan per lookup would make every stored item cost more as the database grows."""
+    s = Store(f"sqlite:///{tmp_path}/i.db")
+    s.prepare()
+    statements = []
+    event.listen(s.engine, "before_cursor_execute", lambda conn, cur, sql, params, *_: statements.append((sql, params)))
+    s.known([("url", "a"), ("guid", "b")])
+    [(sql, params)] = [st for st in statements if "FROM fingerprint" in st[0]]
+    with s.engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+    s.close()
+    assert "USING INDEX" in plan and "SCAN fingerprint" not in plan, plan
 
 
 def test_colliding_fingerprint_rolls_back_the_whole_item(store):

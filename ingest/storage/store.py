@@ -498,8 +498,11 @@ _INSERT = {row: insert(row.__table__) for row in (ItemRow, FingerprintRow, BandR
 _OWN_STORY = update(ItemRow.__table__).where(ItemRow.id == bindparam("item")).values(story_id=bindparam("item"))
 _SEEN_ENTRY = (update(ItemRow.__table__).where(ItemRow.id == bindparam("b_item"), ItemRow.source == bindparam("b_source"))
                .values(entry_hash=bindparam("b_hash")))
+# Not `(kind, value) IN (VALUES ...)`: SQLite answers that with a scan of the whole table. Both columns'
+# own IN lists search the primary key (the pairs that were not asked for are dropped in _known).
 _KNOWN = (select(FingerprintRow.kind, FingerprintRow.value, FingerprintRow.item_id)
-          .where(tuple_(FingerprintRow.kind, FingerprintRow.value).in_(bindparam("keys", expanding=True))))
+          .where(FingerprintRow.kind.in_(bindparam("kinds", expanding=True)),
+                 FingerprintRow.value.in_(bindparam("values", expanding=True))))
 CANDIDATE_LIMIT = 50  # stored items sharing a band that are scored, at most
 _CANDIDATES = (select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
                .where(ItemRow.id.in_(select(BandRow.item_id).where(BandRow.key.in_(bindparam("bands", expanding=True)))
@@ -526,8 +529,8 @@ def _known(conn: Connection, keys: Iterable[Key]) -> dict[Key, int | None]:
     wanted = {(kind, key_value(value)): (kind, value) for kind, value in keys}
     if not wanted:
         return {}
-    rows = conn.execute(_KNOWN, {"keys": list(wanted)})
-    return {wanted[(kind, value)]: item_id for kind, value, item_id in rows}
+    rows = conn.execute(_KNOWN, {"kinds": list({k for k, _ in wanted}), "values": list({v for _, v in wanted})})
+    return {wanted[(kind, value)]: item_id for kind, value, item_id in rows if (kind, value) in wanted}
 
 
 def _candidates(conn: Connection, bands: Sequence[str]) -> list[tuple[int, int, str]]:
