@@ -108,14 +108,20 @@ def test_reprint_on_another_host_joins_the_story_and_near_miss_does_not(tmp_path
     assert f"near-duplicate of item {root['id']}" in explained
 
 
+def _stored_once(srv: LocalServer, tmp_path, db_url, paragraphs: list[str], guid: str):
+    """One story served as /a/1.html in the feed /f.xml, fetched once; returns the config."""
+    serve_page(srv, "/a/1.html", page("Story", paragraphs))
+    serve_feed(srv, "/f.xml", [(guid, srv.url("/a/1.html"), "Story")])
+    config = write_config(tmp_path, [("f", srv.url("/f.xml"))], db_url=db_url)
+    assert "1 new" in ingest(config, "fetch").stdout
+    return config
+
+
 @pytest.mark.parametrize("second_guid", ["guid-1", "guid-rotated"])
 def test_known_entry_is_neither_stored_nor_fetched_again_even_under_a_new_guid(tmp_path, db_url, shared, second_guid):
     [paragraphs] = _bodies(shared, 1)
     with LocalServer() as srv:
-        serve_page(srv, "/a/1.html", page("Story", paragraphs))
-        serve_feed(srv, "/f.xml", [("guid-1", srv.url("/a/1.html"), "Story")])
-        config = write_config(tmp_path, [("f", srv.url("/f.xml"))], db_url=db_url)
-        ingest(config, "fetch")
+        config = _stored_once(srv, tmp_path, db_url, paragraphs, "guid-1")
         serve_feed(srv, "/f.xml", [(second_guid, srv.url("/a/1.html"), "Story")], build="2")
         out = ingest(config, "fetch").stdout
         assert srv.hits["/a/1.html"] == 1
@@ -126,10 +132,7 @@ def test_known_entry_is_neither_stored_nor_fetched_again_even_under_a_new_guid(t
 def test_entry_changed_in_the_feed_but_not_on_the_page_is_fetched_once_more_not_at_every_poll(tmp_path, db_url, shared):
     [paragraphs] = _bodies(shared, 1)
     with LocalServer() as srv:
-        serve_page(srv, "/a/1.html", page("Story", paragraphs))
-        serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story")])
-        config = write_config(tmp_path, [("f", srv.url("/f.xml"))], db_url=db_url)
-        ingest(config, "fetch")
+        config = _stored_once(srv, tmp_path, db_url, paragraphs, "g1")
         outs = []
         for build in ("2", "3"):  # the feed changes twice (so no 304), its entry once
             serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story, retitled in the feed")], build=build)
@@ -144,10 +147,7 @@ def test_corrected_article_becomes_a_revision_and_its_new_term_is_flagged(tmp_pa
     [paragraphs] = _bodies(shared, 1)
     corrected = paragraphs[:2] + ["Correction: officials of the CSTO later disputed the figures."] + paragraphs[2:]
     with LocalServer() as srv:
-        serve_page(srv, "/a/1.html", page("Story", paragraphs))
-        serve_feed(srv, "/f.xml", [("g1", srv.url("/a/1.html"), "Story")])
-        config = write_config(tmp_path, [("f", srv.url("/f.xml"))], db_url=db_url)
-        assert "1 new" in ingest(config, "fetch").stdout
+        config = _stored_once(srv, tmp_path, db_url, paragraphs, "g1")
         [before] = items(config)
         assert before["watchlists"] == []
         serve_page(srv, "/a/1.html", page("Story (corrected)", corrected))
