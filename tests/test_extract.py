@@ -73,6 +73,15 @@ def test_lead_caption_is_first_block_and_lead_image_caption():
     assert article.sources["image"] == "figure"
 
 
+
+def test_body_image_fallback_is_an_absolute_http_url():
+    """Like og:image: a javascript: or data: source is not an image URL; the next image is taken instead."""
+    html = page("<h1>Council Votes</h1><div class='story-body'><img src='javascript:alert(1)'>"
+                "<img src='data:image/gif;base64,R0lG'><img data-src=' /lead.jpg '>"
+                + "".join(f"<p>{PROSE}</p>" for _ in range(3)) + "</div>")
+    assert extract(html, "https://example.org/news/1").lead_image.url == "https://example.org/lead.jpg"
+    assert extract(html.replace(" /lead.jpg ", "javascript:void(0)"), "https://example.org/news/1").lead_image is None
+
 META_HEAD = """
 <title>Headline From Title Tag | Daily Example</title>
 <meta property="og:title" content="Headline From OpenGraph">

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -148,12 +148,13 @@ def _lead_figure(containers, figures, h1, order, blocks) -> etree._Element | Non
     return best
 
 
-def _first_image(containers: list[etree._Element]) -> str | None:
+def _first_image(containers: list[etree._Element], url: str | None) -> str | None:
+    """The body's first image as an absolute http(s) URL, as the metadata's image is (no data: or javascript:)."""
     for container in containers:
         for img in container.iter("img"):
-            src = img.get("src") or img.get("data-src")
-            if src and not src.startswith("data:"):
-                return src
+            src = (img.get("src") or img.get("data-src") or "").strip()
+            if src and urlsplit(absolute := urljoin(url or "", src)).scheme in ("http", "https"):
+                return absolute
     return None
 
 
@@ -161,9 +162,8 @@ def _article(meta: Metadata, blocks: list[Block], url: str | None, containers) -
     values, sources = meta.values, dict(meta.sources)
     image = values.get("image")
     if image is None:
-        image = _first_image(containers)
+        image = _first_image(containers, url)
         if image:
-            image = urljoin(url or "", image)
             sources["image"] = "figure"
     language = values.get("language")
     if language is None and (language := detect(" ".join(b.text for b in blocks))):
