@@ -17,11 +17,12 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from feedparser.encodings import convert_to_utf8
 from feedparser.urls import resolve_relative_uris
+
+from ingest.urls import web_url
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> Feed:
     if malformed and not any(map(_usable, entries)):
         raise FeedError(f"malformed XML and no usable entries: {_one_line(parsed.bozo_exception)}")
     info = parsed.feed
-    return Feed(_text(info.get("title")), _absolute(info.get("link"), url), _ttl(info.get("ttl")), entries,
+    return Feed(_text(info.get("title")), web_url(info.get("link"), url), _ttl(info.get("ttl")), entries,
                 parsed.version or "unknown")
 
 
@@ -124,7 +125,7 @@ def _xml_entry(e: dict[str, Any], base: str) -> FeedEntry:
         names = [e.get("author")]
     return FeedEntry(
         guid=_text(e.get("id")),
-        url=_absolute(e.get("link"), base),
+        url=web_url(e.get("link"), base),
         title=_text(e.get("title")),
         # dict.get: FeedParserDict.get("updated_parsed") falls back to the published date, with a warning.
         published=_struct_time(dict.get(e, "published_parsed")),
@@ -185,7 +186,7 @@ def _parse_json_feed(body: bytes, url: str) -> Feed:
     items = doc.get("items") if isinstance(doc.get("items"), list) else []
     feed_authors = _json_authors(doc)
     entries = tuple(_json_entry(item, url, feed_authors) for item in items if isinstance(item, dict))
-    return Feed(_text(doc.get("title")), _absolute(doc.get("home_page_url"), url), None, entries,
+    return Feed(_text(doc.get("title")), web_url(doc.get("home_page_url"), url), None, entries,
                 f"json1{version.group(1) or '0'}")
 
 
@@ -195,7 +196,7 @@ def _json_entry(item: dict[str, Any], base: str, feed_authors: tuple[str, ...]) 
     summary = _text(item.get("summary"))
     return FeedEntry(
         guid=str(guid) if isinstance(guid, (str, int)) and not isinstance(guid, bool) and str(guid) else None,
-        url=_absolute(item.get("url"), base) or _absolute(item.get("external_url"), base),
+        url=web_url(item.get("url"), base) or web_url(item.get("external_url"), base),
         title=_text(item.get("title")),
         published=_iso_date(item.get("date_published")),
         updated=_iso_date(item.get("date_modified")),
@@ -231,16 +232,6 @@ def _text(value: Any) -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
 
 
-def _absolute(link: Any, base: str) -> str | None:
-    """Resolved against the feed URL; only http(s), so javascript: or file: links never reach the pipeline."""
-    link = _text(link)
-    if not link:
-        return None
-    try:
-        resolved = urljoin(base, link)
-        return resolved if urlsplit(resolved).scheme in ("http", "https") and urlsplit(resolved).netloc else None
-    except ValueError:
-        return None
 
 
 def _unique(names: Any) -> tuple[str, ...]:

@@ -73,7 +73,6 @@ def test_lead_caption_is_first_block_and_lead_image_caption():
     assert article.sources["image"] == "figure"
 
 
-
 def test_body_image_fallback_is_an_absolute_http_url():
     """Like og:image: a javascript: or data: source is not an image URL; the next image is taken instead."""
     html = page("<h1>Council Votes</h1><div class='story-body'><img src='javascript:alert(1)'>"
@@ -81,6 +80,17 @@ def test_body_image_fallback_is_an_absolute_http_url():
                 + "".join(f"<p>{PROSE}</p>" for _ in range(3)) + "</div>")
     assert extract(html, "https://example.org/news/1").lead_image.url == "https://example.org/lead.jpg"
     assert extract(html.replace(" /lead.jpg ", "javascript:void(0)"), "https://example.org/news/1").lead_image is None
+
+
+def test_a_malformed_link_costs_that_link_not_the_page():
+    """urljoin raises on `http://[`: the canonical URL and the image are dropped, the article kept."""
+    html = page("<h1>Council Votes</h1><div class='story-body'><img src='http://[broken/a.jpg'>"
+                + "".join(f"<p>{PROSE}</p>" for _ in range(3)) + "</div>",
+                head="<link rel='canonical' href='http://[broken/'><meta property='og:image' content='http://[x'>")
+    article = extract(html, "https://example.org/news/1")
+    assert (article.canonical_url, article.lead_image) == (None, None)
+    assert len(article.blocks) == 3 and article.title == "Council Votes"
+
 
 META_HEAD = """
 <title>Headline From Title Tag | Daily Example</title>

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import threading
-from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
 from ingest.article import Article, Block, LeadImage
+from ingest.urls import web_url
 
 from .blocks import caption_block, is_caption, walk_blocks
 from .body import find_containers
@@ -152,9 +152,8 @@ def _first_image(containers: list[etree._Element], url: str | None) -> str | Non
     """The body's first image as an absolute http(s) URL, as the metadata's image is (no data: or javascript:)."""
     for container in containers:
         for img in container.iter("img"):
-            src = (img.get("src") or img.get("data-src") or "").strip()
-            if src and urlsplit(absolute := urljoin(url or "", src)).scheme in ("http", "https"):
-                return absolute
+            if src := web_url(img.get("src") or img.get("data-src"), url):
+                return src
     return None
 
 

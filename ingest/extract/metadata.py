@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
+
+from ingest.urls import web_url
 
 from .text import normalize, text_of
 
@@ -308,6 +309,5 @@ def extract_metadata(root: etree._Element, url: str | None) -> Metadata:
         meta.values["language"] = _language(meta.values["language"])
     for key in ("canonical", "image"):
         if key in meta.values:
-            absolute = urljoin(url or "", meta.values[key])
-            meta.values[key] = absolute if urlsplit(absolute).scheme in {"http", "https"} else None
+            meta.values[key] = web_url(meta.values[key], url)
     return meta
