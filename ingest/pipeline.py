@@ -357,9 +357,9 @@ class Pipeline:
         candidates = [Candidate(i, story, _signature(sig)) for i, story, sig in w.candidates(fps.bands)]
         decision = decide(keys, w.known(keys), signature=fps.signature, candidates=candidates)
         if isinstance(decision, Duplicate):
-            if decision.item_id is not None and decision.by in ("guid", "url"):
-                w.seen_entry(decision.item_id, source.name, entry_hash(b.entry))  # (only if this source's item)
             if decision.item_id is not None:
+                if decision.by in ("guid", "url"):  # the same entry, changed in the feed (no-op if not this source's)
+                    w.seen_entry(decision.item_id, source.name, entry_hash(b.entry))
                 w.add_sightings([{"item_id": decision.item_id, "source": source.name, "url": url,
                                   "by": decision.by, "seen_at": utcnow()}])
             return Stored("duplicate", b, decision.item_id, by=decision.by)

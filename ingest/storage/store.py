@@ -374,9 +374,9 @@ class Store:
         with self.engine.connect() as conn:
             return [SourceState(**r._mapping) for r in conn.execute(_SOURCES)]
 
-    def save_source_state(self, row: SourceState) -> None:
+    def save_source_state(self, state: SourceState) -> None:
         """The whole row in one upsert: new, loaded earlier, or starting over after its URL changed in the config."""
-        values = scrub({c: getattr(row, c) for c in _SOURCE_COLUMNS})
+        values = scrub({c: getattr(state, c) for c in _SOURCE_COLUMNS})
         with self._write_lock, self.engine.begin() as conn:
             conn.execute(_SAVE_SOURCE[self.engine.dialect.name], values)
 
@@ -499,7 +499,9 @@ class Writer:
 # cost more than executing it.
 _INSERT = {row: insert(row.__table__) for row in (ItemRow, FingerprintRow, BandRow, HitRow, PageRow)}
 _OWN_STORY = update(ItemRow.__table__).where(ItemRow.id == bindparam("item")).values(story_id=bindparam("item"))
-_SEEN_ENTRY = (update(ItemRow.__table__).where(ItemRow.id == bindparam("b_item"), ItemRow.source == bindparam("b_source"))
+# (Bind names differ from column names: SQLAlchemy reserves those for the SET clause.)
+_SEEN_ENTRY = (update(ItemRow.__table__)
+               .where(ItemRow.id == bindparam("b_item"), ItemRow.source == bindparam("b_source"))
                .values(entry_hash=bindparam("b_hash")))
 # Not `(kind, value) IN (VALUES ...)`: SQLite answers that with a scan of the whole table. Both columns'
 # own IN lists search the primary key (the pairs that were not asked for are dropped in _known).
