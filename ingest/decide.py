@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ingest.feeds import FeedEntry
 from ingest.fingerprint import NEAR_DUPLICATE_THRESHOLD, Fingerprints, Signature, normalize_url, scoped_guid, similarity
@@ -29,6 +30,15 @@ class Candidate:
     item_id: int
     story_id: int
     signature: Signature
+
+
+class Owner(Protocol):
+    """Who stored a known item: its source decides whether a match may revise it."""
+
+    source: str
+    story_id: int | None
+    url: str  # the item's own link
+    canonical_url: str | None  # the link its page named canonical
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,15 @@ def entry_hash(entry: FeedEntry) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def claimed_only(key: Key, owner: Owner, tracking_params: Iterable[str] = ()) -> bool:
+    """The item holds this URL key only because its page named it canonical (a copy naming the original):
+    the URL is another page's own link, not where this item was found."""
+    if key[0] != "url" or not owner.canonical_url:
+        return False
+    own, named = (normalize_url(u, extra_tracking_params=tracking_params) for u in (owner.url, owner.canonical_url))
+    return key[1] == named != own
+
+
 def item_keys(fps: Fingerprints) -> list[Key]:
     keys: list[Key] = [("guid", fps.guid)] if fps.guid else []
     keys += [("url", u) for u in fps.urls]
@@ -82,22 +101,46 @@ def decide(
     keys: Sequence[Key],
     known: Mapping[Key, int | None],
     *,
+    source: str,
+    owners: Mapping[int, Owner],
     signature: Signature | None = None,
     candidates: Sequence[Candidate] = (),
 ) -> Decision:
-    """`known` maps each of `keys` already stored to its item; `candidates` share a similarity band."""
-    matches = [k for k in keys if k in known]
-    if matches:
-        kind, value = min(matches, key=lambda k: _KINDS.index(k[0]) if k[0] in _KINDS else len(_KINDS))
-        item_id = known[(kind, value)]
-        content = next((k for k in keys if k[0] == "content"), None)
+    """`known` maps each of `keys` already stored to its item, `owners` each such item to who stored it;
+    `candidates` share a similarity band.
+
+    Only the entry's own source can revise an item: a GUID or URL that leads to another source's item
+    (a syndicated copy naming the original as canonical) never rewrites it, whatever the poll order;
+    the copy is a duplicate when its body is known, else a new item in that item's story.
+    """
+    matches = sorted((k for k in keys if k in known), key=_trust)
+    content = next((k for k in keys if k[0] == "content"), None)
+    own = [k for k in matches if k[0] in _IDENTITY and _owned_by(known[k], source, owners)]
+    if own:
+        kind, value = own[0]
         # Same identity, a body never seen before: the article changed (a correction, an update).
-        if kind in _IDENTITY and item_id is not None and content is not None and content not in known:
-            return Revision(item_id=item_id, by=kind)
-        return Duplicate(item_id=item_id, by=kind, value=value)
+        if content is not None and content not in known:
+            return Revision(item_id=known[own[0]], by=kind)
+        return Duplicate(item_id=known[own[0]], by=kind, value=value)
+    claims = [k for k in matches if k[0] in _IDENTITY and known[k] is not None]
+    if matches and (content is None or content in known or len(claims) < len(matches)):
+        kind, value = matches[0] if content not in known else content
+        return Duplicate(item_id=known[(kind, value)], by=kind, value=value)
     if signature is not None:
         scored = [(similarity(signature, c.signature), c) for c in candidates]
         best = max(scored, key=lambda sc: sc[0], default=None)
         if best and best[0] >= NEAR_DUPLICATE_THRESHOLD:
             return New(story_id=best[1].story_id, matched_item=best[1].item_id, similarity=round(best[0], 3))
+    if claims:  # another source's item holds one of its URLs: the same story, told by another source
+        owner = owners.get(known[claims[0]])
+        return New(story_id=owner.story_id if owner else None)
     return New()
+
+
+def _trust(key: Key) -> int:
+    return _KINDS.index(key[0]) if key[0] in _KINDS else len(_KINDS)
+
+
+def _owned_by(item_id: int | None, source: str, owners: Mapping[int, Owner]) -> bool:
+    owner = owners.get(item_id) if item_id is not None else None
+    return owner is not None and owner.source == source

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 from ingest.article import Article
 from ingest.build import Built, Context, Page, build, fill
 from ingest.config import Config, Source
-from ingest.decide import Candidate, Duplicate, Revision, decide, entry_hash, entry_keys, item_keys
+from ingest.decide import Candidate, Duplicate, Revision, claimed_only, decide, entry_hash, entry_keys, item_keys
 from ingest.feeds import Feed, FeedEntry, FeedError
 from ingest.fetch import FetchError, Fetcher, Response, redact
-from ingest.fingerprint import Signature, fingerprints
+from ingest.fingerprint import Signature, fingerprints, normalize_url
 from ingest.logs import log
 from ingest.robots import Robots
 from ingest.workers import ExtractPool
@@ -251,13 +251,17 @@ class Pipeline:
         tracking = self.settings.tracking_params
         pre_keys = {id(e): entry_keys(source.name, e, tracking) for e in entries}
         known = self.store.known(k for keys in pre_keys.values() for k in keys)
-        facts = self.store.item_facts(i for i in known.values() if i is not None)
+        facts = self.store.item_facts(known.values())
         fresh, sightings, now = [], [], utcnow()
         rotated = reused = 0
         for entry in entries:
-            decision = decide(pre_keys[id(entry)], known)
+            decision = decide(pre_keys[id(entry)], known, source=source.name, owners=facts)
             if not isinstance(decision, Duplicate):
                 fresh.append(entry)
+                continue
+            fact = facts.get(decision.item_id) if decision.item_id is not None else None
+            if fact and fact.source != source.name and claimed_only((decision.by, decision.value), fact, tracking):
+                fresh.append(entry)  # another source's copy named this link canonical: the article itself is new
                 continue
             url_key = next((k for k in pre_keys[id(entry)] if k[0] == "url"), None)
             if decision.by == "guid" and url_key is not None and url_key not in known:
@@ -265,7 +269,6 @@ class Pipeline:
                 reused += 1
                 fresh.append(replace(entry, guid=None))
                 continue
-            fact = facts.get(decision.item_id) if decision.item_id is not None else None
             rotated += bool(decision.by == "url" and entry.guid and fact and fact.source == source.name)
             if fact and fact.entry_hash != entry_hash(entry) and fact.source == source.name:
                 fresh.append(entry)  # the feed changed its entry: fetch again, it may be a revision
@@ -354,8 +357,11 @@ class Pipeline:
             return Stored("failed", b, None)
         fps = b.fingerprints
         keys = item_keys(fps)
+        known = w.known(keys)
+        owners = w.item_facts(known.values())
         candidates = [Candidate(i, story, _signature(sig)) for i, story, sig in w.candidates(fps.bands)]
-        decision = decide(keys, w.known(keys), signature=fps.signature, candidates=candidates)
+        decision = decide(keys, known, source=source.name, owners=owners, signature=fps.signature,
+                          candidates=candidates)
         if isinstance(decision, Duplicate):
             if decision.item_id is not None:
                 if decision.by in ("guid", "url"):  # the same entry, changed in the feed (no-op if not this source's)
@@ -377,7 +383,12 @@ class Pipeline:
         row.story_id = decision.story_id
         if decision.matched_item is not None:
             row.meta["story"] = {"matched_item": decision.matched_item, "similarity": decision.similarity}
-        item_id = w.add(row, keys, hits, bands=fps.bands, alerts=alerts, page=page)
+        item_id = w.add(row, [k for k in keys if k not in known], hits, bands=fps.bands, alerts=alerts, page=page)
+        # Its own links, held by another source's copy that named them canonical, identify this item from now on.
+        tracking = self.settings.tracking_params
+        links = {normalize_url(u, extra_tracking_params=tracking) for u in (b.entry.url, b.final_url) if u}
+        w.move_fingerprints([k for k in keys if k in known and k[1] in links
+                             and claimed_only(k, owners[known[k]], tracking)], item_id)
         return Stored("new", b, item_id, story=row.story_id, watchlists=watchlists)
 
     # -- maintenance ----------------------------------------------------------

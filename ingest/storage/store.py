@@ -102,6 +102,9 @@ class ItemQuery:
 class ItemFacts:
     source: str
     entry_hash: str | None
+    story_id: int | None
+    url: str  # the item's own link
+    canonical_url: str | None  # the URL its page named canonical: a claim, not where the item was found
 
 
 # What a revision replaces; identity (source, guid, url), story and fetch history stay.
@@ -202,14 +205,10 @@ class Store:
         with self.engine.connect() as conn:
             return _known(conn, keys)
 
-    def item_facts(self, item_ids: Iterable[int]) -> dict[int, ItemFacts]:
-        """Which source stored each item, and the feed entry it came from as last seen."""
-        ids = list(set(item_ids))
-        if not ids:
-            return {}
-        with Session(self.engine) as s:
-            rows = s.exec(select(ItemRow.id, ItemRow.source, ItemRow.entry_hash).where(ItemRow.id.in_(ids))).all()
-        return {i: ItemFacts(source, entry_hash) for i, source, entry_hash in rows}
+    def item_facts(self, item_ids: Iterable[int | None]) -> dict[int, ItemFacts]:
+        """Which source stored each item, its story and links, and the feed entry it came from as last seen."""
+        with self.engine.connect() as conn:
+            return _item_facts(conn, item_ids)
 
     def candidates(self, bands: Sequence[str]) -> list[tuple[int, int, str]]:
         """Stored items sharing a similarity band: (item_id, story_id, signature), found by index."""
@@ -416,6 +415,15 @@ class Writer:
     def candidates(self, bands: Sequence[str]) -> list[tuple[int, int, str]]:
         return _candidates(self.conn, bands)
 
+    def item_facts(self, item_ids: Iterable[int | None]) -> dict[int, ItemFacts]:
+        return _item_facts(self.conn, item_ids)
+
+    def move_fingerprints(self, keys: Iterable[Key], item_id: int) -> None:
+        """Give these fingerprints to `item_id`: an entry's own link, held until now by a page that only named
+        it canonical."""
+        for kind, value in keys:
+            self.conn.execute(_MOVE_FINGERPRINT, {"b_kind": kind, "b_value": key_value(value), "b_item": item_id})
+
     def add(self, item: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow], *, bands: Sequence[str] = (),
             alerts: Iterable[str] = (), page: PageRow | None = None) -> int:
         """Store an item with its fingerprints, bands, hits, page and outbox alerts; returns its id."""
@@ -508,6 +516,11 @@ _SEEN_ENTRY = (update(ItemRow.__table__)
 _KNOWN = (select(FingerprintRow.kind, FingerprintRow.value, FingerprintRow.item_id)
           .where(FingerprintRow.kind.in_(bindparam("kinds", expanding=True)),
                  FingerprintRow.value.in_(bindparam("values", expanding=True))))
+_MOVE_FINGERPRINT = (update(FingerprintRow.__table__)
+                     .where(FingerprintRow.kind == bindparam("b_kind"), FingerprintRow.value == bindparam("b_value"))
+                     .values(item_id=bindparam("b_item")))
+_FACTS = select(ItemRow.id, ItemRow.source, ItemRow.entry_hash, ItemRow.story_id, ItemRow.url,
+                ItemRow.canonical_url).where(ItemRow.id.in_(bindparam("ids", expanding=True)))
 CANDIDATE_LIMIT = 50  # stored items sharing a band that are scored, at most
 _CANDIDATES = (select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
                .where(ItemRow.id.in_(select(BandRow.item_id).where(BandRow.key.in_(bindparam("bands", expanding=True)))
@@ -536,6 +549,13 @@ def _known(conn: Connection, keys: Iterable[Key]) -> dict[Key, int | None]:
         return {}
     rows = conn.execute(_KNOWN, {"kinds": list({k for k, _ in wanted}), "values": list({v for _, v in wanted})})
     return {wanted[(kind, value)]: item_id for kind, value, item_id in rows if (kind, value) in wanted}
+
+
+def _item_facts(conn: Connection, item_ids: Iterable[int | None]) -> dict[int, ItemFacts]:
+    ids = list({i for i in item_ids if i is not None})
+    if not ids:
+        return {}
+    return {i: ItemFacts(*rest) for i, *rest in conn.execute(_FACTS, {"ids": ids})}
 
 
 def _candidates(conn: Connection, bands: Sequence[str]) -> list[tuple[int, int, str]]:
