@@ -14,6 +14,7 @@ import io
 import json
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,7 @@ class Feed:
     ttl_minutes: int | None  # RSS <ttl>
     entries: tuple[FeedEntry, ...]
     format: str  # feedparser's version label ("rss20", "atom10", "rss10", ...) or "json10"/"json11"
+    failed: tuple[str, ...] = ()  # entries that could not be read, one line each: the rest of the feed still counts
 
 
 class FeedError(ValueError):
@@ -65,6 +67,27 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, *, max_en
     else:
         feed = _parse_xml_feed(body, url, content_type)
     return replace(feed, entries=_select(feed.entries, max_entries))
+
+
+def _read_entries(items: Iterable[Any], read: Callable[[Any], FeedEntry]) -> tuple[tuple[FeedEntry, ...], tuple[str, ...]]:
+    """Each entry read on its own: one that breaks a reader (a date out of range, a field of the wrong type)
+    is reported and skipped, never the feed's other entries."""
+    entries, failed = [], []
+    for number, item in enumerate(items, 1):
+        try:
+            entries.append(read(item))
+        except Exception as exc:  # noqa: BLE001 - any fault of one entry's data
+            failed.append(f"entry {number} ({_entry_name(item)}): {type(exc).__name__}: {_one_line(exc)}")
+    return tuple(entries), tuple(failed)
+
+
+def _entry_name(item: Any) -> str:
+    """How a log names an unreadable entry: its id or link, if those at least are text."""
+    for name in ("id", "guid", "url", "link"):
+        value = item.get(name) if isinstance(item, dict) else None
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+            return f"{name} {str(value).strip()[:200]!r}"
+    return "no id"
 
 
 def _usable(entry: FeedEntry) -> bool:
@@ -100,8 +123,8 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> Feed:
     # _xml_entry resolves content under an explicit xml:base, the one base the extractor cannot know.
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False,
                               resolve_relative_uris=False)
-    entries = tuple(_xml_entry(e, url) for e in parsed.entries)
-    if not parsed.version and not entries:
+    entries, failed = _read_entries(parsed.entries, lambda e: _xml_entry(e, url))
+    if not parsed.version and not entries and not failed:
         raise FeedError(f"not a feed: root element <{root}> is not RSS, Atom or RDF" if root
                         else "not a feed: no XML element found")
     # feedparser's "things nobody cares about": charset overrides and a missing or non-XML Content-Type.
@@ -110,7 +133,7 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> Feed:
         raise FeedError(f"malformed XML and no usable entries: {_one_line(parsed.bozo_exception)}")
     info = parsed.feed
     return Feed(_text(info.get("title")), web_url(info.get("link"), url), _ttl(info.get("ttl")), entries,
-                parsed.version or "unknown")
+                parsed.version or "unknown", failed)
 
 
 def _root_tag(text: str) -> str:
@@ -185,9 +208,10 @@ def _parse_json_feed(body: bytes, url: str) -> Feed:
         raise FeedError("not a feed: JSON without a JSON Feed 1.x version")
     items = doc.get("items") if isinstance(doc.get("items"), list) else []
     feed_authors = _json_authors(doc)
-    entries = tuple(_json_entry(item, url, feed_authors) for item in items if isinstance(item, dict))
+    entries, failed = _read_entries((i for i in items if isinstance(i, dict)),
+                                    lambda item: _json_entry(item, url, feed_authors))
     return Feed(_text(doc.get("title")), web_url(doc.get("home_page_url"), url), None, entries,
-                f"json1{version.group(1) or '0'}")
+                f"json1{version.group(1) or '0'}", failed)
 
 
 def _json_entry(item: dict[str, Any], base: str, feed_authors: tuple[str, ...]) -> FeedEntry:
@@ -217,9 +241,9 @@ def _iso_date(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # malformed, or out of range once in UTC (9999-12-31T23:59-05:00)
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _plain_to_html(text: str) -> str:

@@ -49,6 +49,11 @@ class PollResult:
     state: str | None = None  # the source's schedule state after the poll: ok, backoff, gone
     failure: str | None = None  # why the source failed: a FetchError kind, "feed", "gone" or "host_blocked"
     fetch_seconds: float | None = None  # the feed request, when one was made (for metrics)
+    entry_error: str | None = None  # why the first failed entry failed (the source's error state)
+
+    def entry_failed(self, error: str) -> None:
+        self.failed += 1
+        self.entry_error = self.entry_error or error
 
     @property
     def ok(self) -> bool:
@@ -103,8 +108,8 @@ class Stored:
         b = self.built
         url = redact(b.entry.url or b.final_url or "")
         if self.outcome == "failed":
-            result.failed += 1
-            log.warning("item_failed", source=source, url=url, error=b.error)
+            result.entry_failed(f"{url or b.entry.guid or 'an entry'}: {b.error}")
+            log.warning("item_failed", source=source, url=url, guid=b.entry.guid, error=b.error)
         elif self.outcome == "duplicate":
             result.duplicates += 1
             log.info("item_duplicate", source=source, url=url, of=self.item_id, by=self.by)
@@ -177,6 +182,9 @@ class Pipeline:
             result.not_modified = True
         else:
             health = Health()
+            for failure in feed.failed:
+                result.entry_failed(failure)
+                log.warning("item_failed", source=source.name, error=failure)
             try:
                 self._ingest_entries(source, feed.entries, result, health)
             except FetchError as exc:
@@ -186,12 +194,14 @@ class Pipeline:
                 return _stopped(result)
             _check_health(source, state, health)
             health.add_to(state)
-            state.etag, state.last_modified = response.etag, response.last_modified
+            # A failed entry is retried at the next poll: no validators, so an unchanged feed is not a 304.
+            state.etag, state.last_modified = (None, None) if result.failed else (response.etag, response.last_modified)
             if source.every is None:
                 state.interval = auto_interval([t for e in feed.entries if (t := e.published or e.updated)])
         hint = cache_hint(dict(response.headers), feed.ttl_minutes if feed else None, now)
         moved = response.url if response.redirects and all(code in (301, 308) for code, _ in response.redirects) else None
-        result.next_poll = self._reschedule(state, source, Outcome("ok", hint=hint, moved_to=moved), now)
+        error = f"{result.failed} entries failed, first {result.entry_error}" if result.failed else None
+        result.next_poll = self._reschedule(state, source, Outcome("ok", error=error, hint=hint, moved_to=moved), now)
         result.state = state.state
         if feed is not None:  # a 304 is fully told by its feed_fetch event
             log.info("poll_done", source=source.name, new=result.new, updated=result.updated,
@@ -232,7 +242,7 @@ class Pipeline:
             log.warning("source_moved", source=source.name, old=redact(state.url), new=redact(p.url))
             state.etag = state.last_modified = None
         if outcome.kind in ("ok", "not_modified"):
-            state.last_success, state.last_error = now, None
+            state.last_success, state.last_error = now, outcome.error  # a poll that stored, some entries may not
         else:
             state.last_error = outcome.error
         state.state, state.failures, state.next_poll = p.state, p.failures, p.next_poll
@@ -301,6 +311,15 @@ class Pipeline:
         return Context(source.name, source.rules, tuple(self.settings.tracking_params), self.settings.fetch.max_bytes)
 
     def _build(self, ctx: Context, entry: FeedEntry) -> Built:
+        """Whatever goes wrong with one entry fails that entry alone; shutting down still stops the poll."""
+        try:
+            return self._fetch_and_build(ctx, entry)
+        except Exception as exc:
+            if _cancelled(exc):
+                raise
+            return Built(entry, None, "feed", None, error=_error(exc))
+
+    def _fetch_and_build(self, ctx: Context, entry: FeedEntry) -> Built:
         """Fetch the entry's page here (I/O); extracting, fingerprinting and matching run in a worker."""
         if not (self.settings.pages and entry.url):
             return self._built(ctx, entry, self.extractor.build(entry, ctx))
@@ -332,24 +351,31 @@ class Pipeline:
         try:
             return future.result()
         except Exception as exc:  # the worker died (killed, out of memory): the feed's own content, built here
-            error = f"extraction failed for {redact(entry.url or '')}: {type(exc).__name__}: {exc}"
-            return build(entry, ctx, self.extractor.matcher, page_error=error)
+            error = f"extraction failed for {redact(entry.url or '')}: {_error(exc)}"
+            try:
+                return build(entry, ctx, self.extractor.matcher, page_error=error)
+            except Exception as again:  # the entry itself breaks a stage: this entry fails, not the poll
+                return Built(entry, None, "feed", None, error=f"{error}; then {_error(again)}")
 
     def _store_batch(self, source: Source, batch: list[Built], result: PollResult) -> None:
-        """Store a batch in one transaction; if another worker raced us to one of its items, one at a time."""
+        """Store a batch in one transaction; if another worker raced us to one of its items, or the database
+        refused one, one at a time, so that only that entry fails."""
         try:
             with self.store.writing() as w:
                 stored = [self._store(w, source, b) for b in batch]
-        except Conflict:
-            stored = []
-            for b in batch:
-                try:
-                    with self.store.writing() as w:
-                        stored.append(self._store(w, source, b))
-                except Conflict:  # stored by someone else since we looked
-                    stored.append(Stored("duplicate", b, None))
+        except Exception:
+            stored = [self._store_alone(source, b) for b in batch]
         for s in stored:
             s.count_and_log(source.name, result)
+
+    def _store_alone(self, source: Source, b: Built) -> Stored:
+        try:
+            with self.store.writing() as w:
+                return self._store(w, source, b)
+        except Conflict:  # stored by someone else since we looked
+            return Stored("duplicate", b, None)
+        except Exception as exc:
+            return Stored("failed", replace(b, error=f"storing failed: {_error(exc)}"), None)
 
     def _store(self, w: Writer, source: Source, b: Built) -> Stored:
         url = b.entry.url or b.final_url or ""
@@ -466,6 +492,12 @@ def _stopped(result: PollResult) -> PollResult:
     result.error, result.failure = "stopped: the daemon is shutting down", "cancelled"
     log.info("poll_stopped", source=result.source, new=result.new)
     return result
+
+
+def _error(exc: BaseException) -> str:
+    """One line: a database error's text goes on with the statement and its parameters (whole pages)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first[:300]}"
 
 
 def _host(url: str) -> str:
