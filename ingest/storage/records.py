@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ingest.article import Article, Block, LeadImage
 from ingest.build import Page
@@ -11,19 +11,32 @@ from ingest.storage.tables import HitRow, ItemRow, PageRow
 from ingest.watchlists import Hit
 
 
+# A published date before this (older than news on the web: a CMS default such as 1970-01-01, or a misread
+# year) or more than FUTURE_SLACK after the fetch is kept in `meta` as what the source said, but not used:
+# the item sorts, filters (`--since`) and ages (retention) by its fetch time instead.
+PUBLISHED_FLOOR = datetime(1995, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)
+
+
+def plausible(published: datetime, fetched_at: datetime) -> bool:
+    return PUBLISHED_FLOOR <= published <= fetched_at + FUTURE_SLACK
+
+
 def item_row(article: Article, *, source: str, guid: str | None, url: str, final_url: str | None, origin: str,
              fetched_at: datetime) -> ItemRow:
     lead = article.lead_image
+    claimed = article.published
+    published = claimed if claimed and plausible(claimed, fetched_at) else None
     return ItemRow(
         source=source,
         guid=guid,
         url=url,
         canonical_url=article.canonical_url,
         title=article.title,
-        published=article.published,
+        published=published,
         updated=article.updated,
         fetched_at=fetched_at,
-        sort_time=article.published or fetched_at,
+        sort_time=published or fetched_at,
         authors=list(article.authors),
         language=article.language,
         site_name=article.site_name,
@@ -34,7 +47,8 @@ def item_row(article: Article, *, source: str, guid: str | None, url: str, final
         text=article.text,
         origin=origin,
         meta={"sources": article.sources, "section": article.section, "tags": list(article.tags),
-              "final_url": final_url},
+              "final_url": final_url,
+              **({"implausible_published": claimed.isoformat()} if claimed and not published else {})},
     )
 
 

@@ -341,7 +341,8 @@ class Store:
         deleted = 0
         while True:
             with Session(self.engine) as s, s.begin():
-                stmt = select(ItemRow.id).where(ItemRow.sort_time < older_than)
+                # Never an item fetched inside the window, whatever date its source gave it.
+                stmt = select(ItemRow.id).where(ItemRow.sort_time < older_than, ItemRow.fetched_at < older_than)
                 if keep_flagged:
                     stmt = stmt.where(ItemRow.id.not_in(select(HitRow.item_id)))
                 ids = s.exec(stmt.limit(batch)).all()
