@@ -141,7 +141,7 @@ def fill(path: Path, size: int, texts: Texts, rng: random.Random) -> dict[int, s
 def lookup(store: Store, sig: Signature):  # noqa: ANN201
     """The pipeline's near-duplicate step (Pipeline._store_new): candidates, then decide."""
     candidates = [Candidate(i, story, Signature.from_str(s)) for i, story, s in store.candidates(band_keys(sig))]
-    return decide([], {}, signature=sig, candidates=candidates), len(candidates)
+    return decide([], {}, source="bench", owners={}, signature=sig, candidates=candidates), len(candidates)
 
 
 RAW = ("SELECT item.id, item.story_id, item.signature FROM item WHERE item.id IN "
