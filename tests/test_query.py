@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 from lxml import etree
+from sqlalchemy import update
 
 from ingest.cli import main
 from ingest.storage.store import Store
@@ -38,7 +39,7 @@ def cli(tmp_path, db_url):
     for n, (source, lang, title, text, age, flag) in enumerate(ITEMS):
         when = NOW - timedelta(days=age)
         row = ItemRow(source=source, url=f"https://example.org/{n}", title=title, language=lang, published=when,
-                      fetched_at=NOW, sort_time=when, text=text, blocks=[{"kind": "paragraph", "text": text}])
+                      fetched_at=when, sort_time=when, text=text, blocks=[{"kind": "paragraph", "text": text}])
         hits = [HitRow(watchlist=flag, version="v", term="CSTO", field="title", block=0, start=0, end=4, text="CSTO",
                        snippet=f"[[{title}]]")] if flag else []
         ids.append(store.add(row, [("url", f"example.org/{n}")], hits))
@@ -177,9 +178,14 @@ def test_pruned_item_is_never_reingested(tmp_path):
                   f'<link>{srv.url("/a/1.html")}</link><guid>1</guid>'
                   f'<pubDate>Mon, 01 Jan 2001 00:00:00 GMT</pubDate></item></channel></rss>',
                   headers={"Content-Type": "application/rss+xml"})
-        config = write_config(tmp_path, [("f", srv.url("/f.xml"))])
+        db_url = f"sqlite:///{tmp_path / 'ingest.db'}"
+        config = write_config(tmp_path, [("f", srv.url("/f.xml"))], db_url=db_url)
         runner = CliRunner()
         assert "1 new" in runner.invoke(main, ["--config", str(config), "fetch"]).stdout
+        store = Store(db_url)  # fetched two years ago: retention never deletes what was fetched inside its window
+        with store.engine.begin() as conn:
+            conn.execute(update(ItemRow).values(fetched_at=datetime.now(timezone.utc) - timedelta(days=730)))
+        store.close()
         assert runner.invoke(main, ["--config", str(config), "prune", "--keep", "365d"]).stdout.strip() == "pruned 1 items"
         srv.route("/f.xml", f'<rss version="2.0"><channel><title>t</title><lastBuildDate>2</lastBuildDate><item><title>Old story'
                   f'</title><link>{srv.url("/a/1.html")}</link><guid>1</guid></item></channel></rss>',
