@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 DEFAULT_PATH = "config.toml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Source and watchlist names are identifiers: they become URL paths (/watchlists/NAME.atom), CLI arguments
+# and log fields, so nothing that could be a path, an escape sequence or an option is allowed.
+NAME_RULE = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+_NAME = re.compile(NAME_RULE)
 
 
 class ConfigError(ValueError):
@@ -115,6 +119,14 @@ class Config:
                 return s
         known = ", ".join(s.name for s in self.sources) or "none"
         raise ConfigError(f"{self.path}: no source named {name!r} (known: {known})")
+
+
+def check_name(name: str, what: str, where: str) -> str:
+    """`name` if it is an identifier (`NAME_RULE`), else a ConfigError naming the rule and the name."""
+    if not _NAME.fullmatch(name):
+        raise ConfigError(f"{where}: {what} name {name!r} is not an identifier: names must match {NAME_RULE} "
+                          "(a letter or digit, then up to 63 letters, digits, '.', '_' or '-')")
+    return name
 
 
 def default_path() -> Path:
@@ -247,7 +259,7 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: sources[{i}] must be a table")
         _check_keys(table, {"name", "url", "every", "rules"}, where, prefix)
-        name = _required(table, "name", str, where, prefix)
+        name = check_name(_required(table, "name", str, where, prefix), "source", where)
         url = _required(table, "url", str, where, prefix)
         if not re.match(r"^https?://", url, re.I):
             raise ConfigError(f"{where}: {prefix}url must be an http(s) URL, got {url!r}")
@@ -277,7 +289,7 @@ def _watchlists(items: Any, where: str) -> tuple[Watchlist, ...]:
         lists = tuple(Watchlist.from_config(t, where) for t in items)
     except WatchlistError as exc:
         raise ConfigError(str(exc)) from None
-    names = [w.name for w in lists]
+    names = [check_name(w.name, "watchlist", where) for w in lists]
     if len(names) != len(set(names)):
         raise ConfigError(f"{where}: two watchlists share a name")
     return lists

@@ -67,6 +67,37 @@ def test_errors_are_one_line_naming_file_and_key(tmp_path, body, expected):
     assert "\n" not in message
 
 
+RULE = "names must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+
+@pytest.mark.parametrize("kind, name", [
+    ("watchlist", "../escape"), ("watchlist", "a/b"), ("watchlist", "-opt"), ("watchlist", "x" * 65),
+    ("source", ".hidden"), ("source", "with space"), ("source", "ctl\x1b[2J"), ("source", "Ереван"),
+    ("source", "nl\n"),
+])
+def test_names_are_identifiers(tmp_path, kind, name):
+    table = ("[[watchlists]]\nterms = ['x']\n" if kind == "watchlist" else "[[sources]]\nurl = 'https://x/feed'\n")
+    path = write(tmp_path, table + f"name = {config._toml_str(name)}\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    message = str(err.value)
+    assert f"{kind} name {name!r} is not an identifier" in message and RULE in message
+    assert str(path) in message and "\n" not in message and "\x1b" not in message
+
+
+def test_identifier_names_load(tmp_path):
+    names = ["a", "A.b_c-9", "0day", "x" * 64]
+    body = "".join(f"[[sources]]\nname = '{n}'\nurl = 'https://x/{n}'\n[[watchlists]]\nname = '{n}'\nterms = ['t']\n"
+                   for n in names)
+    cfg = config.load(write(tmp_path, body))
+    assert [s.name for s in cfg.sources] == [w.name for w in cfg.watchlists] == names
+
+
+def test_shipped_deploy_configs_load():
+    for path in (REPO / "config.toml", REPO / "deploy" / "config.postgres.toml"):
+        assert config.load(path).sources
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         config.load(tmp_path / "nope.toml")
