@@ -151,17 +151,37 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     _check_keys(raw, {"database", "fetch", "retention", "server", "sources", "watchlists"}, where, "")
     database = _table(raw, "database", where)
     _check_keys(database, {"url"}, where, "database.")
-    url = _typed(database, "url", str, where, "database.", "sqlite:///ingest.db")
+    url = _resolve_sqlite_url(_typed(database, "url", str, where, "database.", "sqlite:///ingest.db"), path.parent)
+    watchlists = _watchlists(raw.get("watchlists", []), where)
+    outputs = _outputs(raw.get("watchlists", []), where, path.parent)
+    _check_atom_paths(outputs, url, path, where)
     return Config(
         path=path,
-        database_url=_resolve_sqlite_url(url, path.parent),
+        database_url=url,
         settings=_settings(_table(raw, "fetch", where), where),
         retention=_retention(_table(raw, "retention", where), where),
         sources=_sources(raw.get("sources", []), where),
-        watchlists=_watchlists(raw.get("watchlists", []), where),
-        outputs=_outputs(raw.get("watchlists", []), where, path.parent),
+        watchlists=watchlists,
+        outputs=outputs,
         listen=_listen(_table(raw, "server", where), where),
     )
+
+
+def _check_atom_paths(outputs: dict[str, Outputs], database_url: str, path: Path, where: str) -> None:
+    """An Atom file replaces whatever is at its path: never the database, this file, a folder or another's file."""
+    taken = {path.resolve(): "the config file"}
+    if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
+        database = Path(database_url.removeprefix("sqlite:///")).resolve()
+        taken |= {Path(f"{database}{suffix}"): "the database file" for suffix in ("", "-wal", "-shm", "-journal")}
+    for name, out in outputs.items():
+        if out.atom is None:
+            continue
+        atom = out.atom.resolve()
+        if atom in taken:
+            raise ConfigError(f"{where}: watchlist {name!r}: 'atom' {str(out.atom)!r} is {taken[atom]}")
+        if atom.is_dir():
+            raise ConfigError(f"{where}: watchlist {name!r}: 'atom' {str(out.atom)!r} is a folder; name a file in it")
+        taken[atom] = "the 'atom' file of another watchlist"
 
 
 def _listen(table: dict[str, Any], where: str) -> tuple[str, int] | None:

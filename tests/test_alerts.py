@@ -301,7 +301,9 @@ def test_atom_file_lists_flagged_items_and_is_valid_xml(store, tmp_path):
     assert entries[0].findtext("a:updated", namespaces=ns) == "2026-01-01T12:00:00Z"
     assert atom.refresh(T0) == 0  # nothing new: not rewritten
     add_item(store, "More CSTO.", url="https://e.org/4", at=T0 + timedelta(hours=1), alerting=False)
+    before = path.stat().st_ino
     assert atom.refresh(T0) == 1
+    assert path.stat().st_ino != before  # a new file renamed over the old one, never rewritten in place
     titles = [e.findtext("a:title", namespaces=ns) for e in etree.parse(str(path)).findall("a:entry", ns)]
     assert titles == ["Title https://e.org/4", "Title https://e.org/1?a=1&b=2"]
     assert [p.name for p in path.parent.iterdir()] == ["csto.xml"]  # no temp files left behind

@@ -113,3 +113,31 @@ def test_durations(value, seconds):
 def test_bad_durations(value):
     with pytest.raises(ConfigError):
         parse_duration(value)
+
+
+@pytest.mark.parametrize("atom, database, expected", [
+    ("ingest.db", "sqlite:///ingest.db", "ingest.db' is the database file"),
+    ("./data/../ingest.db-wal", "sqlite:///ingest.db", "is the database file"),
+    ("/abs/store.db", "sqlite:////abs/store.db", "is the database file"),
+    ("c.toml", "sqlite:///ingest.db", "c.toml' is the config file"),
+    ("feeds", "sqlite:///ingest.db", "feeds' is a folder; name a file in it"),
+    ("feeds/../same.xml", "sqlite:///ingest.db", "same.xml' is the 'atom' file "
+                                                 "of another watchlist"),
+])
+def test_atom_paths_may_not_replace_the_database_the_config_a_folder_or_another_feed(tmp_path, atom, database,
+                                                                                       expected):
+    (tmp_path / "feeds").mkdir()
+    body = (f'[database]\nurl = "{database}"\n'
+            '[[watchlists]]\nname = "first"\nterms = ["x"]\natom = "same.xml"\n'
+            f'[[watchlists]]\nname = "second"\nterms = ["y"]\natom = "{atom}"\n')
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert str(err.value).startswith(f"{path}: watchlist 'second': ") and expected in str(err.value)
+
+
+def test_atom_paths_in_other_places_load(tmp_path):
+    body = ('[[watchlists]]\nname = "first"\nterms = ["x"]\natom = "feeds/first.xml"\n'
+            '[[watchlists]]\nname = "second"\nterms = ["y"]\natom = "second.xml"\n')
+    cfg = config.load(write(tmp_path, body))
+    assert [o.atom for o in cfg.outputs.values()] == [tmp_path / "feeds" / "first.xml", tmp_path / "second.xml"]
