@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -135,12 +136,22 @@ def default_path() -> Path:
 
 def load(path: str | Path | None = None) -> Config:
     path = Path(path) if path is not None else default_path()
+    return loads(_read(path), path)
+
+
+def _read(path: Path) -> str:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
+
+
+def loads(text: str, path: Path) -> Config:
+    """The config in `text`, as if read from `path` (relative paths resolve against its folder)."""
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     return parse(raw, path)
@@ -242,32 +253,65 @@ def _retention(table: dict[str, Any], where: str) -> Retention:
 
 
 def append_sources(config: Config, feeds: list[tuple[str, str]], every: str) -> list[str]:
-    """Add feeds to the config file as [[sources]] tables, keeping its text (and comments) as it is."""
+    """Add feeds to the config file as [[sources]] tables, keeping its text (and comments) as it is.
+
+    The new text is loaded in memory first, by the same loader; only when it loads does it replace
+    the file, by rename, so a failure (a ConfigError) leaves the file exactly as it was.
+    """
     urls = {s.url for s in config.sources}
     names = {s.name for s in config.sources}
+    suffixes: dict[str, int] = {}
     blocks, added = [], []
     for title, url in feeds:
         if url in urls or not re.match(r"^https?://", url, re.I):
             continue
-        base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "feed"
-        name = base
-        for n in range(2, 10_000):
-            if name not in names:
-                break
-            name = f"{base}-{n}"
-        names.add(name)
+        name = _unique_name(source_name(title, url), names, suffixes)
         urls.add(url)
         added.append(name)
         blocks.append(f"\n[[sources]]\nname = {_toml_str(name)}\nurl = {_toml_str(url)}\nevery = {_toml_str(every)}\n")
     if blocks:
-        with open(config.path, "a", encoding="utf-8") as f:
-            f.write("".join(blocks))
-        load(config.path)  # what was written must load: fail loudly now rather than at the next start
+        text = _read(config.path)
+        text += ("\n" if text and not text.endswith("\n") else "") + "".join(blocks)
+        loads(text, config.path)  # what is written must load: checked before the file is touched
+        from ingest.files import write_atomically
+
+        try:
+            mode = stat.S_IMODE(os.stat(config.path).st_mode)  # a config holding secrets stays private
+            write_atomically(config.path, text.encode("utf-8"), mode)
+        except OSError as exc:
+            raise ConfigError(f"{config.path}: cannot write config: {exc}") from None
     return added
 
 
+def source_name(title: str, url: str) -> str:
+    """A readable identifier for a feed: its title transliterated to ASCII (any script), else its host name."""
+    from urllib.parse import urlsplit
+
+    from anyascii import anyascii
+
+    name = _slug(anyascii(title)) if title != url else ""
+    return name or _slug(urlsplit(url).hostname or "") or "feed"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].rstrip("-")
+
+
+def _unique_name(base: str, names: set[str], suffixes: dict[str, int]) -> str:
+    """`base`, or `base-N` with the first free N (no cap), shortened to stay within NAME_RULE's 64 characters."""
+    name, n = base, suffixes.get(base, 1)
+    while name in names:
+        n += 1
+        suffix = f"-{n}"
+        name = base[:64 - len(suffix)].rstrip("-") + suffix
+    suffixes[base] = n
+    names.add(name)
+    return name
+
+
 def _toml_str(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    """A TOML basic string: JSON's escapes are TOML's, but TOML also forbids a raw DEL."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _sources(items: Any, where: str) -> tuple[Source, ...]:
