@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 # The extractor (lxml), the fetcher (httpx) and the watchlist matcher are imported where a config
 # needs them, not here: `ingest --help` and the commands that only read the database start faster.
@@ -163,6 +164,10 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     database = _table(raw, "database", where)
     _check_keys(database, {"url"}, where, "database.")
     url = _resolve_sqlite_url(_typed(database, "url", str, where, "database.", "sqlite:///ingest.db"), path.parent)
+    try:
+        urlsplit(url).port
+    except ValueError as exc:  # the message names the port, never the URL: it may hold a password
+        raise ConfigError(f"{where}: 'database.url' is not a valid URL: {exc}") from None
     watchlists = _watchlists(raw.get("watchlists", []), where)
     outputs = _outputs(raw.get("watchlists", []), where, path.parent)
     _check_atom_paths(outputs, url, path, where)
@@ -285,8 +290,6 @@ def append_sources(config: Config, feeds: list[tuple[str, str]], every: str) -> 
 
 def source_name(title: str, url: str) -> str:
     """A readable identifier for a feed: its title transliterated to ASCII (any script), else its host name."""
-    from urllib.parse import urlsplit
-
     from anyascii import anyascii
 
     name = _slug(anyascii(title)) if title != url else ""
