@@ -141,3 +141,12 @@ def test_atom_paths_in_other_places_load(tmp_path):
             '[[watchlists]]\nname = "second"\nterms = ["y"]\natom = "second.xml"\n')
     cfg = config.load(write(tmp_path, body))
     assert [o.atom for o in cfg.outputs.values()] == [tmp_path / "feeds" / "first.xml", tmp_path / "second.xml"]
+
+
+def test_readme_config_shows_the_defaults(tmp_path):
+    """The README's configuration block sets every default as it is (retention: off unless set)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Configuration", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    shown, default = config.loads(block, tmp_path / "c.toml"), config.loads("", tmp_path / "c.toml")
+    assert shown.retention == default.retention and shown.retention.keep is None
+    assert (shown.settings, shown.database_url, shown.listen) == (default.settings, default.database_url, default.listen)
