@@ -12,14 +12,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import random
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -27,6 +24,7 @@ from lxml import etree
 
 from ingest.config import Outputs, Webhook
 from ingest.fetch import FetchSettings, _GuardedTransport, _Refused, _request, is_public_address, redact
+from ingest.files import write_atomically
 from ingest.logs import log
 from ingest.storage import outbox
 from ingest.storage.outbox import Alert
@@ -225,22 +223,6 @@ def atom_feed(watchlist: str, entries: Sequence[tuple[ItemRow, Sequence[str]]], 
             add(entry, "published", _iso(item.published))
         add(entry, "summary", "\n".join(snippets))
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def feed_of(store: Store, watchlists: Sequence[str]) -> Callable[[str], bytes | None]:

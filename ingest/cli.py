@@ -356,7 +356,10 @@ def sources_import(app: App, opml_file: str, every: str) -> None:
         found = parse_opml(Path(opml_file).read_bytes(), opml_file)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
-    added = config_mod.append_sources(app.config, [(o.name, o.xml_url) for o in found], every)
+    try:
+        added = config_mod.append_sources(app.config, [(o.name, o.xml_url) for o in found], every)
+    except ConfigError as exc:  # the file is left as it was
+        fail(f"{exc} (config left unchanged)")
     click.echo(f"imported {len(added)} sources into {app.config.path} ({len(found) - len(added)} already there)")
 
 

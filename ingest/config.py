@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 # The extractor (lxml), the fetcher (httpx) and the watchlist matcher are imported where a config
 # needs them, not here: `ingest --help` and the commands that only read the database start faster.
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
 DEFAULT_PATH = "config.toml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Source and watchlist names are identifiers: they become URL paths (/watchlists/NAME.atom), CLI arguments
+# and log fields, so nothing that could be a path, an escape sequence or an option is allowed.
+NAME_RULE = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+_NAME = re.compile(NAME_RULE)
 
 
 class ConfigError(ValueError):
@@ -117,18 +123,36 @@ class Config:
         raise ConfigError(f"{self.path}: no source named {name!r} (known: {known})")
 
 
+def check_name(name: str, what: str, where: str) -> str:
+    """`name` if it is an identifier (`NAME_RULE`), else a ConfigError naming the rule and the name."""
+    if not _NAME.fullmatch(name):
+        raise ConfigError(f"{where}: {what} name {name!r} is not an identifier: names must match {NAME_RULE} "
+                          "(a letter or digit, then up to 63 letters, digits, '.', '_' or '-')")
+    return name
+
+
 def default_path() -> Path:
     return Path(os.environ.get("INGEST_CONFIG") or DEFAULT_PATH)
 
 
 def load(path: str | Path | None = None) -> Config:
     path = Path(path) if path is not None else default_path()
+    return loads(_read(path), path)
+
+
+def _read(path: Path) -> str:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
+
+
+def loads(text: str, path: Path) -> Config:
+    """The config in `text`, as if read from `path` (relative paths resolve against its folder)."""
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     return parse(raw, path)
@@ -139,17 +163,41 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     _check_keys(raw, {"database", "fetch", "retention", "server", "sources", "watchlists"}, where, "")
     database = _table(raw, "database", where)
     _check_keys(database, {"url"}, where, "database.")
-    url = _typed(database, "url", str, where, "database.", "sqlite:///ingest.db")
+    url = _resolve_sqlite_url(_typed(database, "url", str, where, "database.", "sqlite:///ingest.db"), path.parent)
+    try:
+        urlsplit(url).port
+    except ValueError as exc:  # the message names the port, never the URL: it may hold a password
+        raise ConfigError(f"{where}: 'database.url' is not a valid URL: {exc}") from None
+    watchlists = _watchlists(raw.get("watchlists", []), where)
+    outputs = _outputs(raw.get("watchlists", []), where, path.parent)
+    _check_atom_paths(outputs, url, path, where)
     return Config(
         path=path,
-        database_url=_resolve_sqlite_url(url, path.parent),
+        database_url=url,
         settings=_settings(_table(raw, "fetch", where), where),
         retention=_retention(_table(raw, "retention", where), where),
         sources=_sources(raw.get("sources", []), where),
-        watchlists=_watchlists(raw.get("watchlists", []), where),
-        outputs=_outputs(raw.get("watchlists", []), where, path.parent),
+        watchlists=watchlists,
+        outputs=outputs,
         listen=_listen(_table(raw, "server", where), where),
     )
+
+
+def _check_atom_paths(outputs: dict[str, Outputs], database_url: str, path: Path, where: str) -> None:
+    """An Atom file replaces whatever is at its path: never the database, this file, a folder or another's file."""
+    taken = {path.resolve(): "the config file"}
+    if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
+        database = Path(database_url.removeprefix("sqlite:///")).resolve()
+        taken |= {Path(f"{database}{suffix}"): "the database file" for suffix in ("", "-wal", "-shm", "-journal")}
+    for name, out in outputs.items():
+        if out.atom is None:
+            continue
+        atom = out.atom.resolve()
+        if atom in taken:
+            raise ConfigError(f"{where}: watchlist {name!r}: 'atom' {str(out.atom)!r} is {taken[atom]}")
+        if atom.is_dir():
+            raise ConfigError(f"{where}: watchlist {name!r}: 'atom' {str(out.atom)!r} is a folder; name a file in it")
+        taken[atom] = "the 'atom' file of another watchlist"
 
 
 def _listen(table: dict[str, Any], where: str) -> tuple[str, int] | None:
@@ -210,32 +258,63 @@ def _retention(table: dict[str, Any], where: str) -> Retention:
 
 
 def append_sources(config: Config, feeds: list[tuple[str, str]], every: str) -> list[str]:
-    """Add feeds to the config file as [[sources]] tables, keeping its text (and comments) as it is."""
+    """Add feeds to the config file as [[sources]] tables, keeping its text (and comments) as it is.
+
+    The new text is loaded in memory first, by the same loader; only when it loads does it replace
+    the file, by rename, so a failure (a ConfigError) leaves the file exactly as it was.
+    """
     urls = {s.url for s in config.sources}
     names = {s.name for s in config.sources}
+    suffixes: dict[str, int] = {}
     blocks, added = [], []
     for title, url in feeds:
         if url in urls or not re.match(r"^https?://", url, re.I):
             continue
-        base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "feed"
-        name = base
-        for n in range(2, 10_000):
-            if name not in names:
-                break
-            name = f"{base}-{n}"
-        names.add(name)
+        name = _unique_name(source_name(title, url), names, suffixes)
         urls.add(url)
         added.append(name)
         blocks.append(f"\n[[sources]]\nname = {_toml_str(name)}\nurl = {_toml_str(url)}\nevery = {_toml_str(every)}\n")
     if blocks:
-        with open(config.path, "a", encoding="utf-8") as f:
-            f.write("".join(blocks))
-        load(config.path)  # what was written must load: fail loudly now rather than at the next start
+        text = _read(config.path)
+        text += ("\n" if text and not text.endswith("\n") else "") + "".join(blocks)
+        loads(text, config.path)  # what is written must load: checked before the file is touched
+        from ingest.files import write_atomically
+
+        try:
+            mode = stat.S_IMODE(os.stat(config.path).st_mode)  # a config holding secrets stays private
+            write_atomically(config.path, text.encode("utf-8"), mode)
+        except OSError as exc:
+            raise ConfigError(f"{config.path}: cannot write config: {exc}") from None
     return added
 
 
+def source_name(title: str, url: str) -> str:
+    """A readable identifier for a feed: its title transliterated to ASCII (any script), else its host name."""
+    from anyascii import anyascii
+
+    name = _slug(anyascii(title)) if title != url else ""
+    return name or _slug(urlsplit(url).hostname or "") or "feed"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].rstrip("-")
+
+
+def _unique_name(base: str, names: set[str], suffixes: dict[str, int]) -> str:
+    """`base`, or `base-N` with the first free N (no cap), shortened to stay within NAME_RULE's 64 characters."""
+    name, n = base, suffixes.get(base, 1)
+    while name in names:
+        n += 1
+        suffix = f"-{n}"
+        name = base[:64 - len(suffix)].rstrip("-") + suffix
+    suffixes[base] = n
+    names.add(name)
+    return name
+
+
 def _toml_str(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    """A TOML basic string: JSON's escapes are TOML's, but TOML also forbids a raw DEL."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _sources(items: Any, where: str) -> tuple[Source, ...]:
@@ -247,7 +326,7 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: sources[{i}] must be a table")
         _check_keys(table, {"name", "url", "every", "rules"}, where, prefix)
-        name = _required(table, "name", str, where, prefix)
+        name = check_name(_required(table, "name", str, where, prefix), "source", where)
         url = _required(table, "url", str, where, prefix)
         if not re.match(r"^https?://", url, re.I):
             raise ConfigError(f"{where}: {prefix}url must be an http(s) URL, got {url!r}")
@@ -277,7 +356,7 @@ def _watchlists(items: Any, where: str) -> tuple[Watchlist, ...]:
         lists = tuple(Watchlist.from_config(t, where) for t in items)
     except WatchlistError as exc:
         raise ConfigError(str(exc)) from None
-    names = [w.name for w in lists]
+    names = [check_name(w.name, "watchlist", where) for w in lists]
     if len(names) != len(set(names)):
         raise ConfigError(f"{where}: two watchlists share a name")
     return lists

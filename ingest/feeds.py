@@ -23,6 +23,7 @@ import feedparser
 from feedparser.encodings import convert_to_utf8
 from feedparser.urls import resolve_relative_uris
 
+from ingest.text import clean_text
 from ingest.urls import web_url
 
 
@@ -250,13 +251,11 @@ def _plain_to_html(text: str) -> str:
     return "".join(f"<p>{html.escape(p.strip())}</p>" for p in re.split(r"\n\s*\n", text) if p.strip())
 
 
-# Shared field cleaning
+# Shared field cleaning: every string a feed gives goes through `_text` (control characters dropped)
 
 def _text(value: Any) -> str | None:
-    return (value.strip() or None) if isinstance(value, str) else None
-
-
+    return (clean_text(value).strip() or None) if isinstance(value, str) else None
 
 
 def _unique(names: Any) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(n.strip() for n in names if isinstance(n, str) and n.strip()))
+    return tuple(dict.fromkeys(filter(None, map(_text, names))))

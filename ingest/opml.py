@@ -8,10 +8,13 @@ is refused: subscription lists have no use for them, hostile ones do.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lxml import etree
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # legal in XML as &#127; or &#x85;, never in a URL
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ def _collect(parent: etree._Element, path: list[str], where: str, out: list[Opml
         if xml_url:
             if not xml_url.lower().startswith(("http://", "https://")):
                 raise ValueError(f"{where}: line {outline.sourceline}: xmlUrl {xml_url!r} is not an http(s) URL")
+            if _CONTROL.search(xml_url):
+                raise ValueError(f"{where}: line {outline.sourceline}: xmlUrl {xml_url!r} holds a control character")
             category = "/".join(path) or _category_attribute(outline.get("category"))
             out.append(OpmlSource(label or xml_url, xml_url, (outline.get("htmlUrl") or "").strip() or None, category))
         _collect(outline, [*path, label] if label else path, where, out)

@@ -7,10 +7,12 @@ check `ingest healthcheck` makes when no listener is configured.
 
 from __future__ import annotations
 
+import io
+import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
 
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER = 3 * HEARTBEAT_SECONDS  # /livez fails when the scheduler has not ticked for this long
+HEAD_TIMEOUT = 10.0  # seconds for a client to send its whole request head; then the connection is closed
+MAX_CONNECTIONS = 64  # connections served at once (a thread each); more are answered 503 and closed
+_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 class ListenError(RuntimeError):
@@ -103,10 +108,9 @@ class Listener:
         self.metrics, self.heartbeat, self.engine = metrics, heartbeat, engine
         self.atom = atom  # a watchlist's Atom feed by name; None for an unknown name
         try:
-            self._httpd = ThreadingHTTPServer(address, _handler(self))
+            self._httpd = _BoundedServer(address, _handler(self))
         except OSError as exc:
             raise ListenError(f"cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}") from None
-        self._httpd.daemon_threads = True
 
     @property
     def port(self) -> int:
@@ -136,15 +140,85 @@ class Listener:
         return 404, "text/plain; charset=utf-8", b"not found: try /metrics, /livez or /readyz\n"
 
 
+class _BoundedServer(ThreadingHTTPServer):
+    """At most MAX_CONNECTIONS connections get a thread; one more is told 503 at once and closed."""
+
+    daemon_threads = True
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.settimeout(1)
+                request.sendall(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: socket.socket, client_address: object) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+class _HeadReader(io.RawIOBase):
+    """The socket read under one deadline for the whole request head, so a client trickling a byte at a
+    time cannot hold its connection (and thread) longer than HEAD_TIMEOUT."""
+
+    def __init__(self, sock: socket.socket, deadline: float):
+        self.sock, self.deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request head not received in time")
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buffer)
+
+
 def _handler(listener: Listener) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, content_type, body = listener.answer(self.path.split("?", 1)[0])
+        def setup(self) -> None:
+            super().setup()
+            self.rfile.close()  # the socket's own reader, replaced by one with a deadline
+            self.rfile = io.BufferedReader(_HeadReader(self.connection, time.monotonic() + HEAD_TIMEOUT))
+
+        def parse_request(self) -> bool:
+            parsed = super().parse_request()
+            self.connection.settimeout(HEAD_TIMEOUT)  # the answer: each send, not the head's deadline left
+            return parsed
+
+        def version_string(self) -> str:
+            return "ingest"  # no interpreter or library versions for a scanner to match
+
+        def end_headers(self) -> None:
+            self.send_header("X-Content-Type-Options", "nosniff")
+            super().end_headers()
+
+        def do_GET(self, body: bool = True) -> None:
+            status, content_type, payload = listener.answer(self.path.split("?", 1)[0])
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(body)
+            if body:
+                self.wfile.write(payload)
+
+        def do_HEAD(self) -> None:
+            self.do_GET(body=False)
 
         def log_message(self, format: str, *args: object) -> None:  # scrapes every few seconds are not news
             pass

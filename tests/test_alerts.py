@@ -272,6 +272,61 @@ def test_private_webhook_address_is_refused_unless_allowed(store, receiver, jour
     assert row.next_attempt > T0  # backed off
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.0.0.1", "192.168.1.1", "169.254.169.254", "[::1]",
+                                  "[::ffff:127.0.0.1]", "0.0.0.0"])
+def test_private_webhook_addresses_are_refused_before_connecting(store, host):
+    """The same guard as feed and page fetches: checked on the resolved address, before any connection."""
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(8)
+        listening.setblocking(False)
+        port = listening.getsockname()[1]
+        add_item(store, "CSTO.", url="https://e.org/1")
+        started = time.monotonic()
+        assert Sender(store, outputs(f"http://{host}:{port}/hook"), FetchSettings(timeout=5)).run(T0) == 0
+        assert time.monotonic() - started < 2
+        with pytest.raises(BlockingIOError):
+            listening.accept()  # nobody connected
+    (row,) = alert_rows(store)
+    assert "non-public address" in row.last_error and row.state == "pending"
+
+
+def test_webhook_secrets_and_url_credentials_never_reach_logs_or_errors(store, capsys):
+    with socket.socket() as s:  # a port nobody listens on: the POST fails after the address check passed
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    add_item(store, "CSTO.", url="https://e.org/1")
+    url = f"http://hookuser:hook-pw-123@127.0.0.1:{dead}/hook?token=tok-456&x=1"
+    hooks = {"csto": Outputs(Webhook(url, "the-hmac-secret-789"))}
+    assert Sender(store, hooks, LOOPBACK).run(T0) == 0
+    assert Sender(store, {"csto": Outputs(Webhook(url.replace("127.0.0.1", "10.0.0.1"), "the-hmac-secret-789"))},
+                  FetchSettings(timeout=5)).run(T0 + timedelta(days=1)) == 0
+    logged = "".join(capsys.readouterr())
+    (row,) = alert_rows(store)
+    assert "alert_failed" in logged and f"127.0.0.1:{dead}/hook?token=REDACTED" in logged
+    assert row.last_error.startswith("http://10.0.0.1:")  # the second, refused attempt
+    for secret in ("hook-pw-123", "hookuser", "tok-456", "the-hmac-secret-789"):
+        assert secret not in logged and secret not in row.last_error
+    assert "the-hmac-secret-789" not in repr(hooks)
+
+
+def test_database_password_never_appears_in_errors(tmp_path):
+    with socket.socket() as s:  # a PostgreSQL server that is not there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = tmp_path / "c.toml"
+    refused = f"postgresql://ingest:db-pw-321@127.0.0.1:{port}/news"
+    for url, command in [(refused, "query"), (refused, "healthcheck"), (refused, "db upgrade"), (refused, "run"),
+                         (refused + "?sslmode=bogus", "fetch"),
+                         ("postgresql://ingest:db-pw-321@127.0.0.1:notaport/news", "query")]:
+        path.write_text(f'[database]\nurl = "{url}"\n[[sources]]\nname = "a"\nurl = "http://127.0.0.1:{port}/f"\n')
+        out = subprocess.run([sys.executable, "-m", "ingest", "--config", str(path), *command.split()],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode != 0 and "db-pw-321" not in out.stdout + out.stderr, (url, command, out.stderr)
+        if command != "db upgrade":
+            assert out.stderr.count("\n") == 1, out.stderr  # one line, not a traceback
+
+
 def test_backoff_doubles_with_jitter_and_is_capped():
     assert 2.5 <= backoff(1, lambda: 0.0) and backoff(1, lambda: 1.0) == 5.0
     assert backoff(3, lambda: 0.0) == 10.0 and backoff(30, lambda: 1.0) == 3600.0
@@ -301,7 +356,9 @@ def test_atom_file_lists_flagged_items_and_is_valid_xml(store, tmp_path):
     assert entries[0].findtext("a:updated", namespaces=ns) == "2026-01-01T12:00:00Z"
     assert atom.refresh(T0) == 0  # nothing new: not rewritten
     add_item(store, "More CSTO.", url="https://e.org/4", at=T0 + timedelta(hours=1), alerting=False)
+    before = path.stat().st_ino
     assert atom.refresh(T0) == 1
+    assert path.stat().st_ino != before  # a new file renamed over the old one, never rewritten in place
     titles = [e.findtext("a:title", namespaces=ns) for e in etree.parse(str(path)).findall("a:entry", ns)]
     assert titles == ["Title https://e.org/4", "Title https://e.org/1?a=1&b=2"]
     assert [p.name for p in path.parent.iterdir()] == ["csto.xml"]  # no temp files left behind

@@ -67,6 +67,37 @@ def test_errors_are_one_line_naming_file_and_key(tmp_path, body, expected):
     assert "\n" not in message
 
 
+RULE = "names must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+
+@pytest.mark.parametrize("kind, name", [
+    ("watchlist", "../escape"), ("watchlist", "a/b"), ("watchlist", "-opt"), ("watchlist", "x" * 65),
+    ("source", ".hidden"), ("source", "with space"), ("source", "ctl\x1b[2J"), ("source", "Ереван"),
+    ("source", "nl\n"),
+])
+def test_names_are_identifiers(tmp_path, kind, name):
+    table = ("[[watchlists]]\nterms = ['x']\n" if kind == "watchlist" else "[[sources]]\nurl = 'https://x/feed'\n")
+    path = write(tmp_path, table + f"name = {config._toml_str(name)}\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    message = str(err.value)
+    assert f"{kind} name {name!r} is not an identifier" in message and RULE in message
+    assert str(path) in message and "\n" not in message and "\x1b" not in message
+
+
+def test_identifier_names_load(tmp_path):
+    names = ["a", "A.b_c-9", "0day", "x" * 64]
+    body = "".join(f"[[sources]]\nname = '{n}'\nurl = 'https://x/{n}'\n[[watchlists]]\nname = '{n}'\nterms = ['t']\n"
+                   for n in names)
+    cfg = config.load(write(tmp_path, body))
+    assert [s.name for s in cfg.sources] == [w.name for w in cfg.watchlists] == names
+
+
+def test_shipped_deploy_configs_load():
+    for path in (REPO / "config.toml", REPO / "deploy" / "config.postgres.toml"):
+        assert config.load(path).sources
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         config.load(tmp_path / "nope.toml")
@@ -82,3 +113,40 @@ def test_durations(value, seconds):
 def test_bad_durations(value):
     with pytest.raises(ConfigError):
         parse_duration(value)
+
+
+@pytest.mark.parametrize("atom, database, expected", [
+    ("ingest.db", "sqlite:///ingest.db", "ingest.db' is the database file"),
+    ("./data/../ingest.db-wal", "sqlite:///ingest.db", "is the database file"),
+    ("/abs/store.db", "sqlite:////abs/store.db", "is the database file"),
+    ("c.toml", "sqlite:///ingest.db", "c.toml' is the config file"),
+    ("feeds", "sqlite:///ingest.db", "feeds' is a folder; name a file in it"),
+    ("feeds/../same.xml", "sqlite:///ingest.db", "same.xml' is the 'atom' file "
+                                                 "of another watchlist"),
+])
+def test_atom_paths_may_not_replace_the_database_the_config_a_folder_or_another_feed(tmp_path, atom, database,
+                                                                                       expected):
+    (tmp_path / "feeds").mkdir()
+    body = (f'[database]\nurl = "{database}"\n'
+            '[[watchlists]]\nname = "first"\nterms = ["x"]\natom = "same.xml"\n'
+            f'[[watchlists]]\nname = "second"\nterms = ["y"]\natom = "{atom}"\n')
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert str(err.value).startswith(f"{path}: watchlist 'second': ") and expected in str(err.value)
+
+
+def test_atom_paths_in_other_places_load(tmp_path):
+    body = ('[[watchlists]]\nname = "first"\nterms = ["x"]\natom = "feeds/first.xml"\n'
+            '[[watchlists]]\nname = "second"\nterms = ["y"]\natom = "second.xml"\n')
+    cfg = config.load(write(tmp_path, body))
+    assert [o.atom for o in cfg.outputs.values()] == [tmp_path / "feeds" / "first.xml", tmp_path / "second.xml"]
+
+
+def test_readme_config_shows_the_defaults(tmp_path):
+    """The README's configuration block sets every default as it is (retention: off unless set)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Configuration", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    shown, default = config.loads(block, tmp_path / "c.toml"), config.loads("", tmp_path / "c.toml")
+    assert shown.retention == default.retention and shown.retention.keep is None
+    assert (shown.settings, shown.database_url, shown.listen) == (default.settings, default.database_url, default.listen)

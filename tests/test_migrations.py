@@ -26,3 +26,54 @@ def test_each_revision_upgrades_from_the_previous_and_downgrades(db_url):
     store.prepare()  # an emptied database is set up again
     assert migrate.current_revision(store.engine) == migrate.head_revision()
     store.close()
+
+
+def test_0005_cleans_rows_stored_raw_at_0003(db_url):
+    """Rows stored before text was cleaned: cleaned in place, hits still point at their text, search follows."""
+    from datetime import datetime, timezone
+
+    import sqlalchemy as sa
+
+    from ingest.storage.records import article_of
+    from ingest.storage.store import ItemQuery
+    from ingest.storage.tables import HitRow, ItemRow, RevisionRow
+
+    store = Store(db_url)
+    migrate.upgrade(store.engine, "0003")
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    title = "\x1b]0;pw\x07ned\x07\x1b[2J CSTO"
+    blocks = [{"kind": "caption", "text": "Lead\x9b2J caption"}, {"kind": "paragraph", "text": "\x1b\x07"},
+              {"kind": "paragraph", "text": "Red\x1b[31m\r\nalert: CSTO met"}]
+    text = "\n\n".join(b["text"] for b in blocks[1:])
+    with store.engine.begin() as conn:
+        conn.execute(sa.insert(ItemRow.__table__).values(
+            id=1, source="s", url="http://example.org/a", title=title, fetched_at=now, sort_time=now,
+            authors=["Mallory\x9b0m", "\x07"], lead_image_caption="Lead\x9b2J caption", blocks=blocks, text=text,
+            origin="page", meta={"tags": ["t\x07ag"], "section": "W\x85orld"}, revision=0))
+        conn.execute(sa.insert(RevisionRow.__table__).values(
+            item_id=1, number=0, fetched_at=now, title="Old\x07", blocks=[{"kind": "paragraph", "text": "o\x1bld"}]))
+        for field, block, source in (("title", 0, title), ("body", 2, blocks[2]["text"])):
+            start = source.index("CSTO")
+            conn.execute(sa.insert(HitRow.__table__).values(
+                item_id=1, watchlist="w", version="v", term="CSTO", field=field, block=block, start=start,
+                end=start + 4, text="CSTO", snippet=f"…\x1b[[CSTO]]", revision=0, historical=False))
+    migrate.upgrade(store.engine, "0005")
+    stored = article_of(store.get(1).item)
+    assert stored.title == "]0;pwned[2J CSTO"
+    assert stored.authors == ["Mallory0m"]
+    assert [b.text for b in stored.blocks] == ["Lead2J caption", "Red[31m\nalert: CSTO met"]
+    assert stored.lead_image.caption == "Lead2J caption"
+    assert (stored.tags, stored.section) == (["tag"], "World")
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(ItemRow.__table__.c.text)).scalar() == "Red[31m\nalert: CSTO met"
+        assert conn.execute(sa.select(RevisionRow.__table__.c.title)).scalar() == "Old"
+        hits = conn.execute(sa.select(HitRow.__table__).order_by(HitRow.__table__.c.id)).all()
+    fields = {"title": stored.title, "body": None}
+    for hit in hits:
+        source = fields[hit.field] or stored.blocks[hit.block].text
+        assert hit.block in (0, 1) and source[hit.start:hit.end] == hit.text == "CSTO"
+        assert hit.snippet == "…[[CSTO]]"
+    # The full-text index holds the cleaned words: "pw<BEL>ned" was two words, "pwned" is one now.
+    assert [i.item.id for i in store.query(ItemQuery(search="pwned"))] == [1]
+    assert [i.item.id for i in store.query(ItemQuery(search="alert"))] == [1]
+    store.close()

@@ -4,6 +4,7 @@ from the database; and `ingest healthcheck` against a running daemon and against
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from ingest import config
 from ingest.config import ConfigError
 from ingest.fetch import Fetcher
 from ingest.pipeline import Pipeline
+from ingest import server
 from ingest.server import Heartbeat, Listener, Metrics, database_problem
 from ingest.storage.store import Store
 from tests.conftest import _free_port
@@ -167,3 +169,77 @@ def _text(url: str) -> str:
         return get(url)[1]
     except OSError:
         return ""
+
+
+def _raw(port: int, data: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(data)
+    return sock
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bytes:
+    """What the server sent before closing; fails when it is still open after `seconds`."""
+    sock.settimeout(seconds)
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received
+
+
+def test_half_sent_heads_are_closed_after_the_head_timeout(ready_store, monkeypatch):
+    monkeypatch.setattr(server, "HEAD_TIMEOUT", 0.5)
+    listener = Listener(("127.0.0.1", 0), Metrics(), Heartbeat(), ready_store.engine).start()
+    try:
+        stalled = [_raw(listener.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n") for _ in range(20)]
+        trickle = _raw(listener.port, b"G")
+        started = time.monotonic()
+        for _ in range(8):  # one byte every 0.1 s: each read is quick, the head never complete in time
+            time.sleep(0.1)
+            try:
+                trickle.sendall(b"E")
+            except OSError:
+                break
+        assert get(f"http://127.0.0.1:{listener.port}/metrics")[0] == 200  # others are served meanwhile
+        for sock in [*stalled, trickle]:
+            assert _closed_within(sock, 5) == b""
+            sock.close()
+        assert time.monotonic() - started < 5
+    finally:
+        listener.close()
+
+
+def test_connections_beyond_the_cap_are_refused_at_once(ready_store, monkeypatch):
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 3)
+    listener = Listener(("127.0.0.1", 0), Metrics(), Heartbeat(), ready_store.engine).start()
+    try:
+        stalled = [_raw(listener.port, b"GET /metrics HTTP/1.1\r\n") for _ in range(3)]
+        time.sleep(0.2)  # all three accepted and holding a thread
+        refused = _closed_within(_raw(listener.port, b"GET /metrics HTTP/1.0\r\n\r\n"), 5)
+        assert refused.startswith(b"HTTP/1.0 503 ")
+        for sock in stalled:
+            sock.close()
+        deadline = time.monotonic() + 5
+        while get(f"http://127.0.0.1:{listener.port}/metrics")[0] != 200:  # slots come back as they close
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        listener.close()
+
+
+def test_head_nosniff_and_no_interpreter_version(ready_store):
+    listener = Listener(("127.0.0.1", 0), Metrics(), Heartbeat(), ready_store.engine).start()
+    try:
+        got = _closed_within(_raw(listener.port, b"GET /metrics HTTP/1.0\r\n\r\n"), 5)
+        head = _closed_within(_raw(listener.port, b"HEAD /metrics HTTP/1.0\r\n\r\n"), 5)
+        bad = _closed_within(_raw(listener.port, b"DELETE /metrics HTTP/1.0\r\n\r\n"), 5)
+    finally:
+        listener.close()
+    got_head, body = got.split(b"\r\n\r\n", 1)
+    assert got_head.startswith(b"HTTP/1.0 200 ") and body.startswith(b"# HELP")
+    assert head.startswith(b"HTTP/1.0 200 ") and head.endswith(b"\r\n\r\n")  # no body
+    assert f"Content-Length: {len(body)}".encode() in head
+    assert bad.startswith(b"HTTP/1.0 501 ")
+    for response in (got_head, head, bad):
+        headers = response.split(b"\r\n\r\n", 1)[0].decode().lower()
+        assert "x-content-type-options: nosniff" in headers
+        assert "\r\nserver: ingest\r\n" in headers and "python" not in headers

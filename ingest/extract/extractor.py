@@ -8,6 +8,7 @@ import threading
 from lxml import etree
 
 from ingest.article import Article, Block, LeadImage
+from ingest.text import clean_text
 from ingest.urls import web_url
 
 from .blocks import caption_block, is_caption, walk_blocks
@@ -157,8 +158,19 @@ def _first_image(containers: list[etree._Element], url: str | None) -> str | Non
     return None
 
 
+def _clean(value: str | None) -> str | None:
+    return (clean_text(value).strip() or None) if value else None
+
+
+def _clean_blocks(blocks: list[Block]) -> list[Block]:
+    """Blocks without control characters; one left empty by that is dropped."""
+    return [Block(b.kind, text, _clean(b.credit)) for b in blocks if (text := _clean(b.text))]
+
+
 def _article(meta: Metadata, blocks: list[Block], url: str | None, containers) -> Article:
+    """The record, its text cleaned of control characters here, once (`ingest.text`)."""
     values, sources = meta.values, dict(meta.sources)
+    blocks = _clean_blocks(blocks)
     image = values.get("image")
     if image is None:
         image = _first_image(containers, url)
@@ -173,8 +185,12 @@ def _article(meta: Metadata, blocks: list[Block], url: str | None, containers) -
         lead = LeadImage(image, lead_caption.text if lead_caption else None,
                          lead_caption.credit if lead_caption else None)
     return Article(
-        title=values.get("title"), url=url, canonical_url=values.get("canonical"),
+        title=_clean(values.get("title")), url=url, canonical_url=values.get("canonical"),
         published=values.get("published"), updated=values.get("updated"),
-        authors=values.get("authors", []), language=language, lead_image=lead,
-        blocks=blocks, site_name=values.get("site_name"), section=values.get("section"),
-        tags=values.get("tags", []), sources=sources)
+        authors=_clean_all(values.get("authors", [])), language=language, lead_image=lead,
+        blocks=blocks, site_name=_clean(values.get("site_name")), section=_clean(values.get("section")),
+        tags=_clean_all(values.get("tags", [])), sources=sources)
+
+
+def _clean_all(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(filter(None, map(_clean, values))))
