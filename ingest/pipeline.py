@@ -136,7 +136,8 @@ class Pipeline:
         self.alerting: set[str] = {name for name, out in config.outputs.items() if out.webhook}
         self.settings = config.settings
 
-    def poll(self, source: Source) -> PollResult:
+    def poll(self, source: Source, planned: datetime | None = None) -> PollResult:
+        """`planned`: when the poll was due, for a scheduler that starts it later (see `schedule.plan`)."""
         result = PollResult(source.name)
         state = self._state(source)
         now = utcnow()
@@ -191,7 +192,7 @@ class Pipeline:
                 state.interval = auto_interval([t for e in feed.entries if (t := e.published or e.updated)])
         hint = cache_hint(dict(response.headers), feed.ttl_minutes if feed else None, now)
         moved = response.url if response.redirects and all(code in (301, 308) for code, _ in response.redirects) else None
-        result.next_poll = self._reschedule(state, source, Outcome("ok", hint=hint, moved_to=moved), now)
+        result.next_poll = self._reschedule(state, source, Outcome("ok", hint=hint, moved_to=moved), now, planned)
         result.state = state.state
         if feed is not None:  # a 304 is fully told by its feed_fetch event
             log.info("poll_done", source=source.name, new=result.new, updated=result.updated,
@@ -223,11 +224,12 @@ class Pipeline:
             state = SourceState(name=source.name, config_url=source.url, url=source.url)
         return state
 
-    def _reschedule(self, state: SourceState, source: Source, outcome: Outcome, now: datetime) -> datetime | None:
+    def _reschedule(self, state: SourceState, source: Source, outcome: Outcome, now: datetime,
+                    planned: datetime | None = None) -> datetime | None:
         """Save validators and the next poll time, after the poll's items are stored."""
         p = plan(state=state.state, failures=state.failures, url=state.url, moved_to=state.moved_to,
                  moved_count=state.moved_count, outcome=outcome, every=source.every or state.interval or AUTO_MAX / 4,
-                 now=now)
+                 now=now, planned=planned)
         if p.url != state.url:
             log.warning("source_moved", source=source.name, old=redact(state.url), new=redact(p.url))
             state.etag = state.last_modified = None
