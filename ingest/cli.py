@@ -54,7 +54,7 @@ class App:
     def store(self) -> Store:
         from ingest.storage.store import SchemaError, Store
 
-        store = Store(self.config.database_url)
+        store = Store(self.config.database_url, self.config.lock_timeout)
         try:
             store.prepare()
         except SchemaError as exc:

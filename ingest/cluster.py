@@ -164,7 +164,7 @@ class _Worker:
 
     @classmethod
     def open(cls, config: Config, tuning: Tuning) -> _Worker:
-        store = Store(config.database_url)
+        store = Store(config.database_url, config.lock_timeout)
         store.prepare()
         gate = PgHostGate(store.engine, config.settings.fetch.per_host_concurrency,
                           config.settings.fetch.per_host_delay)

@@ -1,9 +1,9 @@
 """One poll of one source, through every stage: fetch → parse feed → extract → fingerprint → store → flag.
 
 This is the only module that wires the stages together; each stage lives in its
-own module and knows nothing of the others.  A poll never raises for a bad source:
-problems become a `PollResult.error` and a log event, so one source cannot stop
-the others.
+own module and knows nothing of the others.  A poll never raises for a bad source
+or a failing database (locked, full): problems become a `PollResult.error` and a
+log event, so one source cannot stop the others.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from sqlalchemy.exc import OperationalError
 
 from ingest.article import Article
 from ingest.build import Built, Context, Page, build, fill
@@ -139,6 +141,24 @@ class Pipeline:
     def poll(self, source: Source, planned: datetime | None = None) -> PollResult:
         """`planned`: when the poll was due, for a scheduler that starts it later (see `schedule.plan`)."""
         result = PollResult(source.name)
+        try:
+            return self._poll(source, planned, result)
+        except OperationalError as exc:  # locked too long, disk full, server gone: the database's, not the source's
+            return self._database_failed(source, result, exc)
+
+    def _database_failed(self, source: Source, result: PollResult, exc: OperationalError) -> PollResult:
+        """One clear error; nothing more is written (it would fail too).  Each batch is one transaction and the
+        feed's validators are saved only after its items, so the next poll fetches what was not stored."""
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        if "locked" in reason:
+            reason += f" (another process held its write lock longer than [database] lock_timeout = " \
+                      f"{self.config.lock_timeout:g} s)"
+        result.error, result.failure = f"database: {reason}; not stored now, retried at the next poll", "database"
+        result.next_poll = utcnow() + timedelta(seconds=source.every or AUTO_MAX / 4)
+        log.error("poll_database_error", source=source.name, error=reason, new=result.new)
+        return result
+
+    def _poll(self, source: Source, planned: datetime | None, result: PollResult) -> PollResult:
         state = self._state(source)
         now = utcnow()
         if state.state == "gone":
