@@ -54,7 +54,7 @@ class App:
     def store(self) -> Store:
         from ingest.storage.store import SchemaError, Store
 
-        store = Store(self.config.database_url)
+        store = Store(self.config.database_url, self.config.lock_timeout)
         try:
             store.prepare()
         except SchemaError as exc:
@@ -527,3 +527,13 @@ def upgrade(app: App) -> None:
         except ImportError:  # without the postgres extra there are no workers to queue jobs for
             return
         click.echo(f"job queue schema: {'applied' if ensure_queue_schema(store.engine) else 'present'}")
+
+
+@main.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the demo's config.toml and demo.db (default: a new temporary folder).")
+def demo(folder: Path | None) -> None:
+    """Offline demo: serve bundled feeds and pages on 127.0.0.1 and ingest them into a demo database."""
+    from ingest import demo as demo_site
+
+    sys.exit(demo_site.run(folder))

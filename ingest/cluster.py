@@ -164,7 +164,7 @@ class _Worker:
 
     @classmethod
     def open(cls, config: Config, tuning: Tuning) -> _Worker:
-        store = Store(config.database_url)
+        store = Store(config.database_url, config.lock_timeout)
         store.prepare()
         gate = PgHostGate(store.engine, config.settings.fetch.per_host_concurrency,
                           config.settings.fetch.per_host_delay)
@@ -186,16 +186,18 @@ def _here() -> _Worker:
     return _current
 
 
-def is_due(source: Source, state: SourceState | None, now: datetime) -> bool:
+def is_due(source: Source, state: SourceState | None, now: datetime, tick: float = 0.0) -> bool:
+    """Due at the tick nearest its planned time (half a tick early at most): waiting for the tick after
+    it would stretch every interval by up to a tick (`every = "10s"` polled every 20 s at a 10 s tick)."""
     if state is None or state.config_url != source.url:  # never polled, or the config changed its URL
         return True
-    return state.state != "gone" and (state.next_poll is None or state.next_poll <= now)
+    return state.state != "gone" and (state.next_poll is None or state.next_poll <= now + timedelta(seconds=tick / 2))
 
 
 def _due_sources() -> list[str]:
     w, now = _here(), utcnow()
     states = {s.name: s for s in w.store.source_states()}
-    return [s.name for s in w.config.sources if is_due(s, states.get(s.name), now)]
+    return [s.name for s in w.config.sources if is_due(s, states.get(s.name), now, w.tuning.tick)]
 
 
 async def tick(context: procrastinate.JobContext, timestamp: int) -> None:
@@ -220,9 +222,11 @@ def poll_source(name: str) -> None:
     except ConfigError:
         log.warning("cluster_unknown_source", source=name, hint="every worker must read the same config.toml")
         return
-    if not is_due(source, w.store.source_state(name), utcnow()):
+    state = w.store.source_state(name)
+    if not is_due(source, state, utcnow(), w.tuning.tick):
         return
-    result = w.pipeline.poll(source)
+    # The next poll is planned from this one's planned time, so the tick's rounding does not add up.
+    result = w.pipeline.poll(source, planned=state.next_poll if state and state.config_url == source.url else None)
     if result.error:
         log.warning("poll_failed", source=name, error=result.error, next_poll=str(result.next_poll))
 

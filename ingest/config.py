@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ingest.watchlists import Watchlist
 
 DEFAULT_PATH = "config.toml"
+LOCK_TIMEOUT = 300.0  # seconds a SQLite write waits for another process's lock before its poll fails (retried later)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Source and watchlist names are identifiers: they become URL paths (/watchlists/NAME.atom), CLI arguments
@@ -114,6 +115,7 @@ class Config:
     watchlists: tuple[Watchlist, ...]
     outputs: dict[str, Outputs] = field(default_factory=dict)  # by watchlist name; only those with an output
     listen: tuple[str, int] | None = None  # `[server] listen`: the observability listener, off by default
+    lock_timeout: float = LOCK_TIMEOUT  # `[database] lock_timeout`
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -162,18 +164,22 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     where = str(path)
     _check_keys(raw, {"database", "fetch", "retention", "server", "sources", "watchlists"}, where, "")
     database = _table(raw, "database", where)
-    _check_keys(database, {"url"}, where, "database.")
+    _check_keys(database, {"url", "lock_timeout"}, where, "database.")
     url = _resolve_sqlite_url(_typed(database, "url", str, where, "database.", "sqlite:///ingest.db"), path.parent)
     try:
         urlsplit(url).port
     except ValueError as exc:  # the message names the port, never the URL: it may hold a password
         raise ConfigError(f"{where}: 'database.url' is not a valid URL: {exc}") from None
+    lock_timeout = _typed(database, "lock_timeout", (int, float), where, "database.", LOCK_TIMEOUT)
+    if lock_timeout <= 0:
+        raise ConfigError(f"{where}: 'database.lock_timeout' must be a positive number of seconds, got {lock_timeout!r}")
     watchlists = _watchlists(raw.get("watchlists", []), where)
     outputs = _outputs(raw.get("watchlists", []), where, path.parent)
     _check_atom_paths(outputs, url, path, where)
     return Config(
         path=path,
         database_url=url,
+        lock_timeout=float(lock_timeout),
         settings=_settings(_table(raw, "fetch", where), where),
         retention=_retention(_table(raw, "retention", where), where),
         sources=_sources(raw.get("sources", []), where),

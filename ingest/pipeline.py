@@ -1,9 +1,9 @@
 """One poll of one source, through every stage: fetch → parse feed → extract → fingerprint → store → flag.
 
 This is the only module that wires the stages together; each stage lives in its
-own module and knows nothing of the others.  A poll never raises for a bad source:
-problems become a `PollResult.error` and a log event, so one source cannot stop
-the others.
+own module and knows nothing of the others.  A poll never raises for a bad source
+or a failing database (locked, full): problems become a `PollResult.error` and a
+log event, so one source cannot stop the others.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from sqlalchemy.exc import OperationalError
 
 from ingest.article import Article
 from ingest.build import Built, Context, Page, build, fill
@@ -141,8 +143,27 @@ class Pipeline:
         self.alerting: set[str] = {name for name, out in config.outputs.items() if out.webhook}
         self.settings = config.settings
 
-    def poll(self, source: Source) -> PollResult:
+    def poll(self, source: Source, planned: datetime | None = None) -> PollResult:
+        """`planned`: when the poll was due, for a scheduler that starts it later (see `schedule.plan`)."""
         result = PollResult(source.name)
+        try:
+            return self._poll(source, planned, result)
+        except OperationalError as exc:  # locked too long, disk full, server gone: the database's, not the source's
+            return self._database_failed(source, result, exc)
+
+    def _database_failed(self, source: Source, result: PollResult, exc: OperationalError) -> PollResult:
+        """One clear error; nothing more is written (it would fail too).  Each batch is one transaction and the
+        feed's validators are saved only after its items, so the next poll fetches what was not stored."""
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        if "locked" in reason:
+            reason += f" (another process held its write lock longer than [database] lock_timeout = " \
+                      f"{self.config.lock_timeout:g} s)"
+        result.error, result.failure = f"database: {reason}; not stored now, retried at the next poll", "database"
+        result.next_poll = utcnow() + timedelta(seconds=source.every or AUTO_MAX / 4)
+        log.error("poll_database_error", source=source.name, error=reason, new=result.new)
+        return result
+
+    def _poll(self, source: Source, planned: datetime | None, result: PollResult) -> PollResult:
         state = self._state(source)
         now = utcnow()
         if state.state == "gone":
@@ -201,7 +222,8 @@ class Pipeline:
         hint = cache_hint(dict(response.headers), feed.ttl_minutes if feed else None, now)
         moved = response.url if response.redirects and all(code in (301, 308) for code, _ in response.redirects) else None
         error = f"{result.failed} entries failed, first {result.entry_error}" if result.failed else None
-        result.next_poll = self._reschedule(state, source, Outcome("ok", error=error, hint=hint, moved_to=moved), now)
+        result.next_poll = self._reschedule(state, source, Outcome("ok", error=error, hint=hint, moved_to=moved), now,
+                                            planned)
         result.state = state.state
         if feed is not None:  # a 304 is fully told by its feed_fetch event
             log.info("poll_done", source=source.name, new=result.new, updated=result.updated,
@@ -233,11 +255,12 @@ class Pipeline:
             state = SourceState(name=source.name, config_url=source.url, url=source.url)
         return state
 
-    def _reschedule(self, state: SourceState, source: Source, outcome: Outcome, now: datetime) -> datetime | None:
+    def _reschedule(self, state: SourceState, source: Source, outcome: Outcome, now: datetime,
+                    planned: datetime | None = None) -> datetime | None:
         """Save validators and the next poll time, after the poll's items are stored."""
         p = plan(state=state.state, failures=state.failures, url=state.url, moved_to=state.moved_to,
                  moved_count=state.moved_count, outcome=outcome, every=source.every or state.interval or AUTO_MAX / 4,
-                 now=now)
+                 now=now, planned=planned)
         if p.url != state.url:
             log.warning("source_moved", source=source.name, old=redact(state.url), new=redact(p.url))
             state.etag = state.last_modified = None

@@ -48,7 +48,9 @@ class Plan:
 
 
 def plan(*, state: str, failures: int, url: str, moved_to: str | None, moved_count: int, outcome: Outcome,
-         every: float, now: datetime, rng: random.Random | None = None) -> Plan:
+         every: float, now: datetime, planned: datetime | None = None, rng: random.Random | None = None) -> Plan:
+    """`planned`: when this poll was due.  A successful poll within one interval of it schedules the next
+    from it, not from `now`, so a poll that started late (a scheduler's tick, a busy worker) delays no other."""
     rng = rng or _RNG
     current = Plan(state="ok" if state != "gone" else "gone", failures=failures, next_poll=None, url=url,
                    moved_to=moved_to, moved_count=moved_count)
@@ -61,7 +63,8 @@ def plan(*, state: str, failures: int, url: str, moved_to: str | None, moved_cou
     if outcome.kind in ("ok", "not_modified"):
         current = _follow_redirect(current, outcome.moved_to)
         delay = max(every, min(outcome.hint or 0.0, MAX_HINT))
-        return replace(current, state="ok", failures=0, next_poll=now + timedelta(seconds=_jittered(delay, rng)))
+        start = planned if planned is not None and abs((now - planned).total_seconds()) < every else now
+        return replace(current, state="ok", failures=0, next_poll=start + timedelta(seconds=_jittered(delay, rng)))
     failures += 1
     delay = min(every * 2 ** min(failures, 20), MAX_BACKOFF)
     delay = max(every, _jittered(delay, rng))

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("INGEST_SHARED", REPO.parent / "shared"))
+from tests.paths import SHARED
+
 _db_counter = itertools.count()
 
 
@@ -89,6 +89,7 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def shared() -> Path:
+    """The large corpora, for the optional whole-corpus tests only."""
     if not SHARED.exists():
         pytest.skip(f"shared material not found at {SHARED}")
     return SHARED

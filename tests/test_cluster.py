@@ -265,7 +265,9 @@ def test_four_workers_poll_each_feed_once_per_interval_despite_a_kill(db_url, tm
         # redone once, after the stalled timeout.
         redone = stalled_sources(text)
         assert "feed-0" in redone
-        low, high = 0.9 * every - 0.5, 1.1 * every + tick + latency
+        # The next poll is planned from when the last one was due, so one that started late is followed by
+        # one sooner: a gap is short by at most that latency, and by half a tick (due at the nearest tick).
+        low, high = 0.9 * every - tick / 2 - latency, 1.1 * every + tick + latency
         assert high < 2 * 0.9 * every
         for i in range(farm.feeds):
             times = farm.fetches[i]
@@ -280,6 +282,24 @@ def test_four_workers_poll_each_feed_once_per_interval_despite_a_kill(db_url, tm
         # Politeness across processes: at most per_host_concurrency requests per host at once.
         assert set(farm.peak) == set(HOSTS)
         assert max(farm.peak.values()) == 2 and all(p <= 2 for p in farm.peak.values()), dict(farm.peak)
+
+
+@postgres_only
+def test_an_interval_equal_to_the_tick_is_kept(db_url, tmp_path):
+    """`every` = the tick: one poll per tick, not one every other tick (2 s, as the default 10 s is to 10 s)."""
+    every = 2.0
+    with FeedFarm(feeds=1, delay=0.0) as farm:
+        config = write_config(tmp_path / "config.toml", db_url, farm, every)
+        assert ingest(config, "db", "upgrade").returncode == 0
+        proc = start_workers(config, 1, tmp_path / "workers.log", cluster_env(INGEST_TICK=str(int(every))))
+        try:
+            wait_for(lambda: len(farm.fetches[0]) >= 1, "the first poll", 60)
+            time.sleep(8 * every)
+        finally:
+            assert stop_workers(proc) == 0
+    times = farm.fetches[0]
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    assert len(times) >= 7 and gaps[len(gaps) // 2] < 1.5 * every, gaps
 
 
 def restart_postgres(server_url: str) -> None:

@@ -7,13 +7,14 @@ import json
 
 import pytest
 
+from tests.paths import SAMPLE_ARTICLES
 from tests.servers import LocalServer
 from tests.test_end_to_end import ingest, items, write_config
 
 
-def _bodies(shared, n: int = 2) -> list[list[str]]:
+def _bodies(n: int = 2) -> list[list[str]]:
     """Paragraphs of real news articles (the extraction corpus' ground truth), longest first."""
-    truth = json.loads((shared / "corpus" / "articles" / "ground-truth.json").read_text(encoding="utf-8"))
+    truth = json.loads((SAMPLE_ARTICLES / "ground-truth.json").read_text(encoding="utf-8"))
     bodies = sorted((v["articleBody"] for v in truth.values()), key=lambda b: -len(b.split()))
     picked = [b for b in bodies if 500 < len(b.split()) < 1700][:n]
     return [[p.strip() for p in b.split("\n\n") if p.strip()] for b in picked]
@@ -53,8 +54,8 @@ def serve_page(srv: LocalServer, path: str, body: bytes) -> None:
     srv.route(path, body, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-def test_same_article_under_six_url_shapes_and_two_feeds_is_stored_once(tmp_path, db_url, shared):
-    [paragraphs] = _bodies(shared, 1)
+def test_same_article_under_six_url_shapes_and_two_feeds_is_stored_once(tmp_path, db_url):
+    [paragraphs] = _bodies(1)
     with LocalServer() as srv:
         canonical = srv.url("/a/1.html")
         article = page("Trade talks stall", paragraphs, canonical=canonical)
@@ -76,8 +77,8 @@ def test_same_article_under_six_url_shapes_and_two_feeds_is_stored_once(tmp_path
     assert explained.count(": same url") + explained.count(": same content") >= 5
 
 
-def test_reprint_on_another_host_joins_the_story_and_near_miss_does_not(tmp_path, db_url, shared):
-    original, other = _bodies(shared, 2)
+def test_reprint_on_another_host_joins_the_story_and_near_miss_does_not(tmp_path, db_url):
+    original, other = _bodies(2)
     reprint = original[:3] + ["Reporting by our correspondent; additional reporting by the wire service desk."] \
         + original[3:]
     # Same outlet, same boilerplate and the same opening sentence, but a different story.
@@ -118,8 +119,8 @@ def _stored_once(srv: LocalServer, tmp_path, db_url, paragraphs: list[str], guid
 
 
 @pytest.mark.parametrize("second_guid", ["guid-1", "guid-rotated"])
-def test_known_entry_is_neither_stored_nor_fetched_again_even_under_a_new_guid(tmp_path, db_url, shared, second_guid):
-    [paragraphs] = _bodies(shared, 1)
+def test_known_entry_is_neither_stored_nor_fetched_again_even_under_a_new_guid(tmp_path, db_url, second_guid):
+    [paragraphs] = _bodies(1)
     with LocalServer() as srv:
         config = _stored_once(srv, tmp_path, db_url, paragraphs, "guid-1")
         serve_feed(srv, "/f.xml", [(second_guid, srv.url("/a/1.html"), "Story")], build="2")
@@ -129,8 +130,8 @@ def test_known_entry_is_neither_stored_nor_fetched_again_even_under_a_new_guid(t
     assert len(items(config)) == 1
 
 
-def test_entry_changed_in_the_feed_but_not_on_the_page_is_fetched_once_more_not_at_every_poll(tmp_path, db_url, shared):
-    [paragraphs] = _bodies(shared, 1)
+def test_entry_changed_in_the_feed_but_not_on_the_page_is_fetched_once_more_not_at_every_poll(tmp_path, db_url):
+    [paragraphs] = _bodies(1)
     with LocalServer() as srv:
         config = _stored_once(srv, tmp_path, db_url, paragraphs, "g1")
         outs = []
@@ -143,8 +144,8 @@ def test_entry_changed_in_the_feed_but_not_on_the_page_is_fetched_once_more_not_
     assert len(items(config)) == 1
 
 
-def test_corrected_article_becomes_a_revision_and_its_new_term_is_flagged(tmp_path, db_url, shared):
-    [paragraphs] = _bodies(shared, 1)
+def test_corrected_article_becomes_a_revision_and_its_new_term_is_flagged(tmp_path, db_url):
+    [paragraphs] = _bodies(1)
     corrected = paragraphs[:2] + ["Correction: officials of the CSTO later disputed the figures."] + paragraphs[2:]
     with LocalServer() as srv:
         config = _stored_once(srv, tmp_path, db_url, paragraphs, "g1")
@@ -164,8 +165,8 @@ def test_corrected_article_becomes_a_revision_and_its_new_term_is_flagged(tmp_pa
     assert "revisions: current is revision 1" in explained and "0: fetched" in explained
 
 
-def test_reused_guid_does_not_hide_a_new_article(tmp_path, db_url, shared):
-    first, second = _bodies(shared, 2)
+def test_reused_guid_does_not_hide_a_new_article(tmp_path, db_url):
+    first, second = _bodies(2)
     with LocalServer() as srv:
         serve_page(srv, "/a/1.html", page("First story", first))
         serve_page(srv, "/a/2.html", page("Second story", second))

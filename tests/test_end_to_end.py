@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import SEED_TEXT
 from tests.servers import LocalServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -69,7 +70,7 @@ def site():
         yield srv
 
 
-def test_fetch_show_and_flag(site, tmp_path, db_url, shared):
+def test_fetch_show_and_flag(site, tmp_path, db_url):
     config = write_config(tmp_path, [("azatutyun-test", site.url("/feed.xml"))], db_url=db_url)
     out = ingest(config, "fetch")
     assert out.stdout.strip() == "azatutyun-test: 2 new, 0 duplicate, 0 failed, 1 flagged"
@@ -82,7 +83,7 @@ def test_fetch_show_and_flag(site, tmp_path, db_url, shared):
 
     # The text form reproduces the seed article exactly.
     text = ingest(config, "show", str(seed["id"])).stdout
-    assert text == (shared / "seed" / "article.txt").read_text(encoding="utf-8").rstrip("\n") + "\n"
+    assert text == SEED_TEXT.read_text(encoding="utf-8").rstrip("\n") + "\n"
 
     record = json.loads(ingest(config, "show", str(seed["id"]), "--format", "json").stdout)
     assert record["canonical_url"] == "https://www.azatutyun.am/a/31892678.html"

@@ -3,14 +3,12 @@
 import gzip
 import importlib.util
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from ingest.extract import extract
+from tests.paths import SHARED
 
-SHARED = Path(os.environ.get("INGEST_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 CORPUS = SHARED / "corpus" / "articles"
 
 pytestmark = pytest.mark.skipif(not (CORPUS / "ground-truth.json").exists(), reason="shared corpus not present")

@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ingest.extract import extract
+from tests.paths import SEED_TEXT
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
-SEED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "seed" / "article.txt"
 URL = "https://www.azatutyun.am/a/31892678.html"
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.feeds import FeedError, parse_feed
+from tests.paths import SHARED
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "feeds"
+CORPUS = SHARED / "corpus" / "feeds"
 
 
 @dataclass

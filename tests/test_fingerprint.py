@@ -32,8 +32,10 @@ from ingest.fingerprint import (
     similarity,
     similarity_signature,
 )
+from tests.paths import SAMPLE_ARTICLES, SHARED
 
-GROUND_TRUTH = Path("/work/shared/corpus/articles/ground-truth.json")
+GROUND_TRUTH = SHARED / "corpus" / "articles" / "ground-truth.json"  # the whole corpus, for the rates (optional)
+SAMPLE_TRUTH = SAMPLE_ARTICLES / "ground-truth.json"  # four of its pages, in the repository
 SITE_BOILERPLATE = [
     "Sign up for our daily newsletter to get the top stories delivered to your inbox every morning.",
     "Follow us on Twitter and Facebook for the latest updates.",
@@ -143,10 +145,10 @@ def test_content_hash_differs_for_different_text():
 # --- Similarity signature ---------------------------------------------------
 
 
-def _bodies() -> list[str]:
-    if not GROUND_TRUTH.exists():
-        pytest.skip("shared corpus not available")
-    entries = json.loads(GROUND_TRUTH.read_text(encoding="utf-8"))
+def _bodies(truth: Path = GROUND_TRUTH) -> list[str]:
+    if not truth.exists():
+        pytest.skip(f"shared corpus not found at {truth}")
+    entries = json.loads(truth.read_text(encoding="utf-8"))
     return [entries[key]["articleBody"] for key in sorted(entries) if not is_short(entries[key]["articleBody"])]
 
 
@@ -235,14 +237,14 @@ def test_different_articles_from_one_site_do_not_pass_the_threshold():
 
 
 def test_a_text_is_its_own_near_duplicate_and_unrelated_texts_are_not():
-    first, second = _bodies()[:2]
+    first, second = _bodies(SAMPLE_TRUTH)[:2]
     assert similarity(similarity_signature(first), similarity_signature(first)) == 1.0
     assert similarity(similarity_signature(first), similarity_signature(second)) < 0.1
     assert not _shares_band(similarity_signature(first), similarity_signature(second))
 
 
 def test_signature_round_trips_through_its_string_form():
-    sig = similarity_signature(_bodies()[0])
+    sig = similarity_signature(_bodies(SAMPLE_TRUTH)[0])
     assert Signature.from_str(sig.to_str()) == sig
     assert len(sig.values) == SIGNATURE_SIZE
     with pytest.raises(ValueError):
@@ -251,7 +253,7 @@ def test_signature_round_trips_through_its_string_form():
 
 def test_signature_and_band_keys_are_the_same_in_another_process():
     """Keys are stored and compared across runs: no per-process hash seed may leak in."""
-    body = _bodies()[0]
+    body = _bodies(SAMPLE_TRUTH)[0]
     code = (
         "import sys; from ingest.fingerprint import similarity_signature, band_keys\n"
         "s = similarity_signature(sys.stdin.read()); print(s.to_str()); print(','.join(band_keys(s)))"
@@ -291,7 +293,7 @@ def test_short_texts_are_short():
 
 
 def test_fingerprints_of_an_article():
-    body = _bodies()[0]
+    body = _bodies(SAMPLE_TRUTH)[0]
     article = Article(
         url="https://www.example.com/a/123.html?utm_source=rss",
         canonical_url="https://example.com/a/123.html",

@@ -123,3 +123,16 @@ def test_network_down_needs_every_source_failing_below_http(kinds, down):
 
 def test_network_down_ignores_stale_failures():
     assert network_down(_polls("connection", "connection", "connection", age=2 * NETWORK_WINDOW), NOW) is False
+
+
+def test_a_poll_started_late_plans_the_next_from_when_it_was_due():
+    """A scheduler's tick starts polls a little late; counting from the start would add that to every interval."""
+    planned = NOW - timedelta(seconds=8)
+    p = plan(state="ok", failures=0, url="u", moved_to=None, moved_count=0, outcome=Outcome("ok"), every=EVERY,
+             now=NOW, planned=planned, rng=random.Random(1))
+    assert 0.9 * EVERY <= (p.next_poll - planned).total_seconds() <= 1.1 * EVERY
+    assert p.next_poll == _plan(Outcome("ok")).next_poll - timedelta(seconds=8)  # same jitter, 8 s earlier
+    # More than an interval late (a stopped daemon, a manual fetch): the rhythm starts over from now.
+    late = plan(state="ok", failures=0, url="u", moved_to=None, moved_count=0, outcome=Outcome("ok"), every=EVERY,
+                now=NOW, planned=NOW - timedelta(seconds=EVERY + 1), rng=random.Random(1))
+    assert _delay(late) >= 0.9 * EVERY

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +10,8 @@ import pytest
 from ingest.article import Article, Block
 from ingest.watchlists import Hit, Watchlist, WatchlistError, compile_watchlists, match, schema
 from ingest.watchlists.fold import _fold_clusters, fold
+from tests.paths import SEED_TEXT
 
-SEED = Path("/work/shared/seed/article.txt")
 NBSP, NNBSP = "\u00a0", "\u202f"
 
 
@@ -248,7 +247,7 @@ def test_missing_name_is_an_error() -> None:
 
 def seed_article() -> Article:
     """The seed layout: title, lead caption, paragraphs, with the inline photo caption as a caption block."""
-    title, *parts = SEED.read_text(encoding="utf-8").split("\n\n")
+    title, *parts = SEED_TEXT.read_text(encoding="utf-8").split("\n\n")
     blocks = [Block("caption", parts[0])]
     blocks += [Block("caption" if p.startswith("Armenia - The foreign ministers") else "paragraph", p)
                for p in parts[1:]]

@@ -17,15 +17,16 @@ from ingest.extract import SiteRules
 from ingest.feeds import FeedEntry
 from ingest.watchlists import Term, Watchlist
 from ingest.workers import ExtractPool, extract_page
+from tests.paths import SAMPLE_ARTICLES
 
 
-def _pages(shared, n: int = 4) -> list[bytes]:
-    files = sorted((shared / "corpus" / "articles" / "html").glob("*.html.gz"))[:n]
+def _pages(n: int = 4) -> list[bytes]:
+    files = sorted((SAMPLE_ARTICLES / "html").glob("*.html.gz"))[:n]
     return [gzip.decompress(f.read_bytes()) for f in files]
 
 
-def test_process_pool_equals_in_thread(shared):
-    pages = _pages(shared)
+def test_process_pool_equals_in_thread():
+    pages = _pages()
     url = "https://example.org/a/1"
     expected = [extract_page(p, "text/html", url) for p in pages]
     with ExtractPool(processes=2) as pool:
@@ -35,17 +36,17 @@ def test_process_pool_equals_in_thread(shared):
     assert any(a.text.strip() for a in expected)
 
 
-def test_rules_cross_the_process_boundary(shared):
-    page = _pages(shared, 1)[0]
+def test_rules_cross_the_process_boundary():
+    page = _pages(1)[0]
     rules = SiteRules(body="body", remove=("script", "nav"))
     with ExtractPool(processes=2) as pool:
         got = pool.submit(page, "text/html; charset=utf-8", "https://example.org/x", rules).result(timeout=60)
     assert got == extract_page(page, "text/html; charset=utf-8", "https://example.org/x", rules)
 
 
-def test_build_in_workers_equals_in_thread(shared):
+def test_build_in_workers_equals_in_thread():
     """Fingerprints and hits are computed in the workers, with watchlists compiled there once."""
-    pages = _pages(shared, 3)
+    pages = _pages(3)
     entries = [FeedEntry(guid=f"g{n}", url=f"https://example.org/a/{n}", title=None, published=None, updated=None)
                for n in range(len(pages))]
     ctx = Context("src", tracking_params=("ref",))

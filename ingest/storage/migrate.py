@@ -34,13 +34,38 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.begin() as conn:
+    with _transaction(engine) as conn:
         command.upgrade(_alembic_config(conn), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as conn:
+    with _transaction(engine) as conn:
         command.downgrade(_alembic_config(conn), revision)
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    """All revisions in one transaction, so that a migration killed midway (SIGKILL, power loss) leaves the
+    database as it was.  PostgreSQL's DDL is transactional as is; Python's sqlite3 driver opens a transaction
+    only before INSERT/UPDATE/DELETE and runs CREATE/DROP/ALTER outside it, so on SQLite the transaction is
+    opened here, with BEGIN IMMEDIATE (the write lock from the start), and the driver told to leave it alone."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        driver.isolation_level = None  # no implicit BEGIN/COMMIT by the driver: ours below
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                driver.rollback()
+                raise
+            driver.commit()
+        finally:
+            driver.isolation_level = ""  # the driver's default again, for the pool's next user
 
 
 @contextmanager

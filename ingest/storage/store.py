@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from ingest import search
+from ingest.config import LOCK_TIMEOUT
 from ingest.storage import fulltext, migrate
 from ingest.storage.tables import (
     AlertRow,
@@ -50,12 +51,13 @@ class SchemaError(RuntimeError):
     """The database schema does not match this version of the code."""
 
 
-def engine_for(url: str) -> Engine:
+def engine_for(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
+    """`lock_timeout`: seconds a SQLite statement waits for another process's lock (then "database is locked")."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": lock_timeout, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
@@ -64,7 +66,7 @@ def engine_for(url: str) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
         # 8 MiB of pages per connection, so memory stays bounded as the database grows (each pooled
         # connection fills its own cache). Misses are served by the OS page cache: at 200,000 items a
         # fingerprint lookup costs the same with 64 MiB, and queries stay well under 100 ms.
@@ -163,9 +165,9 @@ class StoredItem:
 
 
 class Store:
-    def __init__(self, url: str):
+    def __init__(self, url: str, lock_timeout: float = LOCK_TIMEOUT):
         self.url = url
-        self.engine = engine_for(url)
+        self.engine = engine_for(url, lock_timeout)
         # SQLite has one writer at a time, and a writer waiting in its busy handler sleeps up to 100 ms
         # between tries: threads of this process queue on a lock instead, and go the moment it is free.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()

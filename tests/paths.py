@@ -1,0 +1,16 @@
+"""Where test data lives: small samples in the repository, the large corpora beside it when present.
+
+Every test runs on the samples under tests/fixtures; only the optional whole-corpus tests read
+`$INGEST_SHARED` (default ../shared) and skip without it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+SEED_TEXT = FIXTURES / "seed" / "article.txt"
+SAMPLE_ARTICLES = FIXTURES / "corpus" / "articles"  # laid out like shared/corpus/articles
+SHARED = Path(os.environ.get("INGEST_SHARED", REPO.parent / "shared"))
