@@ -386,7 +386,9 @@ class Pipeline:
         try:
             with self.store.writing() as w:
                 stored = [self._store(w, source, b) for b in batch]
-        except Exception:
+        except Exception as exc:
+            if _database_wide(exc):
+                raise
             stored = [self._store_alone(source, b) for b in batch]
         for s in stored:
             s.count_and_log(source.name, result)
@@ -398,6 +400,8 @@ class Pipeline:
         except Conflict:  # stored by someone else since we looked
             return Stored("duplicate", b, None)
         except Exception as exc:
+            if _database_wide(exc):
+                raise
             return Stored("failed", replace(b, error=f"storing failed: {_error(exc)}"), None)
 
     def _store(self, w: Writer, source: Source, b: Built) -> Stored:
@@ -505,6 +509,14 @@ def _failure(exc: FetchError | FeedError) -> Outcome:
     if exc.kind in ("timeout", "connection") or (exc.status or 0) >= 500 or exc.status == 429:
         return Outcome("transient", error=error)
     return Outcome("invalid", error=error)
+
+
+def _database_wide(exc: Exception) -> bool:
+    """A fault of the database (locked, full, gone), not of one entry: every later entry would fail alike."""
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return not (sqlstate or "").startswith("54")  # PostgreSQL class 54: a value over a limit, the entry's own
 
 
 def _cancelled(exc: Exception) -> bool:
