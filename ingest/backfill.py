@@ -7,7 +7,7 @@ flagged at ingestion stays non-historical when the new definition still matches 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -30,8 +30,10 @@ class Rematched:
         return f"{self.watchlist}: {self.checked} items re-evaluated, {self.flagged} flagged, {self.dropped} unflagged"
 
 
-def rematch(store: Store, watchlists: Sequence[Watchlist], batch: int = 200) -> list[Rematched]:
-    """Bring every stored item's hits of these watchlists up to their current definitions, and remember them."""
+def rematch(store: Store, watchlists: Sequence[Watchlist], batch: int = 200,
+            progress: Callable[[int], None] = lambda n: None) -> list[Rematched]:
+    """Bring every stored item's hits of these watchlists up to their current definitions, and remember them
+    (`progress(n)` after each batch of n items)."""
     if not watchlists:
         return []
     matcher = compile_watchlists(watchlists)
@@ -57,6 +59,7 @@ def rematch(store: Store, watchlists: Sequence[Watchlist], batch: int = 200) -> 
                 new.extend(_row(h, item, historical=not live) for h in hits)
         if stale or new:
             hit_store.replace_hits(store.engine, versions, stale, new)
+        progress(len(items))
     if versions:
         hit_store.save_versions(store.engine, versions, datetime.now(timezone.utc))
     for r in results.values():
