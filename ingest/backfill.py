@@ -16,6 +16,7 @@ from ingest.storage import hits as hit_store
 from ingest.storage.records import article_of, hit_row
 from ingest.storage.store import Store
 from ingest.storage.tables import HitRow, ItemRow
+from ingest.terminal import plural
 from ingest.watchlists import Hit, Watchlist, compile_watchlists
 
 
@@ -27,7 +28,8 @@ class Rematched:
     dropped: int = 0  # items whose old hits went because the definition no longer matches them
 
     def summary(self) -> str:
-        return f"{self.watchlist}: {self.checked} items re-evaluated, {self.flagged} flagged, {self.dropped} unflagged"
+        return (f"{self.watchlist}: {plural(self.checked, 'item')} re-evaluated, {self.flagged} flagged, "
+                f"{self.dropped} unflagged")
 
 
 def rematch(store: Store, watchlists: Sequence[Watchlist], batch: int = 200,

@@ -255,7 +255,10 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
             raise ConfigError(f"{where}: two sources are named {name!r}")
         seen.add(name)
         every_raw = table.get("every", "15m")
-        every = None if every_raw == "auto" else parse_duration(every_raw, f"{where}: {prefix}every")
+        try:
+            every = None if every_raw == "auto" else parse_duration(every_raw, f"{where}: source {name!r}: every")
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (or \"auto\": from how often the feed publishes)") from None
         rules = None
         if "rules" in table:
             from ingest.extract import SiteRules

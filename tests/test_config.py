@@ -48,7 +48,7 @@ def test_env_var_names_the_default_config(tmp_path, monkeypatch):
         ("bogus = 1\n", "unknown key 'bogus'"),
         ("[[sources]]\nname = 'a'\n", "'sources[0].url' is required"),
         ("[[sources]]\nname = 'a'\nurl = 'ftp://x/feed'\n", "must be an http(s) URL"),
-        ("[[sources]]\nname = 'a'\nurl = 'https://x/feed'\nevery = 'often'\n", "sources[0].every: expected a duration"),
+        ("[[sources]]\nname = 'a'\nurl = 'https://x/feed'\nevery = 'often'\n", "source 'a': every: expected a duration"),
         ("[[sources]]\nname = 'a'\nurl = 'https://x/a'\n[[sources]]\nname = 'a'\nurl = 'https://x/b'\n",
          "two sources are named 'a'"),
         ("[[sources]]\nname = 'a'\nurl = 'https://x/a'\nextra = 1\n", "unknown key 'sources[0].extra'"),
@@ -65,6 +65,13 @@ def test_errors_are_one_line_naming_file_and_key(tmp_path, body, expected):
     assert expected in message
     assert str(path) in message
     assert "\n" not in message
+
+
+def test_bad_every_names_the_source_and_auto(tmp_path):
+    path = write(tmp_path, "[[sources]]\nname = 'world'\nurl = 'https://x/feed'\nevery = 'hourly'\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert "source 'world': every" in str(err.value) and '"auto"' in str(err.value)
 
 
 def test_missing_file(tmp_path):
