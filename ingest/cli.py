@@ -97,11 +97,12 @@ def main(ctx: click.Context, config_path: str | None, log_level: str | None, ver
     """Poll news feeds, extract articles, drop duplicates, flag watchlist matches."""
     from ingest import logs
 
+    quiet = sys.stderr.isatty() and not verbose and ctx.invoked_subcommand != "run"
     if log_level is None:  # on a terminal the progress bar and the summary are the story; logs are for problems
-        quiet = sys.stderr.isatty() and not verbose and ctx.invoked_subcommand != "run"
         log_level = "warning" if quiet else "info"
     ctx.params["log_level"] = log_level
-    logs.configure(log_level)
+    # `fetch` prints each source's failure in its summary line: on a terminal, not a second time as a log event.
+    logs.configure(log_level, skip=("feed_fetch",) if quiet and ctx.invoked_subcommand == "fetch" else ())
     ctx.obj = App(config_path)
 
 
