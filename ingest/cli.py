@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from ingest.storage.store import ItemQuery, Store
 
 EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
+_LOGGING = frozenset({"fetch", "run", "reextract", "rematch", "check-source", "prune"})  # commands that log events
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
@@ -95,14 +95,15 @@ pass_app = click.make_pass_decorator(App)
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, log_level: str | None, verbose: bool) -> None:
     """Poll news feeds, extract articles, drop duplicates, flag watchlist matches."""
-    from ingest import logs
-
     quiet = sys.stderr.isatty() and not verbose and ctx.invoked_subcommand != "run"
     if log_level is None:  # on a terminal the progress bar and the summary are the story; logs are for problems
         log_level = "warning" if quiet else "info"
     ctx.params["log_level"] = log_level
-    # `fetch` prints each source's failure in its summary line: on a terminal, not a second time as a log event.
-    logs.configure(log_level, skip=("feed_fetch",) if quiet and ctx.invoked_subcommand == "fetch" else ())
+    if ctx.invoked_subcommand in _LOGGING:  # read commands log nothing: they need not import structlog (80 ms)
+        from ingest import logs
+
+        # `fetch` prints each source's failure in its summary line: on a terminal, not again as a log event.
+        logs.configure(log_level, skip=("feed_fetch",) if quiet and ctx.invoked_subcommand == "fetch" else ())
     ctx.obj = App(config_path)
 
 
@@ -111,6 +112,8 @@ def main(ctx: click.Context, config_path: str | None, log_level: str | None, ver
 @pass_app
 def fetch(app: App, names: tuple[str, ...]) -> None:
     """Poll the sources once, store what is new, print a line per source."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ingest.fetch import Fetcher
     from ingest.pipeline import Pipeline
     from ingest.workers import ExtractPool

@@ -55,4 +55,5 @@ class _Stderr:
         sys.stderr.flush()
 
 
+configure()  # stderr from the first import on, whoever imports this: never structlog's default (stdout)
 log = structlog.get_logger("ingest")

@@ -8,6 +8,7 @@ racing on the same story cannot both store it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 import threading
 from collections import Counter
@@ -15,12 +16,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, func, insert, text, tuple_,
                         update)
-from sqlalchemy.dialects import postgresql as postgresql_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
@@ -140,7 +140,7 @@ def _insert_ignore(s: Session, table: type, rows: list[dict]) -> None:
     if not rows:
         return
     rows = [scrub(r) for r in rows]
-    module = sqlite_dialect if s.get_bind().dialect.name == "sqlite" else postgresql_dialect
+    module = _dialect(s.get_bind().dialect.name)
     s.exec(module.insert(table).values(rows).on_conflict_do_nothing())
 
 
@@ -388,7 +388,7 @@ class Store:
         """The whole row in one upsert: new, loaded earlier, or starting over after its URL changed in the config."""
         values = scrub({c: getattr(state, c) for c in _SOURCE_COLUMNS})
         with self._write_lock, self.engine.begin() as conn:
-            conn.execute(_SAVE_SOURCE[self.engine.dialect.name], values)
+            conn.execute(_save_source(self.engine.dialect.name), values)
 
     def blocked_hosts(self) -> dict[str, datetime]:
         with Session(self.engine) as s:
@@ -537,7 +537,15 @@ def _upsert_source(module: Any) -> Any:
                                       set_={c: stmt.excluded[c] for c in _SOURCE_COLUMNS if c != "name"})
 
 
-_SAVE_SOURCE = {"sqlite": _upsert_source(sqlite_dialect), "postgresql": _upsert_source(postgresql_dialect)}
+def _dialect(name: str) -> Any:
+    """The dialect module, for its INSERT ... ON CONFLICT; imported on first use, not at start-up (PostgreSQL's
+    costs 60 ms, which read commands on SQLite never need)."""
+    return importlib.import_module(f"sqlalchemy.dialects.{name}")
+
+
+@cache
+def _save_source(dialect: str) -> Any:
+    return _upsert_source(_dialect(dialect))
 
 
 def _known(conn: Connection, keys: Iterable[Key]) -> dict[Key, int | None]:
