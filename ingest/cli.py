@@ -11,7 +11,6 @@ the standard library and the light `config` and `render` modules are imported he
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
@@ -308,7 +307,7 @@ def stats(app: App, days: int, fmt: str) -> None:
     """Item counts per source, per watchlist and per day."""
     counts = app.store().stats(days)
     if fmt == "json":
-        write(json.dumps({k: dict(v) for k, v in counts.items()}, indent=2, ensure_ascii=False) + "\n")
+        write(render.to_json({k: dict(v) for k, v in counts.items()}, indent=2))
         return
     for title, rows in (("per source", counts["source"]), ("per watchlist", counts["watchlist"]),
                         (f"per day published (else fetched), UTC, last {days}", counts["day"]),
@@ -347,7 +346,7 @@ def show(app: App, item_id: int, fmt: str) -> None:
     if stored is None:
         fail(f"no item with id {item_id}", EXIT_FAILED)
     if fmt == "json":
-        write(json.dumps(render.record_dict(stored), ensure_ascii=False, indent=2) + "\n")
+        write(render.to_json(render.record_dict(stored), indent=2))
     else:
         say(render.record_text(stored))
 

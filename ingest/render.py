@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 import json
+import re
 import shutil
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
@@ -21,6 +22,17 @@ if TYPE_CHECKING:  # storage pulls in SQLAlchemy: not at import time, so the CLI
 FORMATS = ("table", "json", "jsonl", "csv")
 EXPORT_FORMATS = ("jsonl", "csv", "atom")
 _CSV_COLUMNS = ["id", "published", "source", "title", "url", "story", "watchlists"]
+
+
+# JSON escapes C0 controls itself; DEL, C1 controls and the line separators are escaped too, so that JSON
+# printed to a terminal cannot drive it either. Still exactly the same text to any JSON reader.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def to_json(value: Any, indent: int | None = None) -> str:
+    """One JSON document and a newline: UTF-8 text, with every control character as a `\\u` escape."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -89,9 +101,9 @@ def items(rows: Iterable[StoredItem], fmt: str, csv_raw: bool = False, sort: str
     """One page of `query` output; an empty page is still valid output (`[]`, a CSV header, a table header)."""
     dicts = [summary_dict(r) for r in rows]
     if fmt == "json":
-        return json.dumps(dicts, ensure_ascii=False, indent=2) + "\n"
+        return to_json(dicts, indent=2)
     if fmt == "jsonl":
-        return "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dicts)
+        return "".join(to_json(d) for d in dicts)
     if fmt == "csv":
         return _csv_rows(dicts, header=True, raw=csv_raw)
     return _table(dicts, fetched=sort == "fetched")
@@ -120,7 +132,7 @@ def _csv_rows(dicts: Iterable[dict[str, Any]], header: bool, raw: bool = False) 
 def export(rows: Iterable[StoredItem], fmt: str, title: str = "ingest export", csv_raw: bool = False) -> Iterator[str]:
     """Chunks of output, one item at a time, so any result set streams."""
     if fmt == "jsonl":
-        yield from (json.dumps(record_dict(r), ensure_ascii=False) + "\n" for r in rows)
+        yield from (to_json(record_dict(r)) for r in rows)
     elif fmt == "csv":
         yield _csv_rows([], header=True)
         yield from (_csv_rows([summary_dict(r)], header=False, raw=csv_raw) for r in rows)

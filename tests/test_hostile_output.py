@@ -96,10 +96,12 @@ def test_terminal_outputs_show_controls_instead_of_sending_them(hostile):
 
 def test_data_outputs_are_exact_and_safe_to_open(hostile):
     config, store, raw_id = hostile
-    # JSON carries the exact stored text (controls as JSON escapes), in a pipe as on a terminal.
-    for args in (("query", "--format", "json"), ("show", str(raw_id), "--format", "json")):
+    # JSON carries the exact stored text, every control (C1 too) as a JSON escape, in a pipe as on a terminal.
+    for args in (("query", "--format", "json"), ("query", "--format", "jsonl"), ("show", str(raw_id), "--format", "json"),
+                 ("export",), ("stats", "--format", "json")):
         piped, tty = run(config, *args), run(config, *args, terminal=True)
         assert piped == tty
+        assert_terminal_safe(piped)
     record = json.loads(run(config, "show", str(raw_id), "--format", "json"))
     assert record["title"] == RAW_TITLE
     lines = [json.loads(line) for line in run(config, "query", "--format", "jsonl").splitlines()]
@@ -159,3 +161,15 @@ def test_every_xml_output_parses(hostile, tmp_path):
                                      OpmlSource(name="ok", xml_url="http://y/")]).encode())
     assert [o.get("text") for o in opml.iter("outline")] == ["bad[2Jname", "ok"]
     etree.fromstring(run(config, "sources", "export"))
+
+
+def test_sources_export_with_a_control_character_in_a_name(tmp_path):
+    """Exported as XML without it, or refused by the config's name rule: never a traceback."""
+    config = tmp_path / "config.toml"
+    config.write_text('[[sources]]\nname = "bad\\u0007name"\nurl = "https://example.org/f.xml"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "sources", "export"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    if result.exit_code == 0:
+        assert [o.get("text") for o in etree.fromstring(result.stdout_bytes).iter("outline")] == ["badname"]
+    else:
+        assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
