@@ -35,6 +35,9 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
     sys.exit(code)
 
 
+_NoArgs = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
 class _Main(click.Group):
     """Usage errors as one line, like config errors (click's own layout is a usage block and a blank line)."""
 
@@ -42,6 +45,9 @@ class _Main(click.Group):
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
+        except _NoArgs as exc:  # `ingest` or `ingest db` alone: the help, as click gives it
+            exc.show()
+            sys.exit(EXIT_USAGE)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "ingest"
             fail(f"{' '.join(exc.format_message().split())} (see '{where} --help')")

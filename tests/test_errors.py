@@ -33,6 +33,8 @@ def test_bad_cli_arguments_exit_2_with_one_line(tmp_path, db_url):
         proc = ingest(config, *args, check=False)
         assert proc.returncode == 2, args
         assert proc.stderr.startswith("ingest: error: ") and len(proc.stderr.splitlines()) == 1, proc.stderr
+    bare = ingest(config, check=False)  # no command: click's help, not an error line
+    assert bare.returncode == 2 and "Usage:" in bare.stdout + bare.stderr and "Commands:" in bare.stdout + bare.stderr
     keep = ingest(config, "prune", "--keep", "forever", check=False).stderr
     assert keep.count("--keep") == 1 and "'forever'" in keep
 
