@@ -13,15 +13,13 @@ import hashlib
 import hmac
 import json
 import random
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import httpx
-from lxml import etree
-
+from ingest import atom
 from ingest.config import Outputs, Webhook
 from ingest.fetch import FetchSettings, _GuardedTransport, _Refused, _request, is_public_address, redact
 from ingest.files import write_atomically
@@ -37,8 +35,6 @@ BACKOFF_CAP = 3600.0
 LEASE_MARGIN = 30.0  # a claimed row is left alone this long past the request deadline
 BATCH = 500  # due alerts read per run
 ATOM_ENTRIES = 50
-_ATOM = "http://www.w3.org/2005/Atom"
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class DeliveryError(Exception):
@@ -198,31 +194,9 @@ class Sender:
 
 def atom_feed(watchlist: str, entries: Sequence[tuple[ItemRow, Sequence[str]]], now: datetime) -> bytes:
     """An Atom 1.0 document of flagged items, newest first; the summary is the item's snippets."""
-    def add(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
-        el = etree.SubElement(parent, f"{{{_ATOM}}}{tag}", **attrs)
-        if text is not None:
-            el.text = _NOT_XML.sub("", text)
-        return el
-
-    def updated(item: ItemRow) -> datetime:
-        return item.updated or item.published or item.fetched_at
-
-    feed = etree.Element(f"{{{_ATOM}}}feed", nsmap={None: _ATOM})
-    add(feed, "id", f"urn:ingest:watchlist:{quote(watchlist, safe='')}")
-    add(feed, "title", f"ingest watchlist: {watchlist}")
-    add(feed, "updated", _iso(max((updated(i) for i, _ in entries), default=now)))
-    add(add(feed, "author"), "name", "ingest")
-    for item, snippets in entries:
-        entry = add(feed, "entry")
-        add(entry, "id", f"urn:ingest:item:{item.id}")
-        add(entry, "title", item.title or item.url)
-        if item.url:
-            add(entry, "link", href=_NOT_XML.sub("", item.url))
-        add(entry, "updated", _iso(updated(item)))
-        if item.published:
-            add(entry, "published", _iso(item.published))
-        add(entry, "summary", "\n".join(snippets))
-    return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    return atom.document([atom.Entry(item, [watchlist], snippets) for item, snippets in entries],
+                         title=f"ingest watchlist: {watchlist}",
+                         feed_id=f"urn:ingest:watchlist:{quote(watchlist, safe='')}", now=now)
 
 
 def feed_of(store: Store, watchlists: Sequence[str]) -> Callable[[str], bytes | None]:

@@ -7,7 +7,7 @@ flagged at ingestion stays non-historical when the new definition still matches 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -16,6 +16,7 @@ from ingest.storage import hits as hit_store
 from ingest.storage.records import article_of, hit_row
 from ingest.storage.store import Store
 from ingest.storage.tables import HitRow, ItemRow
+from ingest.terminal import plural
 from ingest.watchlists import Hit, Watchlist, compile_watchlists
 
 
@@ -27,11 +28,14 @@ class Rematched:
     dropped: int = 0  # items whose old hits went because the definition no longer matches them
 
     def summary(self) -> str:
-        return f"{self.watchlist}: {self.checked} items re-evaluated, {self.flagged} flagged, {self.dropped} unflagged"
+        return (f"{self.watchlist}: {plural(self.checked, 'item')} re-evaluated, {self.flagged} flagged, "
+                f"{self.dropped} unflagged")
 
 
-def rematch(store: Store, watchlists: Sequence[Watchlist], batch: int = 200) -> list[Rematched]:
-    """Bring every stored item's hits of these watchlists up to their current definitions, and remember them."""
+def rematch(store: Store, watchlists: Sequence[Watchlist], batch: int = 200,
+            progress: Callable[[int], None] = lambda n: None) -> list[Rematched]:
+    """Bring every stored item's hits of these watchlists up to their current definitions, and remember them
+    (`progress(n)` after each batch of n items)."""
     if not watchlists:
         return []
     matcher = compile_watchlists(watchlists)
@@ -57,6 +61,7 @@ def rematch(store: Store, watchlists: Sequence[Watchlist], batch: int = 200) -> 
                 new.extend(_row(h, item, historical=not live) for h in hits)
         if stale or new:
             hit_store.replace_hits(store.engine, versions, stale, new)
+        progress(len(items))
     if versions:
         hit_store.save_versions(store.engine, versions, datetime.now(timezone.utc))
     for r in results.values():

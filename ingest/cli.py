@@ -11,9 +11,7 @@ the standard library and the light `config` and `render` modules are imported he
 
 from __future__ import annotations
 
-import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -23,16 +21,41 @@ import click
 from ingest import config as config_mod
 from ingest import render
 from ingest.config import Config, ConfigError
+from ingest.terminal import plural, progress, say, write
 
 if TYPE_CHECKING:
     from ingest.storage.store import ItemQuery, Store
 
 EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 1, 2, 3
+_LOGGING = frozenset({"fetch", "run", "reextract", "rematch", "check-source", "prune"})  # commands that log events
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
-    click.echo(f"ingest: error: {message}", err=True)
+    say(f"ingest: error: {message}", err=True)
     sys.exit(code)
+
+
+_NoArgs = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
+class _Main(click.Group):
+    """Usage errors as one line, like config errors (click's own layout is a usage block and a blank line)."""
+
+    def main(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except _NoArgs as exc:  # `ingest` or `ingest db` alone: the help, as click gives it
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "ingest"
+            fail(f"{' '.join(exc.format_message().split())} (see '{where} --help')")
+        except click.ClickException as exc:
+            fail(" ".join(exc.format_message().split()), exc.exit_code)
+        except click.Abort:
+            fail("aborted", EXIT_FAILED)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 class App:
@@ -67,18 +90,25 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Config file (default: $INGEST_CONFIG, else ./config.toml).")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]), help="Log events at this level and above.")
+@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]),
+              help="Log events at this level and above (default: info; warning on a terminal, except for `run`).")
+@click.option("-v", "--verbose", is_flag=True, help="Log at info level on a terminal too.")
 @click.version_option(package_name="ingest")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, log_level: str) -> None:
+def main(ctx: click.Context, config_path: str | None, log_level: str | None, verbose: bool) -> None:
     """Poll news feeds, extract articles, drop duplicates, flag watchlist matches."""
-    from ingest import logs
+    quiet = sys.stderr.isatty() and not verbose and ctx.invoked_subcommand != "run"
+    if log_level is None:  # on a terminal the progress bar and the summary are the story; logs are for problems
+        log_level = "warning" if quiet else "info"
+    ctx.params["log_level"] = log_level
+    if ctx.invoked_subcommand in _LOGGING:  # read commands log nothing: they need not import structlog (80 ms)
+        from ingest import logs
 
-    logs.configure(log_level)
+        # `fetch` prints each source's failure in its summary line: on a terminal, not again as a log event.
+        logs.configure(log_level, skip=("feed_fetch",) if quiet and ctx.invoked_subcommand == "fetch" else ())
     ctx.obj = App(config_path)
 
 
@@ -87,6 +117,8 @@ def main(ctx: click.Context, config_path: str | None, log_level: str) -> None:
 @pass_app
 def fetch(app: App, names: tuple[str, ...]) -> None:
     """Poll the sources once, store what is new, print a line per source."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ingest.fetch import Fetcher
     from ingest.pipeline import Pipeline
     from ingest.workers import ExtractPool
@@ -104,11 +136,13 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
         # Several sources at once, like the daemon: one source's feed is parsed or its items stored
         # while another's pages are fetched and extracted, so the workers and the network stay busy.
         with ThreadPoolExecutor(max_workers=cfg.settings.concurrent_sources) as pool, \
-                click.progressbar(pool.map(pipeline.poll, sources), length=len(sources), label="polling",
-                                  file=sys.stderr, item_show_func=lambda r: r.source if r else None) as bar:
-            results = list(bar)
+                progress(len(sources), "polling") as advance:
+            results = []
+            for r in pool.map(pipeline.poll, sources):
+                results.append(r)
+                advance(1)
     for r in results:
-        click.echo(r.summary())
+        say(r.summary())
     failed = sum(not r.ok for r in results)
     if failed == len(results):
         sys.exit(EXIT_FAILED)
@@ -188,6 +222,7 @@ def _filters(command):  # noqa: ANN001, ANN201
         click.option("--story", type=int, metavar="ID", help="Only the items of one story."),
         click.option("--since", metavar="WHEN", help="Published (else fetched) at or after WHEN: ISO date or 2d, 12h."),
         click.option("--until", metavar="WHEN", help="Published (else fetched) before WHEN."),
+        click.option("--fetched-since", metavar="WHEN", help="Fetched at or after WHEN, whatever date the page gives."),
         click.option("--search", metavar="TEXT",
                      help='Full-text search: words, "a phrase", -exclude, OR, title:word, author:name.'),
     ]
@@ -196,50 +231,78 @@ def _filters(command):  # noqa: ANN001, ANN201
     return command
 
 
-def _item_query(watchlist, flagged, sources, languages, story, since, until, search, **page) -> ItemQuery:  # noqa: ANN001
+def _csv_raw(command):  # noqa: ANN001, ANN201
+    return click.option("--csv-raw", is_flag=True,
+                        help="CSV: the exact text; by default a cell starting with = + - @ or a tab/CR gets a ' "
+                             "so that a spreadsheet does not run it as a formula.")(command)
+
+
+def _item_query(app: App, watchlist, flagged, sources, languages, story, since, until, fetched_since, search,  # noqa: ANN001
+                **page) -> ItemQuery:
     from ingest.search import SearchSyntaxError, parse
     from ingest.storage.store import ItemQuery
 
+    if watchlist:
+        _watchlist(app.config, watchlist)
+    if sources:
+        _known_sources(app, sources)
     if search:
         try:
             parse(search)
         except SearchSyntaxError as exc:
             raise click.BadParameter(str(exc), param_hint="--search") from None
     return ItemQuery(watchlist=watchlist, flagged=flagged, sources=tuple(sources), languages=tuple(languages),
-                     story=story, since=_when(since, "--since"), until=_when(until, "--until"), search=search,
-                     **page)
+                     story=story, since=_when(since, "--since"), until=_when(until, "--until"),
+                     fetched_since=_when(fetched_since, "--fetched-since"), search=search, **page)
+
+
+def _known_sources(app: App, names: tuple[str, ...]) -> None:
+    """Each name is a configured source or one stored before (a source since removed from the config)."""
+    known = [s.name for s in app.config.sources]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        stored = {s.name for s in app.store().source_states()}
+        for name in unknown:
+            if name not in stored:
+                fail(f"{app.config.path}: no source named {name!r} (known: {', '.join(known) or 'none'})")
 
 
 @main.command()
 @_filters
-@click.option("--sort", type=click.Choice(["newest", "relevance"]), default=None,
-              help="Order (default: relevance with --search, else newest).")
+@click.option("--sort", type=click.Choice(["newest", "fetched", "relevance"]), default=None,
+              help="Order: newest published (else fetched), newest fetched, or relevance (default with --search).")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--cursor", metavar="TOKEN", help="Continue after the page that printed this token (newest order).")
+@click.option("--cursor", metavar="TOKEN", help="Continue after the page that printed this token (newest or fetched order).")
 @click.option("--format", "fmt", type=click.Choice(render.FORMATS), default="table", show_default=True)
+@_csv_raw
 @pass_app
-def query(app: App, sort, limit, offset, cursor, fmt, **filters) -> None:
+def query(app: App, sort, limit, offset, cursor, fmt, csv_raw, **filters) -> None:
     """List stored items, newest first (or by relevance for a search)."""
     sort = sort or ("relevance" if filters["search"] else "newest")
-    if cursor and sort != "newest":
-        raise click.BadParameter("a cursor pages through the newest-first order only", param_hint="--cursor")
-    q = _item_query(**filters, sort=sort, limit=limit, offset=offset, after=render.read_cursor(cursor))
+    if cursor and sort == "relevance":
+        raise click.BadParameter("a cursor pages through the newest or fetched order only", param_hint="--cursor")
+    q = _item_query(app, **filters, sort=sort, limit=limit, offset=offset, after=render.read_cursor(cursor))
     rows = app.store().query(q)
-    click.echo(render.items(rows, fmt), nl=False)
-    if len(rows) == limit and sort == "newest":
-        click.echo(f"more: --cursor {render.cursor(rows[-1])}", err=True)
+    text = render.items(rows, fmt, csv_raw=csv_raw, sort=sort)
+    if fmt == "table":
+        say(text, nl=False)
+    else:
+        write(text)
+    if len(rows) == limit and sort != "relevance":
+        say(f"more: --cursor {render.cursor(rows[-1], sort)}", err=True)
 
 
 @main.command()
 @_filters
 @click.option("--format", "fmt", type=click.Choice(render.EXPORT_FORMATS), default="jsonl", show_default=True)
+@_csv_raw
 @pass_app
-def export(app: App, fmt, **filters) -> None:
+def export(app: App, fmt, csv_raw, **filters) -> None:
     """Stream every matching item, newest first, as full records (jsonl), rows (csv) or an Atom feed."""
-    rows = app.store().iterate(_item_query(**filters))
-    for chunk in render.export(rows, fmt):
-        click.echo(chunk, nl=False)
+    rows = app.store().iterate(_item_query(app, **filters))
+    for chunk in render.export(rows, fmt, title=render.feed_title(filters), csv_raw=csv_raw):
+        write(chunk)
 
 
 @main.command()
@@ -250,13 +313,14 @@ def stats(app: App, days: int, fmt: str) -> None:
     """Item counts per source, per watchlist and per day."""
     counts = app.store().stats(days)
     if fmt == "json":
-        click.echo(json.dumps({k: dict(v) for k, v in counts.items()}, indent=2, ensure_ascii=False))
+        write(render.to_json({k: dict(v) for k, v in counts.items()}, indent=2))
         return
     for title, rows in (("per source", counts["source"]), ("per watchlist", counts["watchlist"]),
-                        (f"per day (last {days})", counts["day"])):
-        click.echo(f"{title}:")
+                        (f"per day published (else fetched), UTC, last {days}", counts["day"]),
+                        (f"per day fetched, UTC, last {days}", counts["fetched_day"])):
+        say(f"{title}:")
         for key, n in rows:
-            click.echo(f"  {key:30} {n:>8}")
+            say(f"  {key:30} {n:>8}")
 
 
 @main.command()
@@ -268,11 +332,14 @@ def prune(app: App, keep: str | None) -> None:
     try:
         age = config_mod.parse_duration(keep, "--keep") if keep else retention.keep
     except ConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint="--keep") from None
+        fail(str(exc))  # already names --keep
     if age is None:
         fail(f"{app.config.path}: no [retention] keep set; pass --keep AGE")
-    deleted = app.store().prune(datetime.now(timezone.utc) - timedelta(seconds=age), retention.keep_flagged)
-    click.echo(f"pruned {deleted} items")
+    store = app.store()
+    with progress(store.count_items(), "pruning") as advance:
+        deleted = store.prune(datetime.now(timezone.utc) - timedelta(seconds=age), retention.keep_flagged,
+                              progress=advance)
+    say(f"pruned {plural(deleted, 'item')}")
 
 
 @main.command()
@@ -285,9 +352,9 @@ def show(app: App, item_id: int, fmt: str) -> None:
     if stored is None:
         fail(f"no item with id {item_id}", EXIT_FAILED)
     if fmt == "json":
-        click.echo(json.dumps(render.record_dict(stored), ensure_ascii=False, indent=2))
+        write(render.to_json(render.record_dict(stored), indent=2))
     else:
-        click.echo(render.record_text(stored))
+        say(render.record_text(stored))
 
 
 @main.command()
@@ -298,7 +365,7 @@ def explain(app: App, item_id: int) -> None:
     stored = app.store().get(item_id)
     if stored is None:
         fail(f"no item with id {item_id}", EXIT_FAILED)
-    click.echo(render.explain(stored))
+    say(render.explain(stored))
 
 
 @main.group(invoke_without_command=True)
@@ -318,19 +385,19 @@ def sources_status(app: App) -> None:
     for source in app.config.sources:
         st = states.get(source.name)
         if st is None:
-            click.echo(f"{source.name}: never polled")
+            say(f"{source.name}: never polled")
             continue
         if st.state == "gone":
             state = "gone (HTTP 410): no longer polled"
         elif st.state == "backoff":
-            state = f"backing off until {_fmt(st.next_poll)} after {st.failures} failures"
+            state = f"backing off until {_fmt(st.next_poll)} after {plural(st.failures, 'failure')}"
         else:
             state = "ok"
         error = f"; last error: {st.last_error}" if st.last_error else ""
         moved = f"; moved to {st.url}" if st.url != st.config_url else ""
         health = (f"; extraction: {st.extracted} entries, {st.empty_bodies} empty bodies, {st.missing_dates} "
                   f"without date, {st.missing_titles} without title, {st.feed_fallbacks} from feed content")
-        click.echo(f"{source.name}: {state}; last success {_fmt(st.last_success)}; next poll {_fmt(st.next_poll)}; "
+        say(f"{source.name}: {state}; last success {_fmt(st.last_success)}; next poll {_fmt(st.next_poll)}; "
                    f"{store.count_items(source.name)} items{moved}{error}{health}")
 
 
@@ -340,7 +407,7 @@ def sources_export(app: App) -> None:
     """Print the configured sources as OPML 2.0."""
     from ingest.opml import OpmlSource, to_opml
 
-    click.echo(to_opml(OpmlSource(name=s.name, xml_url=s.url) for s in app.config.sources), nl=False)
+    write(to_opml(OpmlSource(name=s.name, xml_url=s.url) for s in app.config.sources))
 
 
 @sources.command(name="import")
@@ -360,7 +427,7 @@ def sources_import(app: App, opml_file: str, every: str) -> None:
         added = config_mod.append_sources(app.config, [(o.name, o.xml_url) for o in found], every)
     except ConfigError as exc:  # the file is left as it was
         fail(f"{exc} (config left unchanged)")
-    click.echo(f"imported {len(added)} sources into {app.config.path} ({len(found) - len(added)} already there)")
+    say(f"imported {plural(len(added), 'source')} into {app.config.path} ({len(found) - len(added)} already there)")
 
 
 def _fmt(value: datetime | None) -> str:
@@ -381,9 +448,11 @@ def reextract(app: App, name: str | None) -> None:
         source = cfg.source(name) if name else None
     except ConfigError as exc:
         fail(str(exc))
-    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes, cfg.watchlists) as extractor:
-        rebuilt, changed = Pipeline(cfg, app.store(), fetcher, extractor).reextract(source)
-    click.echo(f"re-extracted {rebuilt} items, {changed} changed")
+    store = app.store()
+    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes, cfg.watchlists) as extractor, \
+            progress(store.count_items(name), "re-extracting") as advance:
+        rebuilt, changed = Pipeline(cfg, store, fetcher, extractor).reextract(source, progress=advance)
+    say(f"re-extracted {plural(rebuilt, 'item')}, {changed} changed")
 
 
 @main.command(name="check-source")
@@ -407,16 +476,16 @@ def check_source(app: App, name: str, limit: int) -> None:
         except (FetchError, FeedError) as exc:
             fail(f"{name}: {exc}", EXIT_FAILED)
     for b in built:
-        click.echo(f"== {b.entry.url}")
+        say(f"== {b.entry.url}")
         if b.article is None:
-            click.echo(f"   failed: {b.error}")
+            say(f"   failed: {b.error}")
             continue
         a = b.article
-        click.echo(f"   from the {b.origin}{' (' + b.error + ')' if b.error else ''}; title: {a.title!r}; "
+        say(f"   from the {b.origin}{' (' + b.error + ')' if b.error else ''}; title: {a.title!r}; "
                    f"published: {a.published}; authors: {', '.join(a.authors) or '-'}")
         for block in a.blocks:
             words = " ".join(block.text.split()[:10])
-            click.echo(f"   {block.kind:10} {words}{' …' if len(block.text.split()) > 10 else ''}")
+            say(f"   {block.kind:10} {words}{' …' if len(block.text.split()) > 10 else ''}")
 
 
 @main.command()
@@ -466,8 +535,11 @@ def rematch(app: App, name: str | None) -> None:
 
     cfg = app.config
     lists = [_watchlist(cfg, name)] if name else list(cfg.watchlists)
-    for result in run_rematch(app.store(), lists):
-        click.echo(result.summary())
+    store = app.store()
+    with progress(store.count_items(), "rematching") as advance:
+        results = run_rematch(store, lists, progress=advance)
+    for result in results:
+        say(result.summary())
 
 
 @main.group(invoke_without_command=True)
@@ -481,7 +553,7 @@ def watchlists(ctx: click.Context) -> None:
         out = cfg.outputs.get(w.name)
         sends = [n for n in ("webhook", "atom") if out and getattr(out, n)]
         sends += [f"digest {out.digest:g}s"] if out and out.digest else []
-        click.echo(f"{w.name}  version {w.version}  {w.describe()}" + (f"; outputs: {', '.join(sends)}" if sends else ""))
+        say(f"{w.name}  version {w.version}  {w.describe()}" + (f"; outputs: {', '.join(sends)}" if sends else ""))
 
 
 @watchlists.command(name="test")
@@ -502,9 +574,9 @@ def watchlists_test(app: App, name: str, text: str | None, path: str | None) -> 
     paragraphs = "\n".join(line.rstrip() for line in text.splitlines()).split("\n\n")
     blocks = [Block("paragraph", p.strip()) for p in paragraphs if p.strip()]
     hits = compile_watchlists([wl]).match(Article(blocks=blocks))
-    click.echo(f"{name}: {len(hits)} hits" if hits else f"{name}: no match")
+    say(f"{name}: {plural(len(hits), 'hit')}" if hits else f"{name}: no match")
     for h in hits:
-        click.echo(f"  paragraph {h.block + 1}, {h.term!r}: {h.snippet}")
+        say(f"  paragraph {h.block + 1}, {h.term!r}: {h.snippet}")
 
 
 @main.group()
@@ -520,13 +592,13 @@ def upgrade(app: App) -> None:
 
     store = Store(app.config.database_url)
     before, after = store.upgrade()
-    click.echo(f"database schema: {before or 'empty'} -> {after}")
+    say(f"database schema: up to date at {after}" if before == after else f"database schema: {before or 'empty'} -> {after}")
     if _is_postgres(app.config.database_url):
         try:
             from ingest.cluster import ensure_queue_schema
         except ImportError:  # without the postgres extra there are no workers to queue jobs for
             return
-        click.echo(f"job queue schema: {'applied' if ensure_queue_schema(store.engine) else 'present'}")
+        say(f"job queue schema: {'applied' if ensure_queue_schema(store.engine) else 'present'}")
 
 
 @main.command()

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 # needs them, not here: `ingest --help` and the commands that only read the database start faster.
 if TYPE_CHECKING:
     from ingest.extract import SiteRules
-    from ingest.fetch import FetchSettings
     from ingest.watchlists import Watchlist
 
 DEFAULT_PATH = "config.toml"
@@ -76,17 +75,24 @@ class Outputs:
     digest: float | None = None  # seconds: one webhook message per interval instead of one per alert
 
 
-def _default_fetch_settings() -> FetchSettings:
-    from ingest.fetch import FetchSettings
+@dataclass(frozen=True)
+class FetchSettings:
+    """The fetcher's bounds (`ingest.fetch`); here so that loading the config does not import the HTTP stack."""
 
-    return FetchSettings()
+    timeout: float = 30.0  # total per request: connect, redirects, headers and body
+    max_bytes: int = 10_000_000  # of the decoded body
+    max_redirects: int = 5
+    user_agent: str = "ingest/0.1"
+    allow_private_networks: bool = False
+    per_host_concurrency: int = 2  # requests in flight per host, across all threads
+    per_host_delay: float = 0.0  # seconds between request starts to one host
 
 
 @dataclass(frozen=True)
 class Settings:
     """The `[fetch]` table: fetcher bounds plus pipeline knobs."""
 
-    fetch: FetchSettings = field(default_factory=_default_fetch_settings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     pages: bool = True  # fetch each entry's article page (false: feed content only)
     robots: bool = True  # honor robots.txt for article pages
     threads: int = 8  # concurrent page fetches per poll
@@ -219,8 +225,6 @@ def _listen(table: dict[str, Any], where: str) -> tuple[str, int] | None:
 
 
 def _settings(table: dict[str, Any], where: str) -> Settings:
-    from ingest.fetch import FetchSettings
-
     fetch_keys = {f.name for f in fields(FetchSettings)}
     own_keys = {"pages", "robots", "threads", "concurrent_sources", "store_batch", "processes", "max_entries",
                 "tracking_params"}
@@ -340,7 +344,10 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
             raise ConfigError(f"{where}: two sources are named {name!r}")
         seen.add(name)
         every_raw = table.get("every", "15m")
-        every = None if every_raw == "auto" else parse_duration(every_raw, f"{where}: {prefix}every")
+        try:
+            every = None if every_raw == "auto" else parse_duration(every_raw, f"{where}: source {name!r}: every")
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (or \"auto\": from how often the feed publishes)") from None
         rules = None
         if "rules" in table:
             from ingest.extract import SiteRules

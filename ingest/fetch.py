@@ -26,22 +26,13 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpcore
 import httpx
 
+from ingest.config import FetchSettings
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 MAX_RETRY_AFTER = 31 * 24 * 3600.0
 SECRET_PARAMS = frozenset({"token", "access_token", "key", "api_key", "apikey", "password", "secret", "sig",
                            "signature"})
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    timeout: float = 30.0  # total per request: connect, redirects, headers and body
-    max_bytes: int = 10_000_000  # of the decoded body
-    max_redirects: int = 5
-    user_agent: str = "ingest/0.1"
-    allow_private_networks: bool = False
-    per_host_concurrency: int = 2  # requests in flight per host, across all threads
-    per_host_delay: float = 0.0  # seconds between request starts to one host
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ log event, so one source cannot stop the others.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -446,8 +447,10 @@ class Pipeline:
 
     # -- maintenance ----------------------------------------------------------
 
-    def reextract(self, source: Source | None = None) -> tuple[int, int]:
-        """Rebuild records from their stored pages (after an extractor change); returns (rebuilt, changed)."""
+    def reextract(self, source: Source | None = None,
+                  progress: Callable[[int], None] = lambda n: None) -> tuple[int, int]:
+        """Rebuild records from their stored pages (after an extractor change; `progress(1)` after each);
+        returns (rebuilt, changed)."""
         rules = {s.name: s.rules for s in self.config.sources}
         rebuilt = changed = 0
         for item, page in self.store.pages(source.name if source else None):
@@ -464,6 +467,7 @@ class Pipeline:
                               revision=False)
             rebuilt += 1
             changed += new.blocks != item.blocks or new.title != item.title
+            progress(1)
         return rebuilt, changed
 
     def preview(self, source: Source, limit: int = 3) -> list[Built]:

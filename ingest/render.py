@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 import json
+import re
 import shutil
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
@@ -13,12 +14,25 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ingest import terminal
+
 if TYPE_CHECKING:  # storage pulls in SQLAlchemy: not at import time, so the CLI starts fast
     from ingest.storage.store import StoredItem
 
 FORMATS = ("table", "json", "jsonl", "csv")
 EXPORT_FORMATS = ("jsonl", "csv", "atom")
 _CSV_COLUMNS = ["id", "published", "source", "title", "url", "story", "watchlists"]
+
+
+# JSON escapes C0 controls itself; DEL, C1 controls and the line separators are escaped too, so that JSON
+# printed to a terminal cannot drive it either. Still exactly the same text to any JSON reader.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def to_json(value: Any, indent: int | None = None) -> str:
+    """One JSON document and a newline: UTF-8 text, with every control character as a `\\u` escape."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -67,66 +81,85 @@ def record_dict(s: StoredItem) -> dict[str, Any]:
     }
 
 
+def _utc(value: datetime | None) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
 def record_text(s: StoredItem) -> str:
+    """`show`: a header (where and when the item comes from, who wrote it, what flagged it), a blank line,
+    then the article in the seed layout."""
     from ingest.storage.records import article_of
 
-    return article_of(s.item).render_text()
+    i = s.item
+    header = [("source", i.source), ("published", _utc(i.published)), ("fetched", _utc(i.fetched_at)),
+              ("authors", ", ".join(i.authors) or "-"), ("url", i.url), ("watchlists", ", ".join(s.watchlists) or "-")]
+    lines = [f"{name + ':':12}{terminal.one_line(value)}" for name, value in header]
+    return "\n".join(lines) + "\n\n" + article_of(i).render_text()
 
 
-def items(rows: Iterable[StoredItem], fmt: str) -> str:
+def items(rows: Iterable[StoredItem], fmt: str, csv_raw: bool = False, sort: str = "newest") -> str:
+    """One page of `query` output; an empty page is still valid output (`[]`, a CSV header, a table header)."""
     dicts = [summary_dict(r) for r in rows]
-    if not dicts:
-        return ""
     if fmt == "json":
-        return json.dumps(dicts, ensure_ascii=False, indent=2) + "\n"
+        return to_json(dicts, indent=2)
     if fmt == "jsonl":
-        return "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dicts)
+        return "".join(to_json(d) for d in dicts)
     if fmt == "csv":
-        return _csv_rows(dicts, header=True)
-    return _table(dicts)
+        return _csv_rows(dicts, header=True, raw=csv_raw)
+    return _table(dicts, fetched=sort == "fetched")
 
 
-def _csv_rows(dicts: Iterable[dict[str, Any]], header: bool) -> str:
+# OWASP's advice on CSV injection: a spreadsheet takes a cell starting with these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any, raw: bool = False) -> str:
+    """A CSV cell: a leading formula character is quoted with `'` unless `raw` (for programs)."""
+    text = "" if value is None else ";".join(value) if isinstance(value, list) else str(value)
+    return "'" + text if not raw and text.startswith(_FORMULA_START) else text
+
+
+def _csv_rows(dicts: Iterable[dict[str, Any]], header: bool, raw: bool = False) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     if header:
         writer.writerow(_CSV_COLUMNS)
     for d in dicts:
-        writer.writerow([";".join(d[c]) if c == "watchlists" else ("" if d[c] is None else d[c]) for c in _CSV_COLUMNS])
+        writer.writerow([csv_cell(d[c], raw) for c in _CSV_COLUMNS])
     return out.getvalue()
 
 
-def export(rows: Iterable[StoredItem], fmt: str) -> Iterator[str]:
+def export(rows: Iterable[StoredItem], fmt: str, title: str = "ingest export", csv_raw: bool = False) -> Iterator[str]:
     """Chunks of output, one item at a time, so any result set streams."""
     if fmt == "jsonl":
-        yield from (json.dumps(record_dict(r), ensure_ascii=False) + "\n" for r in rows)
+        yield from (to_json(record_dict(r)) for r in rows)
     elif fmt == "csv":
         yield _csv_rows([], header=True)
-        yield from (_csv_rows([summary_dict(r)], header=False) for r in rows)
+        yield from (_csv_rows([summary_dict(r)], header=False, raw=csv_raw) for r in rows)
     else:
-        yield from atom(rows, title="ingest export")
+        from ingest import atom
+
+        entries = (atom.Entry(r.item, r.watchlists, list(dict.fromkeys(h.snippet for h in r.hits))) for r in rows)
+        yield from atom.feed(entries, title, "urn:ingest:export", datetime.now(timezone.utc))
 
 
-def atom(rows: Iterable[StoredItem], title: str, feed_id: str = "urn:ingest:export") -> Iterator[str]:
-    """An Atom 1.0 feed of stored items, written piece by piece."""
-    from xml.sax.saxutils import escape  # imports urllib.request, http.client, ssl, email: 15 ms
-
-    yield ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
-           f"<title>{escape(title)}</title><id>{escape(feed_id)}</id>"
-           f"<updated>{datetime.now(timezone.utc).isoformat()}</updated>\n")
-    for r in rows:
-        i = r.item
-        summary = " … ".join(h.snippet for h in r.hits) or (i.text[:300] if i.text else "")
-        yield (f"<entry><id>urn:ingest:item:{i.id}</id><title>{escape(i.title or i.url)}</title>"
-               f'<link href="{escape(i.url, {chr(34): "&quot;"})}"/>'
-               f"<updated>{(i.updated or i.published or i.fetched_at).isoformat()}</updated>"
-               f"<summary>{escape(summary)}</summary></entry>\n")
-    yield "</feed>\n"
+def feed_title(filters: dict[str, Any]) -> str:
+    """An export feed's title says what it holds: `ingest: watchlist csto, source a, search "x"`."""
+    parts = [f"watchlist {filters['watchlist']}"] if filters.get("watchlist") else []
+    parts += ["flagged items"] if filters.get("flagged") else []
+    parts += [f"source {', '.join(filters['sources'])}"] if filters.get("sources") else []
+    parts += [f"language {', '.join(filters['languages'])}"] if filters.get("languages") else []
+    parts += [f"story {filters['story']}"] if filters.get("story") is not None else []
+    parts += [f'search "{filters["search"]}"'] if filters.get("search") else []
+    for key, label in (("since", "since"), ("until", "until"), ("fetched_since", "fetched since")):
+        parts += [f"{label} {filters[key]}"] if filters.get(key) else []
+    return "ingest: " + ("; ".join(parts) if parts else "every item")
 
 
-def cursor(row: StoredItem) -> str:
+def cursor(row: StoredItem, sort: str = "newest") -> str:
     """An opaque token for the next page: the last row's sort key."""
-    raw = f"{row.item.sort_time.isoformat()}|{row.item.id}".encode()
+    key = row.item.fetched_at if sort == "fetched" else row.item.sort_time
+    raw = f"{key.isoformat()}|{row.item.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -141,14 +174,23 @@ def read_cursor(token: str | None) -> tuple[datetime, int] | None:
         raise click.BadParameter("not a cursor printed by `ingest query`", param_hint="--cursor") from None
 
 
-def _table(dicts: list[dict[str, Any]]) -> str:
+def _table(dicts: list[dict[str, Any]], fetched: bool = False) -> str:
+    """A header and a line per item; only the title is cut to the terminal's width, never the watchlists."""
     width = shutil.get_terminal_size((120, 24)).columns
+    time_key, time_label = ("fetched_at", "FETCHED (UTC)") if fetched else ("published", "PUBLISHED (UTC)")
+    flags = [", ".join(d["watchlists"]) for d in dicts]
+    sources = [terminal.one_line(d["source"])[:16] for d in dicts]
+    w_id = max([2, *(len(str(d["id"])) for d in dicts)])
+    w_source = max([len("SOURCE"), *map(len, sources)])
+    w_flags = max([len("WATCHLISTS"), *map(len, flags)])
+    rows = [("ID", time_label, "SOURCE", "WATCHLISTS", "TITLE")]
+    rows += [(str(d["id"]), (d[time_key] or d["fetched_at"] or "")[:16].replace("T", " "), source, flag,
+              terminal.one_line(d["title"] or d["url"])) for d, source, flag in zip(dicts, sources, flags)]
     lines = []
-    for d in dicts:
-        when = (d["published"] or d["fetched_at"] or "")[:16].replace("T", " ")
-        flags = f" [{', '.join(d['watchlists'])}]" if d["watchlists"] else ""
-        line = f"{d['id']:>6}  {when:16}  {d['source'][:16]:16}  {d['title'] or d['url']}{flags}"
-        lines.append(line if len(line) <= width else line[: max(width - 1, 10)] + "…")
+    for id_, when, source, flag, title in rows:
+        fixed = f"{id_:>{w_id}}  {when:16}  {source:{w_source}}  {flag:{w_flags}}  "
+        room = max(width - len(fixed), 10)
+        lines.append(fixed + (title if len(title) <= room else title[: room - 1] + "…"))
     return "\n".join(lines) + "\n"
 
 

@@ -48,7 +48,7 @@ def test_env_var_names_the_default_config(tmp_path, monkeypatch):
         ("bogus = 1\n", "unknown key 'bogus'"),
         ("[[sources]]\nname = 'a'\n", "'sources[0].url' is required"),
         ("[[sources]]\nname = 'a'\nurl = 'ftp://x/feed'\n", "must be an http(s) URL"),
-        ("[[sources]]\nname = 'a'\nurl = 'https://x/feed'\nevery = 'often'\n", "sources[0].every: expected a duration"),
+        ("[[sources]]\nname = 'a'\nurl = 'https://x/feed'\nevery = 'often'\n", "source 'a': every: expected a duration"),
         ("[[sources]]\nname = 'a'\nurl = 'https://x/a'\n[[sources]]\nname = 'a'\nurl = 'https://x/b'\n",
          "two sources are named 'a'"),
         ("[[sources]]\nname = 'a'\nurl = 'https://x/a'\nextra = 1\n", "unknown key 'sources[0].extra'"),
@@ -96,6 +96,13 @@ def test_identifier_names_load(tmp_path):
 def test_shipped_deploy_configs_load():
     for path in (REPO / "config.toml", REPO / "deploy" / "config.postgres.toml"):
         assert config.load(path).sources
+
+
+def test_bad_every_names_the_source_and_auto(tmp_path):
+    path = write(tmp_path, "[[sources]]\nname = 'world'\nurl = 'https://x/feed'\nevery = 'hourly'\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert "source 'world': every" in str(err.value) and '"auto"' in str(err.value)
 
 
 def test_missing_file(tmp_path):

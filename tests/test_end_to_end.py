@@ -81,9 +81,14 @@ def test_fetch_show_and_flag(site, tmp_path, db_url):
     assert seed["watchlists"] == ["article-2", "csto"]
     assert other["watchlists"] == []  # sidebar and related headlines name watched terms; the body does not
 
-    # The text form reproduces the seed article exactly.
+    # The text form starts with a header block (up to the first blank line), then reproduces the seed article exactly.
     text = ingest(config, "show", str(seed["id"])).stdout
-    assert text == SEED_TEXT.read_text(encoding="utf-8").rstrip("\n") + "\n"
+    header, body = text.split("\n\n", 1)
+    fields = dict(line.split(":", 1) for line in header.splitlines())
+    assert list(fields) == ["source", "published", "fetched", "authors", "url", "watchlists"]
+    assert fields["source"].strip() == "azatutyun-test" and fields["watchlists"].strip() == "article-2, csto"
+    assert fields["published"].strip().startswith("2022-06-10 ") and fields["published"].endswith(" UTC") and fields["url"].strip() == site.url("/a/31892678.html")
+    assert body == SEED_TEXT.read_text(encoding="utf-8").rstrip("\n") + "\n"
 
     record = json.loads(ingest(config, "show", str(seed["id"]), "--format", "json").stdout)
     assert record["canonical_url"] == "https://www.azatutyun.am/a/31892678.html"

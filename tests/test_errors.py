@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from tests.servers import LocalServer
 from tests.test_end_to_end import OTHER_PAGE, ingest, rss, write_config
@@ -26,11 +28,24 @@ def test_bad_config_exits_2_with_one_line(tmp_path):
     assert len(lines) == 1 and str(config) in lines[0] and "fetch.timeout" in lines[0]
 
 
-def test_bad_cli_arguments_exit_2(tmp_path, db_url):
+def test_bad_cli_arguments_exit_2_with_one_line(tmp_path, db_url):
+    config = write_config(tmp_path, [("a", "https://example.org/a.xml")], db_url=db_url)
+    for args in (("query", "--since", "the other day"), ("show", "abc"), ("fetch", "--source", "nope"),
+                 ("query", "--format", "yaml"), ("nosuchcommand",), ("prune", "--keep", "forever")):
+        proc = ingest(config, *args, check=False)
+        assert proc.returncode == 2, args
+        assert proc.stderr.startswith("ingest: error: ") and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert "Missing command" in ingest(config, check=False).stderr
+    bare = subprocess.run([sys.executable, "-m", "ingest"], capture_output=True, text=True, timeout=60)
+    assert bare.returncode == 2 and "Commands:" in bare.stdout + bare.stderr  # nothing at all: click's help
+    keep = ingest(config, "prune", "--keep", "forever", check=False).stderr
+    assert keep.count("--keep") == 1 and "'forever'" in keep
+
+
+def test_db_upgrade_at_head_says_up_to_date(tmp_path, db_url):
     config = write_config(tmp_path, [], db_url=db_url)
-    assert ingest(config, "query", "--since", "the other day", check=False).returncode == 2
-    assert ingest(config, "show", "abc", check=False).returncode == 2
-    assert ingest(config, "fetch", "--source", "nope", check=False).returncode == 2
+    assert "-> " in ingest(config, "db", "upgrade").stdout
+    assert ingest(config, "db", "upgrade").stdout.startswith("database schema: up to date at ")
 
 
 def test_failing_sources_do_not_stop_healthy_ones(tmp_path, db_url):
@@ -55,7 +70,7 @@ def test_failing_sources_do_not_stop_healthy_ones(tmp_path, db_url):
         assert lines[name].startswith("FAILED "), lines[name]
     assert "404" in lines["missing"]
     state = ingest(config, "sources").stdout
-    assert "unreachable: backing off until" in state and "after 1 failures" in state and "good: ok" in state
+    assert "unreachable: backing off until" in state and "after 1 failure;" in state and "good: ok" in state
 
 
 def test_page_that_is_not_html_falls_back_to_feed_content(tmp_path, db_url):

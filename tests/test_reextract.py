@@ -38,7 +38,7 @@ def test_reextract_rebuilds_records_and_reruns_watchlists(tmp_path, gzipped):
         store.close()
         assert items(config)[0]["watchlists"] == []
         out = ingest(config, "reextract", "--source", "rferl").stdout
-        assert out.strip() == "re-extracted 1 items, 1 changed"
+        assert out.strip() == "re-extracted 1 item, 1 changed"
         assert srv.hits["/a/1.html"] == page_hits  # nothing was fetched again
     after = json.loads(ingest(config, "show", str(item["id"]), "--format", "json").stdout)
     assert after["blocks"] == before["blocks"] and after["text"] == before["text"]

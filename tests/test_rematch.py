@@ -85,7 +85,7 @@ def test_cli_rematch_and_watchlists(tmp_path):
     assert listed.output == f'csto  version {CSTO_NOT.version}  any: "CSTO" (exact case); not: "Eurovision"\n'
     tested = run("watchlists", "test", "csto", "First paragraph.\n\nThe CSTO met in Yerevan.")
     assert tested.exit_code == 0
-    assert tested.output.splitlines() == ["csto: 1 hits", "  paragraph 2, 'CSTO': The [[CSTO]] met in Yerevan."]
+    assert tested.output.splitlines() == ["csto: 1 hit", "  paragraph 2, 'CSTO': The [[CSTO]] met in Yerevan."]
     text = tmp_path / "t.txt"
     text.write_text("CSTO at Eurovision", encoding="utf-8")
     assert run("watchlists", "test", "csto", "--file", str(text)).output == "csto: no match\n"

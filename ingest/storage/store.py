@@ -8,19 +8,19 @@ racing on the same story cannot both store it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, func, insert, text, tuple_,
                         update)
-from sqlalchemy.dialects import postgresql as postgresql_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
@@ -93,8 +93,9 @@ class ItemQuery:
     story: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    fetched_since: datetime | None = None  # what arrived since then, whatever date the page gives
     search: str | None = None  # the syntax of `ingest.search`
-    sort: str = "newest"  # or "relevance" (with a search)
+    sort: str = "newest"  # or "fetched" (newest fetched first), or "relevance" (with a search)
     limit: int = 50
     offset: int = 0
     after: tuple[datetime, int] | None = None  # keyset cursor: (sort_time, id) of the previous page's last item
@@ -144,7 +145,7 @@ def _insert_ignore(s: Session, table: type, rows: list[dict]) -> None:
     if not rows:
         return
     rows = [scrub(r) for r in rows]
-    module = sqlite_dialect if s.get_bind().dialect.name == "sqlite" else postgresql_dialect
+    module = _dialect(s.get_bind().dialect.name)
     s.exec(module.insert(table).values(rows).on_conflict_do_nothing())
 
 
@@ -283,7 +284,7 @@ class Store:
                               revisions=rows(RevisionRow, RevisionRow.number))
 
     def query(self, q: ItemQuery) -> list[StoredItem]:
-        """One page of items: newest first (published, else fetched time), or by relevance for a search."""
+        """One page of items: newest first (published, else fetched time), newest fetched first, or by relevance."""
         ids = select(ItemRow.id)
         if q.watchlist:
             ids = ids.where(ItemRow.id.in_(select(HitRow.item_id).where(HitRow.watchlist == q.watchlist)))
@@ -291,14 +292,17 @@ class Store:
             ids = ids.where(ItemRow.id.in_(select(HitRow.item_id)))
         if q.sources:
             ids = ids.where(ItemRow.source.in_(q.sources))
-        if q.languages:
-            ids = ids.where(ItemRow.language.in_(q.languages))
+        if q.languages:  # codes match case-insensitively: `EN` finds `en`
+            ids = ids.where(func.lower(ItemRow.language).in_([lang.lower() for lang in q.languages]))
         if q.story is not None:
             ids = ids.where(ItemRow.story_id == q.story)
         if q.since:
             ids = ids.where(ItemRow.sort_time >= q.since)
         if q.until:
             ids = ids.where(ItemRow.sort_time < q.until)
+        if q.fetched_since:
+            ids = ids.where(ItemRow.fetched_at >= q.fetched_since)
+        key = ItemRow.fetched_at if q.sort == "fetched" else ItemRow.sort_time
         parsed = search.parse(q.search) if q.search else None
         with Session(self.engine) as s:
             if parsed and q.sort == "relevance":
@@ -307,8 +311,8 @@ class Store:
                 if parsed:
                     ids = select(ItemRow.id).where(ItemRow.id.in_(fulltext.search(s.connection(), ids, parsed)))
                 if q.after:  # keyset cursor: rows strictly after the last one of the previous page
-                    ids = ids.where(tuple_(ItemRow.sort_time, ItemRow.id) < tuple_(*q.after))
-                ordered = ids.order_by(ItemRow.sort_time.desc(), ItemRow.id.desc()).offset(q.offset).limit(q.limit)
+                    ids = ids.where(tuple_(key, ItemRow.id) < tuple_(*q.after))
+                ordered = ids.order_by(key.desc(), ItemRow.id.desc()).offset(q.offset).limit(q.limit)
             order = list(s.connection().execute(ordered).scalars())
             if not order:
                 return []
@@ -327,7 +331,8 @@ class Store:
             page = replace(page, after=(rows[-1].item.sort_time, rows[-1].item.id))
 
     def stats(self, days: int = 30) -> dict[str, list[tuple[str, int]]]:
-        """Item counts per source, per watchlist, and per day (last `days` days, by published-else-fetched)."""
+        """Item counts per source, per watchlist, and per day of the last `days` days: by published (else
+        fetched) time, and by fetch time (what arrived when, whatever date the page gives)."""
         with Session(self.engine) as s:
             per_source = s.exec(select(ItemRow.source, func.count()).group_by(ItemRow.source)
                                 .order_by(ItemRow.source)).all()
@@ -335,11 +340,15 @@ class Store:
                                    .group_by(HitRow.watchlist).order_by(HitRow.watchlist)).all()
             since = datetime.now(timezone.utc) - timedelta(days=days)
             times = s.exec(select(ItemRow.sort_time).where(ItemRow.sort_time >= since)).all()
+            fetched = s.exec(select(ItemRow.fetched_at).where(ItemRow.fetched_at >= since)).all()
         per_day = Counter(t.date().isoformat() for t in times)
-        return {"source": list(per_source), "watchlist": list(per_watchlist), "day": sorted(per_day.items())}
+        per_fetch_day = Counter(t.date().isoformat() for t in fetched)
+        return {"source": list(per_source), "watchlist": list(per_watchlist), "day": sorted(per_day.items()),
+                "fetched_day": sorted(per_fetch_day.items())}
 
-    def prune(self, older_than: datetime, keep_flagged: bool = True, batch: int = 1000) -> int:
-        """Delete old items a batch at a time; their fingerprints stay behind as tombstones."""
+    def prune(self, older_than: datetime, keep_flagged: bool = True, batch: int = 1000,
+              progress: Callable[[int], None] = lambda n: None) -> int:
+        """Delete old items a batch at a time (`progress(n)` after each); their fingerprints stay as tombstones."""
         deleted = 0
         while True:
             with Session(self.engine) as s, s.begin():
@@ -354,6 +363,7 @@ class Store:
                 s.exec(update(FingerprintRow).where(FingerprintRow.item_id.in_(ids)).values(item_id=None))
                 s.exec(delete(ItemRow).where(ItemRow.id.in_(ids)))
                 deleted += len(ids)
+            progress(len(ids))
 
     def count_items(self, source: str | None = None) -> int:
         stmt = select(func.count()).select_from(ItemRow)
@@ -380,7 +390,7 @@ class Store:
         """The whole row in one upsert: new, loaded earlier, or starting over after its URL changed in the config."""
         values = scrub({c: getattr(state, c) for c in _SOURCE_COLUMNS})
         with self._write_lock, self.engine.begin() as conn:
-            conn.execute(_SAVE_SOURCE[self.engine.dialect.name], values)
+            conn.execute(_save_source(self.engine.dialect.name), values)
 
     def blocked_hosts(self) -> dict[str, datetime]:
         with Session(self.engine) as s:
@@ -543,7 +553,15 @@ def _upsert_source(module: Any) -> Any:
                                       set_={c: stmt.excluded[c] for c in _SOURCE_COLUMNS if c != "name"})
 
 
-_SAVE_SOURCE = {"sqlite": _upsert_source(sqlite_dialect), "postgresql": _upsert_source(postgresql_dialect)}
+def _dialect(name: str) -> Any:
+    """The dialect module, for its INSERT ... ON CONFLICT; imported on first use, not at start-up (PostgreSQL's
+    costs 60 ms, which read commands on SQLite never need)."""
+    return importlib.import_module(f"sqlalchemy.dialects.{name}")
+
+
+@cache
+def _save_source(dialect: str) -> Any:
+    return _upsert_source(_dialect(dialect))
 
 
 def _known(conn: Connection, keys: Iterable[Key]) -> dict[Key, int | None]:
