@@ -1,14 +1,13 @@
 """The one Atom 1.0 writer: `export --format atom`, the watchlists' Atom files and the served `/watchlists/NAME.atom`.
 
 Written piece by piece (an export streams any number of items), each piece serialized by lxml so
-that escaping is never done by hand, and every text and attribute first passed through `xml_safe`:
+that escaping is never done by hand, and every text and attribute first passed through `text.clean_text`:
 one BEL in a stored title would otherwise make the whole document unreadable to every feed reader.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,19 +15,15 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from ingest.text import clean_text
+
 if TYPE_CHECKING:
     from ingest.storage.tables import ItemRow
 
 NAMESPACE = "http://www.w3.org/2005/Atom"
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # How each block kind is shown in an entry's HTML content.
 _BLOCK_HTML = {"heading": "<h3>{}</h3>", "quote": "<blockquote>{}</blockquote>", "caption": "<p><em>{}</em></p>",
                "list_item": "<p>• {}</p>"}
-
-
-def xml_safe(text: str) -> str:
-    """The text without the characters XML 1.0 forbids (C0 controls but tab, LF, CR; lone surrogates; U+FFFE/F)."""
-    return _NOT_XML.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -43,9 +38,9 @@ def iso(value: datetime) -> str:
 
 
 def _add(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
-    el = etree.SubElement(parent, tag, {k: xml_safe(v) for k, v in attrs.items()})
+    el = etree.SubElement(parent, tag, {k: clean_text(v) for k, v in attrs.items()})
     if text is not None:
-        el.text = xml_safe(text)
+        el.text = clean_text(text)
     return el
 
 

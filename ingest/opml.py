@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # legal in XML as &#127; or &#x85;, never in a URL
-from ingest.atom import xml_safe
+from ingest.text import clean_text
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def _category_attribute(value: str | None) -> str | None:
 def to_opml(sources: Iterable[OpmlSource], title: str = "ingest sources") -> str:
     """An OPML 2.0 document with the sources nested by category."""
     root = etree.Element("opml", version="2.0")
-    etree.SubElement(etree.SubElement(root, "head"), "title").text = xml_safe(title)
+    etree.SubElement(etree.SubElement(root, "head"), "title").text = clean_text(title)
     body = etree.SubElement(root, "body")
     folders: dict[tuple[str, ...], etree._Element] = {(): body}
     for source in sources:
@@ -77,12 +77,12 @@ def to_opml(sources: Iterable[OpmlSource], title: str = "ingest sources") -> str
         attrs = {"type": "rss", "text": source.name, "title": source.name, "xmlUrl": source.xml_url}
         if source.html_url:
             attrs["htmlUrl"] = source.html_url
-        etree.SubElement(parent, "outline", {k: xml_safe(v) for k, v in attrs.items()})
+        etree.SubElement(parent, "outline", {k: clean_text(v) for k, v in attrs.items()})
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="unicode", pretty_print=True)
 
 
 def _folder(folders: dict[tuple[str, ...], etree._Element], path: tuple[str, ...]) -> etree._Element:
     if path not in folders:
-        name = xml_safe(path[-1])
+        name = clean_text(path[-1])
         folders[path] = etree.SubElement(_folder(folders, path[:-1]), "outline", text=name, title=name)
     return folders[path]
