@@ -146,11 +146,12 @@ class SightingRow(SQLModel, table=True):
     """A duplicate that was not stored: where else the item was seen, and which fingerprint said so."""
 
     __tablename__ = "sighting"
-    __table_args__ = (UniqueConstraint("item_id", "source", "url"),)
+    __table_args__ = (UniqueConstraint("item_id", "source", "url_hash"),)
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True))
     source: str
-    url: str
+    url: str  # the full link, not indexed: a link can be longer than an index entry may be (2,704 bytes on PostgreSQL)
+    url_hash: str  # store.digest(url): what the unique key holds
     by: str  # fingerprint kind that matched: guid | url | content
     seen_at: datetime = _utc(nullable=False)
 
