@@ -13,6 +13,7 @@ import string
 from datetime import datetime, timezone
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from ingest.config import Source
@@ -82,7 +83,7 @@ def test_long_urls_and_guids_new_and_duplicate_are_stored_and_polled_again(polle
     assert {src for _, src, _ in sightings} == {"copies"}
 
 
-def test_migration_0004_keeps_sightings_and_makes_their_key_a_hash(db_url):
+def test_migration_0004_keeps_sightings_keyed_by_a_hash_and_gives_hits_their_totals(db_url):
     store = Store(db_url)
     migrate.upgrade(store.engine, "0003")
     with store.engine.begin() as conn:
@@ -91,7 +92,14 @@ def test_migration_0004_keeps_sightings_and_makes_their_key_a_hash(db_url):
                              " '2026-01-01 00:00:00', '[]', '[]', '', 'page', '{}', 0)")
         conn.exec_driver_sql("INSERT INTO sighting (item_id, source, url, by, seen_at) VALUES"
                              " (1, 'other', 'http://b/é', 'url', '2026-01-02 00:00:00')")
+        conn.execute(text('INSERT INTO hit (item_id, watchlist, version, term, field, block, start, "end", text,'
+                          " snippet, revision, historical) VALUES (1, 'csto', 'v1', :term, 'body', 0, :start, :end,"
+                          " :term, '', 0, false)"),  # stored before hits were capped
+                     [{"term": t, "start": n, "end": n + 4} for t, n in (("CSTO", 0), ("CSTO", 9), ("ОДКБ", 20))])
     migrate.upgrade(store.engine, "0004")
+    with store.engine.connect() as conn:
+        totals = conn.exec_driver_sql("SELECT term, total FROM hit ORDER BY id").all()
+    assert [tuple(r) for r in totals] == [("CSTO", 2), ("CSTO", 2), ("ОДКБ", 1)]
     seen = datetime(2026, 1, 3, tzinfo=timezone.utc)
     long = "http://b/" + _noise(100_000, "b")
     for url in ("http://b/é", long, long):  # seen before the migration, new, seen again: one row each

@@ -193,6 +193,8 @@ class HitRow(SQLModel, table=True):
     end: int
     text: str
     snippet: str
+    # Occurrences of the term for this watchlist in the item: only the first MAX_HITS_PER_TERM are stored.
+    total: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     revision: int = 0  # the item revision in which the term was found
     historical: bool = False  # found by a backfill (rematch), not at ingestion: never alerts
 

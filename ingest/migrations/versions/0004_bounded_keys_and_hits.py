@@ -1,4 +1,5 @@
-"""sightings unique by a hash of their link: a link over 2,704 bytes failed PostgreSQL's index
+"""bounded keys and hits: sightings unique by a hash of their link (a link over 2,704 bytes failed
+PostgreSQL's index); hits carry their term's total occurrences (only the first 100 are stored from now on)
 
 Revision ID: 0004
 Revises: 0003
@@ -44,6 +45,11 @@ def upgrade() -> None:
         batch_op.alter_column("url_hash", existing_type=sqlmodel.sql.sqltypes.AutoString(), nullable=False)
         batch_op.drop_constraint("sighting_item_id_source_url_key", type_="unique")
         batch_op.create_unique_constraint("sighting_item_id_source_url_hash_key", ["item_id", "source", "url_hash"])
+    with op.batch_alter_table("hit") as batch_op:
+        batch_op.add_column(sa.Column("total", sa.Integer(), server_default="1", nullable=False))
+    # Hits stored so far were never capped: the rows of a term are its total.
+    op.execute("UPDATE hit SET total = (SELECT count(*) FROM hit AS h WHERE h.item_id = hit.item_id"
+               " AND h.watchlist = hit.watchlist AND h.term = hit.term)")
 
 
 def downgrade() -> None:
@@ -55,6 +61,8 @@ def downgrade() -> None:
             raise RuntimeError(f"{long} sightings have links over {_OLD_KEY_BYTES} bytes, more than revision 0003's "
                                f"index can hold: delete them (DELETE FROM sighting WHERE octet_length(url) > "
                                f"{_OLD_KEY_BYTES}) to downgrade")
+    with op.batch_alter_table("hit") as batch_op:
+        batch_op.drop_column("total")
     with op.batch_alter_table("sighting", naming_convention=_NAMES) as batch_op:
         batch_op.drop_constraint("sighting_item_id_source_url_hash_key", type_="unique")
         batch_op.create_unique_constraint("sighting_item_id_source_url_key", ["item_id", "source", "url"])
