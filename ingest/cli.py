@@ -565,6 +565,7 @@ def watchlists_test(app: App, name: str, text: str | None, path: str | None) -> 
     """Show what watchlist NAME would match in TEXT (paragraphs split on blank lines), with snippets."""
     from ingest.article import Article, Block
     from ingest.watchlists import compile_watchlists
+    from ingest.watchlists.matcher import MAX_HITS_PER_TERM, occurrences
 
     wl = _watchlist(app.config, name)
     if (text is None) == (path is None):
@@ -574,7 +575,8 @@ def watchlists_test(app: App, name: str, text: str | None, path: str | None) -> 
     paragraphs = "\n".join(line.rstrip() for line in text.splitlines()).split("\n\n")
     blocks = [Block("paragraph", p.strip()) for p in paragraphs if p.strip()]
     hits = compile_watchlists([wl]).match(Article(blocks=blocks))
-    say(f"{name}: {plural(len(hits), 'hit')}" if hits else f"{name}: no match")
+    capped = f" (the first {MAX_HITS_PER_TERM} of each term shown)" if occurrences(hits) > len(hits) else ""
+    say(f"{name}: {plural(occurrences(hits), 'hit')}{capped}" if hits else f"{name}: no match")
     for h in hits:
         say(f"  paragraph {h.block + 1}, {h.term!r}: {h.snippet}")
 

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -75,7 +76,7 @@ def record_dict(s: StoredItem) -> dict[str, Any]:
         "hits": [
             {"watchlist": h.watchlist, "version": h.version, "term": h.term, "field": h.field, "block": h.block,
              "start": h.start, "end": h.end, "text": h.text, "snippet": h.snippet, "revision": h.revision,
-             "historical": h.historical}
+             "historical": h.historical, "total": h.total}
             for h in s.hits
         ],
     }
@@ -219,4 +220,6 @@ def explain(s: StoredItem) -> str:
         lines += [f"  {h.watchlist} ({h.version}) {h.term!r} in {h.field} block {h.block} [{h.start}:{h.end}]"
                   f"{' revision ' + str(h.revision) if h.revision else ''}{' historical' if h.historical else ''}: "
                   f"{h.snippet}" for h in s.hits]
+        shown, totals = Counter((h.watchlist, h.term) for h in s.hits), {(h.watchlist, h.term): h.total for h in s.hits}
+        lines += [f"  {w} {t!r}: {shown[w, t]} of {n:,} shown" for (w, t), n in totals.items() if shown[w, t] < n]
     return "\n".join(lines)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,17 +99,26 @@ def _mutated(fmt: str, index: int | None, name: str | None, value, encoding: str
     return body, [g for i, g in enumerate(ids) if i != index]
 
 
-@pytest.fixture
-def poller(tmp_path, db_url):
+@contextmanager
+def polling(tmp_path, db_url: str, fetch: str = "", watchlists: str = "") -> Iterator[tuple]:
+    """(loopback server, store, pipeline) for a config of `[fetch]` lines and watchlist tables."""
     path = tmp_path / "config.toml"
-    path.write_text(f'[database]\nurl = "{db_url}"\n[fetch]\npages = false\nallow_private_networks = true\n'
-                    'timeout = 10\n[[watchlists]]\nname = "w"\nterms = ["Yerevan"]\n')
+    path.write_text(f'[database]\nurl = "{db_url}"\n[fetch]\nallow_private_networks = true\ntimeout = 10\n'
+                    f"{fetch}\n{watchlists}")
     cfg = config.load(path)
     store = Store(cfg.database_url)
     store.prepare()
-    with LocalServer() as srv, Fetcher(cfg.settings.fetch) as fetcher:
-        yield srv, store, Pipeline(cfg, store, fetcher)
-    store.close()
+    try:
+        with LocalServer() as srv, Fetcher(cfg.settings.fetch) as fetcher:
+            yield srv, store, Pipeline(cfg, store, fetcher)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def poller(tmp_path, db_url):
+    with polling(tmp_path, db_url, "pages = false", '[[watchlists]]\nname = "w"\nterms = ["Yerevan"]\n') as p:
+        yield p
 
 
 def _stored_guids(store: Store, source: str) -> set[str]:

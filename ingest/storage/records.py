@@ -84,4 +84,4 @@ def page_body(page: PageRow) -> bytes:
 
 def hit_row(h: Hit) -> HitRow:
     return HitRow(watchlist=h.watchlist, version=h.version, term=h.term, field=h.field, block=h.block,
-                  start=h.start, end=h.end, text=h.text, snippet=h.snippet)
+                  start=h.start, end=h.end, text=h.text, snippet=h.snippet, total=h.total)

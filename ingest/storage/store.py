@@ -79,9 +79,13 @@ def engine_for(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
 def key_value(value: str) -> str:
     """A fingerprint value as stored and looked up: scrubbed, and hashed when long."""
     value = scrub(value)
-    if len(value) <= _MAX_KEY:
-        return value
-    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return value if len(value) <= _MAX_KEY else "sha256:" + digest(value)
+
+
+def digest(value: str) -> str:
+    """A fixed-size stand-in (SHA-256, hex) for text of any length in a unique key: PostgreSQL refuses index
+    entries over 2,704 bytes, and links and GUIDs can be megabytes."""
+    return hashlib.sha256(scrub(value).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -504,7 +508,7 @@ class Writer:
 
     def add_sightings(self, sightings: Sequence[dict]) -> None:
         """Remember where dropped duplicates were seen (item_id, source, url, by, seen_at), for `ingest explain`."""
-        _insert_ignore(self.session, SightingRow, list(sightings))
+        _insert_ignore(self.session, SightingRow, [{**s, "url_hash": digest(s["url"])} for s in sightings])
 
     def _queue_alerts(self, item: ItemRow, watchlists: Iterable[str]) -> None:
         """Outbox rows in the item's own transaction; one per (watchlist, story), so a story alerts once."""

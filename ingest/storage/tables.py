@@ -146,11 +146,12 @@ class SightingRow(SQLModel, table=True):
     """A duplicate that was not stored: where else the item was seen, and which fingerprint said so."""
 
     __tablename__ = "sighting"
-    __table_args__ = (UniqueConstraint("item_id", "source", "url"),)
+    __table_args__ = (UniqueConstraint("item_id", "source", "url_hash"),)
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True))
     source: str
-    url: str
+    url: str  # the full link, not indexed: a link can be longer than an index entry may be (2,704 bytes on PostgreSQL)
+    url_hash: str  # store.digest(url): what the unique key holds
     by: str  # fingerprint kind that matched: guid | url | content
     seen_at: datetime = _utc(nullable=False)
 
@@ -192,6 +193,8 @@ class HitRow(SQLModel, table=True):
     end: int
     text: str
     snippet: str
+    # Occurrences of the term for this watchlist in the item: only the first MAX_HITS_PER_TERM are stored.
+    total: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     revision: int = 0  # the item revision in which the term was found
     historical: bool = False  # found by a backfill (rematch), not at ingestion: never alerts
 

@@ -29,7 +29,8 @@ A term is a string or a table `{term = "Apple", case = "sensitive"}`.  Matching 
 
 A `Hit` points into the original text: `field_text[hit.start:hit.end] == hit.text`; its
 `snippet` is ~120 characters around the match with the match marked `[[...]]` and `…` at cuts.
-A matched watchlist reports the hits of its terms/any, all, regex and near (close pairs only).
+A matched watchlist reports the hits of its terms/any, all, regex and near (close pairs only): the first
+`MAX_HITS_PER_TERM` (100) of each term in text order, each with the term's `total` occurrences.
 """
 
 from ingest.watchlists.matcher import Hit, Matcher, compile_watchlists, match

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +21,9 @@ from ingest.watchlists.fold import fold, fold_text, is_word_char
 from ingest.watchlists.schema import Term, Watchlist, compile_regex
 
 SNIPPET_WIDTH = 120
+# Hits kept per (watchlist, term) in one article, the first in text order; each carries the term's total.
+# A page repeating a term 100,000 times would otherwise store 100,000 rows and print them all in `show`.
+MAX_HITS_PER_TERM = 100
 _WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
 
 
@@ -41,6 +44,7 @@ class Hit:
     end: int
     text: str
     snippet: str
+    total: int = 1  # occurrences of this term for this watchlist in the article (at most MAX_HITS_PER_TERM kept)
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,13 @@ class Matcher:
         for i, w in enumerate(self.watchlists):
             matched = _satisfied(w, i, found, texts)
             unique = {(f.field != "title", f.block, f.start, f.end, f.term): f for f in matched}
-            hits += [_hit(w.name, self._versions[i], f, texts[f.field, f.block]) for _, f in sorted(unique.items())]
+            ordered = [f for _, f in sorted(unique.items())]
+            totals = Counter(f.term for f in ordered)
+            kept: Counter = Counter()
+            for f in ordered:
+                kept[f.term] += 1
+                if kept[f.term] <= MAX_HITS_PER_TERM:
+                    hits.append(_hit(w.name, self._versions[i], f, texts[f.field, f.block], totals[f.term]))
         return hits
 
     def _scan_terms(self, field: str, block: int, text: str, found: dict[tuple[int, str], list[_Found]]) -> None:
@@ -188,9 +198,14 @@ def _near(left: list[_Found], right: list[_Found], within: int, texts: dict[tupl
     return close
 
 
-def _hit(name: str, version: str, f: _Found, text: str) -> Hit:
+def _hit(name: str, version: str, f: _Found, text: str, total: int) -> Hit:
     return Hit(name, version, f.term, f.field, f.block, f.start, f.end, text[f.start:f.end],
-               snippet(text, f.start, f.end))
+               snippet(text, f.start, f.end), total)
+
+
+def occurrences(hits: Sequence[Hit]) -> int:
+    """Every occurrence the hits stand for, the ones beyond MAX_HITS_PER_TERM included."""
+    return sum({(h.watchlist, h.term): h.total for h in hits}.values())
 
 
 def snippet(text: str, start: int, end: int, width: int = SNIPPET_WIDTH) -> str:
