@@ -44,6 +44,13 @@ def is_caption(el: etree._Element) -> bool:
     return el.tag in ("figcaption", "caption") or bool(_CAPTION_CLASS.search(class_id(el)))
 
 
+def figure_caption(el: etree._Element) -> etree._Element | None:
+    """The caption of a figure (or el itself when it is one); None when the figure has none (left)."""
+    if is_caption(el):
+        return el
+    return next((c for c in el.iterdescendants(etree.Element) if is_caption(c)), None)
+
+
 def _is_block(el: etree._Element) -> bool:
     """Block-level for the walk: block tags, and inline captions (a <span class=caption> under a photo)."""
     return isinstance(el.tag, str) and (el.tag in BLOCK_TAGS or is_caption(el))
@@ -107,7 +114,7 @@ class _Walker:
                 self.blocks.append(block)
             return
         if tag == "figure":
-            caption = next((c for c in el.iterdescendants(etree.Element) if is_caption(c)), None)
+            caption = figure_caption(el)
             if caption is not None:
                 self.walk(caption, kind)  # the rest of a figure is the image itself
                 return

@@ -249,8 +249,9 @@ def _from_meta(tags: dict[str, list[str]], meta: Metadata) -> None:
 
 def _byline(root: etree._Element) -> list[str]:
     """Names from the visible byline: rel/itemprop author, or an element classed byline/author."""
-    xpath = (".//body//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or "
-             "contains(@class,'author') or contains(@class,'Author')]")
+    # The cheap attribute test first: a page of 10^5 bare links paid 0.4 s for the contains() tests.
+    xpath = ("//body/descendant::*[@class or @rel or @itemprop][@rel='author' or @itemprop='author' or "
+             "contains(@class,'byline') or contains(@class,'author') or contains(@class,'Author')]")
     for el in root.xpath(xpath):
         if el.tag in {"meta", "link", "script"} or _in_comments_or_form(el):
             continue
