@@ -10,9 +10,11 @@ from lxml import etree
 from .text import text_of
 
 # Gone before anything else: never readable body text.
-JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "button", "input",
-             "select", "textarea", "object", "embed", "video", "audio", "map", "dialog", "link", "meta",
-             "label", "option")
+JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "object", "embed", "video",
+             "audio", "map", "link", "meta")
+# Form controls and dialogs: gone too, unless broken markup nested most of the page inside one
+# (an unclosed <div> in a header <button> puts the rest of the page in the button).
+CONTROL_TAGS = ("button", "input", "select", "textarea", "dialog", "label", "option")
 # Page furniture by tag, dropped in strict mode.
 FURNITURE_TAGS = {"nav", "aside", "footer", "menu"}
 FURNITURE_ROLES = {"navigation", "complementary", "contentinfo", "banner", "dialog", "alertdialog",
@@ -70,6 +72,10 @@ def drop_junk(root: etree._Element) -> None:
     for el in root.xpath("//comment() | //processing-instruction()"):
         drop(el)
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
+    total = _word_count(root)
+    for el in [c for c in root.iter(*CONTROL_TAGS) if _holds_most(c, total)]:
+        el.tag = "div"
+    etree.strip_elements(root, *CONTROL_TAGS, with_tail=False)
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")  # "line<br>line" must not fuse two words
 
@@ -99,21 +105,28 @@ def drop_furniture(root: etree._Element, headline: etree._Element | None = None)
 
 
 def _is_furniture(el: etree._Element, total_words: int) -> bool:
+    """Boilerplate by tag, role, hiding or class, unless it holds half the page's words (never drop the body)."""
     if el.tag in ("main", "article"):
         return False
-    if el.tag in FURNITURE_TAGS or el.get("role", "").lower() in FURNITURE_ROLES:
-        return True
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(el.get("style", "")):
-        return True
-    if el.tag == "header":
-        return not _holds_paragraphs(el)
-    if el.tag == "span" and _is_link_cluster(el):
-        return True
     boilerplate, content = name_signals(class_id(el))
-    if not boilerplate or _is_caption(el):
+    if (el.tag in FURNITURE_TAGS or el.get("role", "").lower() in FURNITURE_ROLES or el.get("hidden") is not None
+            or el.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(el.get("style", ""))):
+        content = False
+    elif el.tag == "header":
+        if _holds_paragraphs(el):
+            return False
+        content = False
+    elif el.tag == "span" and _is_link_cluster(el):
+        return True
+    elif not boilerplate or _is_caption(el):
         return False
     words = _word_count(el)
-    return not (words * 2 >= total_words or content and words * 5 >= total_words)
+    return not (_holds_most(el, total_words, words) or content and words * 5 >= total_words)
+
+
+def _holds_most(el: etree._Element, total_words: int, words: int | None = None) -> bool:
+    """Half the page's words or more: such an element is the body's wrapper, whatever its tag or class says."""
+    return (_word_count(el) if words is None else words) * 2 >= total_words
 
 
 def _is_link_cluster(el: etree._Element) -> bool:

@@ -1,0 +1,25 @@
+"""Issue 17's failure modes, each as the smallest page that shows it (generic markup, no site's names)."""
+
+from ingest.extract import extract
+
+PROSE = ("The committee met on Tuesday to discuss the proposal, which has been debated for months, "
+         "and its members said they would vote on it next week after hearing from residents.")
+
+
+def page(body: str, head: str = "", lang: str = "en") -> str:
+    return f"<!DOCTYPE html><html lang='{lang}'><head>{head}</head><body>{body}</body></html>"
+
+
+def test_an_element_holding_most_of_the_page_is_never_dropped():
+    # The unclosed <div> makes the parser nest the whole page inside the header's <button>.
+    broken = page("<header><button class='menu-toggle'><div class='icon'>Menu</button><nav><a href='/'>Home</a>"
+                  "</nav></header><main>" + "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4)) + "</main>")
+    assert extract(broken).text.count("committee") == 4
+    hidden = page("<div style='display:none'>" + "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4)) + "</div>"
+                  "<div class='teaser'><p>A short teaser for another story on the site.</p></div>")
+    assert extract(hidden).text.count("committee") == 4
+    # A small control or hidden block is still dropped.
+    small = page("<button>Subscribe now to read everything we publish</button><p hidden>Hidden note about cookies.</p>"
+                 + "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4)))
+    text = extract(small).text
+    assert "Subscribe" not in text and "cookies" not in text and text.count("committee") == 4
