@@ -23,3 +23,22 @@ def test_an_element_holding_most_of_the_page_is_never_dropped():
                  + "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4)))
     text = extract(small).text
     assert "Subscribe" not in text and "cookies" not in text and text.count("committee") == 4
+
+
+def test_boilerplate_words_match_whole_class_words_weighed_by_what_they_name():
+    sections = "".join(f"<div class='elementor-widget-container'><h2>Step {i}</h2><p>{PROSE} Step {i}.</p></div>"
+                       for i in range(3))
+    html = page(f"<div class='post-body'>{sections}"
+                f"<div class='contextmenu-host'><p>{PROSE} Context.</p></div>"
+                f"<div class='intext_content_tag'><p>{PROSE} Intext.</p></div>"
+                f"<div class='prose [&_figcaption]:mt-xxs'><p>{PROSE} Utility.</p></div>"
+                "<p>Heart disease and <a class='taxInlineTagLink' href='/t'>cancer</a> still account for about"
+                " half of all deaths, the report found after reviewing the records.</p>"
+                "<div class='smg-zone-widget'><p>Support our newsroom with a small monthly gift today.</p></div>"
+                "<div class='yhcomment01'><p>First! What a story, thanks for sharing it with us.</p></div></div>")
+    article = extract(html)
+    text = article.text
+    for kept in ("Step 0.", "Step 1.", "Step 2.", "Context.", "Intext.", "and cancer still account"):
+        assert kept in text
+    assert ("paragraph", f"{PROSE} Utility.") in [(b.kind, b.text) for b in article.blocks]  # not a caption
+    assert "Support our newsroom" not in text and "First!" not in text

@@ -9,15 +9,15 @@ from lxml import etree
 
 from ingest.article import Block
 
-from .body import BLOCK_TAGS, link_density
-from .clean import class_id, drop
+from .clean import BLOCK_TAGS, class_id, class_words, drop, link_density
 from .text import normalize
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # A table holding any of these is page layout, walked as blocks rather than read as rows.
 _LAYOUT_IN_TABLE = BLOCK_TAGS - {"tr", "td", "th", "tbody", "thead", "tfoot", "caption"}
-_CAPTION_CLASS = re.compile(r"caption|wp-caption-text|figure-text|image-text|photo-text", re.I)
-_CREDIT_CLASS = re.compile(r"credit|copyright|photographer|courtesy|source|byline|attribution", re.I)
+# Matched against class_words(): whole words of class/id tokens.
+_CAPTION_CLASS = re.compile(r"caption|-(?:figure|image|photo)-text-")
+_CREDIT_CLASS = re.compile(r"credit|copyright|photographer|courtesy|source|byline|attribution")
 # Short lines that are widgets or labels, not prose.
 _BOILERPLATE_LINE = re.compile(
     r"^(?:advertisement|advertising|sponsored|share|share this|share on \w+|tweet|email|print|comments?"
@@ -41,7 +41,7 @@ _PHOTO_CREDIT_LINE = re.compile(r"^(?:photo|photograph|image|picture|credit|foto
 
 
 def is_caption(el: etree._Element) -> bool:
-    return el.tag in ("figcaption", "caption") or bool(_CAPTION_CLASS.search(class_id(el)))
+    return el.tag in ("figcaption", "caption") or bool(_CAPTION_CLASS.search(class_words(class_id(el))))
 
 
 def figure_caption(el: etree._Element) -> etree._Element | None:
@@ -59,7 +59,7 @@ def _is_block(el: etree._Element) -> bool:
 def caption_block(el: etree._Element) -> Block | None:
     """A caption with its credit split off when the page marks it in its own element."""
     copy = deepcopy(el)
-    credits = [c for c in copy.iterdescendants(etree.Element) if _CREDIT_CLASS.search(class_id(c))]
+    credits = [c for c in copy.iterdescendants(etree.Element) if _CREDIT_CLASS.search(class_words(class_id(c)))]
     credits = [c for c in credits if not any(a in credits for a in c.iterancestors())]
     credit = normalize(" ".join("".join(c.itertext()) for c in credits)) or None
     for c in credits:

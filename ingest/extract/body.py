@@ -7,12 +7,8 @@ from collections import defaultdict
 
 from lxml import etree
 
-from .clean import class_id, name_signals
+from .clean import BLOCK_TAGS, class_id, link_density, name_signals
 
-BLOCK_TAGS = frozenset(
-    "address article aside blockquote center dd details div dl dt fieldset figcaption figure footer form "
-    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul "
-    "caption".split())
 _COMMAS = re.compile(r"[,，、،]")
 _TAG_BONUS = {"div": 5, "article": 10, "section": 3, "main": 5, "pre": 3, "td": 3, "blockquote": 3,
               "form": -3, "ol": -3, "ul": -3, "li": -3, "dl": -3, "dd": -3, "dt": -3, "th": -5,
@@ -29,14 +25,6 @@ def own_text(el: etree._Element) -> str:
             parts.append("".join(child.itertext()))
         parts.append(child.tail or "")
     return "".join(parts)
-
-
-def link_density(el: etree._Element) -> float:
-    text = len("".join(el.itertext()).strip())
-    if not text:
-        return 1.0
-    links = sum(len("".join(a.itertext()).strip()) for a in el.iter("a"))
-    return min(1.0, links / text)
 
 
 def _class_weight(el: etree._Element) -> int:

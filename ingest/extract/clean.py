@@ -15,26 +15,38 @@ JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "canvas
 # Form controls and dialogs: gone too, unless broken markup nested most of the page inside one
 # (an unclosed <div> in a header <button> puts the rest of the page in the button).
 CONTROL_TAGS = ("button", "input", "select", "textarea", "dialog", "label", "option")
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote center dd details div dl dt fieldset figcaption figure footer form "
+    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul "
+    "caption".split())
 # Page furniture by tag, dropped in strict mode.
 FURNITURE_TAGS = {"nav", "aside", "footer", "menu"}
 FURNITURE_ROLES = {"navigation", "complementary", "contentinfo", "banner", "dialog", "alertdialog",
                    "menu", "menubar", "search", "toolbar"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 # Class/id words of boilerplate containers: comments, sharing, related lists, promos, bios, furniture.
-BOILERPLATE = re.compile(
-    r"comment|disqus|\bshar(?:e|ing)|social|related|recommend|newsletter|subscri|sign-?up|promo|advert"
-    r"|(?:^|[\s_-])ads?(?:$|[\s_-])|ad-?slot|adunit|dfp|banner|sponsor|sidebar|footer|masthead|navbar"
-    r"|(?:^|[\s_-])nav(?:$|[\s_-])|navigation|menu|breadcrumb|cookie|consent|gdpr|popup|modal|overlay"
-    r"|paywall|toolbar|(?:^|[\s_-])tags?(?:$|[\s_-])|author-?bio|(?:^|[\s_-])bio(?:$|[\s_-])|byline"
-    r"|dateline|timestamp|more-?stories|read-?(?:more|next|also)|most-?(?:popular|read|viewed)|trending"
-    r"|outbrain|taboola|widget|pagination|pager|skip-?link|rating|feedback|follow|tooltip|recirc"
-    r"|(?:^|[\s_-])rail(?:$|[\s_-])|offscreen|visually-?hidden|sr-only|screen-?reader|print-?only"
-    r"|(?:^|[\s_-])meta(?:$|[\s_-])|post-?meta|article-?meta|author-?info|about-?(?:the-?)?author"
-    r"|contributor|hidden-print|inline-?(?:ad|promo)|partner|signin|login|donat|membership|alert-?bar"
-    r"|jump-?link|top-?stories|also-?read|see-?also|more-?from|story-?list|teaser-?list|headlines",
-    re.I)
+# Matched against whole words of class/id tokens ("-word-" in "-site-footer-"): "contextmenu" is no menu.
+# "*" lets a word run on ("comments", "subscription"); "~" marks a stem so unambiguous that it counts inside
+# a longer word too ("yhcomment01", "footertext").
+_STEMS = ("comment disqus sidebar footer newsletter breadcrumb advert sponsor login signin subscri related "
+          "recommend social cookie paywall taboola outbrain masthead navbar navigation pagination").split()
+BOILERPLATE = re.compile((
+    r"-(?:~(?:" + "|".join(_STEMS) + r")*|share*|sharing|sign-?up|promo*|ads?|ad-?slot|adunit|dfp|nav"
+    r"|consent|gdpr|author-?bio|bio|byline*|dateline*|timestamp*"
+    r"|more-?stories|read-?(?:more|next|also)|most-?(?:popular|read|viewed)|trending*"
+    r"|skip-?links?|feedback*|recirc*|offscreen*|visually-?hidden|sr-only"
+    r"|screen-?reader*|print-?only|post-?meta|article-?meta|author-?info|about-?(?:the-?)?author"
+    r"|contributor*|hidden-print|inline-?(?:ad|promo)|donat*|membership*|alert-?bar|jump-?links?"
+    r"|top-?stories|also-?read|see-?also|more-?from|story-?list|teaser-?list|headlines)-"
+    ).replace("*", r"[a-z0-9]*").replace("~", r"[a-z0-9]*"))
+# Generic UI words count only as a token's last word, its head: "smg-zone-widget" is a widget,
+# "elementor-widget-container" (a page builder's wrapper, often of the body) is a container.
+WEAK_BOILERPLATE = re.compile(r"-(?:widget|banner|menu|popup|modal|overlay|toolbar|tag|pager|rating|follow"
+                              r"|tooltip|rail|meta|partner)s?-$", re.M)
 # Class/id words that mark the body itself; they protect a text-heavy element from BOILERPLATE.
-CONTENT = re.compile(r"article|body|content|entry|main|post|story|text|blog|column", re.I)
+CONTENT = re.compile(r"-[a-z0-9]*(?:article|body|content|entry|main|post|story|text|blog|column)[a-z0-9]*-")
+_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
+_CAMEL_CASE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def class_id(el: etree._Element) -> str:
@@ -42,11 +54,43 @@ def class_id(el: etree._Element) -> str:
 
 
 @lru_cache(maxsize=8192)
+def class_words(names: str) -> str:
+    """Class/id tokens as "-"-joined lower-case words, one token per line: "shareBar nav_top" -> "-share-bar-\n-nav-top-".
+
+    Utility-class variants ("[&_figcaption]:mt-2", "hover:underline") style other elements or states,
+    not this one, so they are left out.
+    """
+    words = []
+    for token in names.split():
+        if "[" in token or ":" in token:
+            continue
+        parts = _NOT_A_WORD.sub("-", _CAMEL_CASE.sub("-", token).lower()).strip("-")
+        if parts:
+            words.append(f"-{parts}-")
+    return "\n".join(words)
+
+
+@lru_cache(maxsize=8192)
 def name_signals(names: str) -> tuple[bool, bool]:
     """(boilerplate?, content?) for a class/id string; cached because pages repeat class names."""
-    if not names.strip():
+    words = class_words(names)
+    if not words:
         return False, False
-    return bool(BOILERPLATE.search(names)), bool(CONTENT.search(names))
+    return bool(BOILERPLATE.search(words) or WEAK_BOILERPLATE.search(words)), bool(CONTENT.search(words))
+
+
+def _weak_only(names: str) -> bool:
+    words = class_words(names)
+    return not BOILERPLATE.search(words)
+
+
+
+def link_density(el: etree._Element) -> float:
+    text = len("".join(el.itertext()).strip())
+    if not text:
+        return 1.0
+    links = sum(len("".join(a.itertext()).strip()) for a in el.iter("a"))
+    return min(1.0, links / text)
 
 
 def _word_count(el: etree._Element) -> int:
@@ -118,10 +162,22 @@ def _is_furniture(el: etree._Element, total_words: int) -> bool:
         content = False
     elif el.tag == "span" and _is_link_cluster(el):
         return True
-    elif not boilerplate or _is_caption(el):
+    elif not boilerplate or _is_caption(el) or el.tag not in BLOCK_TAGS and _in_running_text(el):
         return False
+    if content and _weak_only(class_id(el)) and len(text_of(el)) >= 150 and link_density(el) < 0.3:
+        return False  # "intext_content_tag" holding prose: the content word and the text outweigh "tag"
     words = _word_count(el)
     return not (_holds_most(el, total_words, words) or content and words * 5 >= total_words)
+
+
+def _in_running_text(el: etree._Element) -> bool:
+    """An inline element with words, and text right before or after it, is prose, whatever its class says
+    ("inlineTagLink"); a bare count ("12" comments) is not."""
+    if not any(c.isalpha() for c in text_of(el)):
+        return False
+    prev = el.getprevious()
+    before = el.getparent().text if prev is None else prev.tail
+    return bool((before or "").strip() or (el.tail or "").strip())
 
 
 def _holds_most(el: etree._Element, total_words: int, words: int | None = None) -> bool:
@@ -154,4 +210,4 @@ def _holds_paragraphs(el: etree._Element) -> bool:
 
 
 def _is_caption(el: etree._Element) -> bool:
-    return el.tag in ("figure", "figcaption") or "caption" in class_id(el).lower()
+    return el.tag in ("figure", "figcaption") or "caption" in class_words(class_id(el))
