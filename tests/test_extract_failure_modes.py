@@ -42,3 +42,22 @@ def test_boilerplate_words_match_whole_class_words_weighed_by_what_they_name():
         assert kept in text
     assert ("paragraph", f"{PROSE} Utility.") in [(b.kind, b.text) for b in article.blocks]  # not a caption
     assert "Support our newsroom" not in text and "First!" not in text
+
+
+def test_a_time_elements_text_is_not_a_body_paragraph():
+    html = page("<article><h1>Council Votes</h1><div class='date'><time datetime='2022-06-10'>10 июня 2022</time>"
+                f"</div><p>{PROSE}</p><p>On <time datetime='2022-06-11'>Saturday</time> the vote was held, as "
+                "planned, in the old hall.</p><p>" + PROSE + "</p></article>")
+    article = extract(html)
+    assert article.blocks[0].text == PROSE and "июня" not in article.text
+    assert "On Saturday the vote was held" in article.text
+
+
+def test_a_site_banner_h1_is_not_the_title_when_the_title_tag_disagrees():
+    body = ("<div class='masthead'><h1>City Daily</h1></div><article><h2>{}</h2>" + f"<p>{PROSE}</p>" * 3
+            + "</article>")
+    for headline in ("Council votes to close the old bridge", "Bridge closure approved after long debate"):
+        html = page(body.format(headline), head=f"<title>{headline} | City Daily</title>")
+        assert extract(html).title == headline
+    untitled = page("<h1>Council votes to close the old bridge</h1>" + f"<p>{PROSE}</p>" * 3)
+    assert extract(untitled).title == "Council votes to close the old bridge"

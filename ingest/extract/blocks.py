@@ -10,7 +10,7 @@ from lxml import etree
 from ingest.article import Block
 
 from .clean import BLOCK_TAGS, class_id, class_words, drop, link_density
-from .text import normalize
+from .text import normalize, text_of
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # A table holding any of these is page layout, walked as blocks rather than read as rows.
@@ -86,6 +86,12 @@ def _is_prose(text: str) -> bool:
     return len(text) > 150 or len(_ADDRESSES.sub("", text).split()) >= 2 or not _ADDRESSES.search(text)
 
 
+def _only_a_date(el: etree._Element, text: str) -> bool:
+    """A block that is nothing but a <time> element's text ("10 June 2022"): the date, not body text."""
+    times = list(el.iter("time"))
+    return bool(times) and normalize(" ".join(text_of(t) for t in times)) == text
+
+
 class _Walker:
     def __init__(self, caption_xpath: etree.XPath | None) -> None:
         self.blocks: list[Block] = []
@@ -100,7 +106,7 @@ class _Walker:
     def emit(self, kind: str, text: str, el: etree._Element) -> None:
         """One leaf element's text as a block, unless it is a label, a promo or mostly links."""
         text = normalize(text)
-        if not _is_prose(text) or link_density(el) > _max_link_density(el.tag, text):
+        if not _is_prose(text) or link_density(el) > _max_link_density(el.tag, text) or _only_a_date(el, text):
             return
         if len(text) < 250 and (_PHOTO_CREDIT_LINE.match(text) or _CAPTION_CREDIT.search(text)):
             kind = "caption"

@@ -278,6 +278,21 @@ def _time_element(root: etree._Element) -> datetime | None:
     return None
 
 
+def _headline_h1(root: etree._Element, title_tag: str, site_name: str | None) -> str | None:
+    """The first h1 that <title> confirms: a site banner or section name in an h1 is not the headline.
+
+    With a <title>, an h1 counts only when its text is in the title once the site's name is stripped,
+    and is at least half of it (not a fragment such as a section name); without one, the first h1.
+    """
+    headline = strip_title(title_tag, site_name).casefold() if title_tag else ""
+    for h1 in root.iterfind(".//body//h1"):
+        text = normalize(text_of(h1))
+        if text and (not title_tag or text.casefold() in headline and 2 * len(text) >= len(headline)
+                     or headline and headline in text.casefold()):
+            return text
+    return None
+
+
 def _language(value: str | None) -> str | None:
     """'en_US' / 'EN-us' -> 'en' (the primary subtag is what filtering and routing need)."""
     if not value:
@@ -300,10 +315,10 @@ def extract_metadata(root: etree._Element, url: str | None) -> Metadata:
         meta.offer("published", _time_element(root), "time")
     if "authors" not in meta.values:
         meta.offer("authors", _byline(root), "byline")
-    h1 = root.find(".//body//h1")
-    meta.offer("title", normalize(text_of(h1)) if h1 is not None else None, "h1")
     title_el = root.find(".//title")
-    meta.offer("title", text_of(title_el) if title_el is not None else None, "title")
+    title_tag = normalize(text_of(title_el)) if title_el is not None else ""
+    meta.offer("title", _headline_h1(root, title_tag, meta.values.get("site_name")), "h1")
+    meta.offer("title", title_tag, "title")
     if "title" in meta.values:
         meta.values["title"] = strip_title(meta.values["title"], meta.values.get("site_name"))
     if "language" in meta.values:
