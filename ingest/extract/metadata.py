@@ -269,7 +269,7 @@ def _in_comments_or_form(el: etree._Element) -> bool:
 
 
 def _time_element(root: etree._Element) -> datetime | None:
-    times = root.xpath(".//time[@datetime]")
+    times = [t for t in root.iter("time") if t.get("datetime") is not None]  # iter filters in C, XPath did not
     times.sort(key=lambda t: not (t.get("pubdate") is not None or t.get("itemprop") == "datePublished"))
     for el in times:
         dt = parse_date(el.get("datetime"))
