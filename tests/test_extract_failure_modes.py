@@ -61,3 +61,14 @@ def test_a_site_banner_h1_is_not_the_title_when_the_title_tag_disagrees():
         assert extract(html).title == headline
     untitled = page("<h1>Council votes to close the old bridge</h1>" + f"<p>{PROSE}</p>" * 3)
     assert extract(untitled).title == "Council votes to close the old bridge"
+
+
+def test_furniture_lines_are_recognised_by_shape_in_any_language():
+    lines = ["06.01.2012 14:05", "6 января 2012, 14:05", "Drukuj | E-mail | Kontakt", "Komentarze (12)",
+             "Σχόλια (3)", "A+ A-", "A A A Drukuj"]
+    kept = ["Cost per credit: In-State | $472 | Out-of-State | $472", "$14.55", "The vote is on 12 June."]
+    html = page("<article>" + f"<p>{PROSE}</p>" * 2 + "".join(f"<p>{line}</p>" for line in lines + kept)
+                + f"<p>{PROSE}</p></article>", lang="pl")
+    text = extract(html).text
+    assert [line for line in lines if line in text] == []
+    assert [line for line in kept if line not in text] == []

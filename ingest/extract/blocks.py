@@ -35,6 +35,25 @@ _LEGAL = re.compile(r"^(?:©|\(c\)\s|copyright\b)|all rights reserved|^this (?:d
 # A trailing "(Image: AGENCY)" marks a photo caption printed as a paragraph.
 _CAPTION_CREDIT = re.compile(r"\((?:image|photo|picture|pic|credit|foto)s?:[^)]*\)$", re.I)
 
+# Short lines that are page furniture in any language, recognised by shape rather than by words:
+# a time or date stamp without a word ("12:30", "06.01.2012 14:05"), a date with a clock time
+# ("6 января 2012, 14:05"), a "|"-separated row of short items ("Drukuj | E-mail | Kontakt"), a label with
+# a count ("Komentarze (12)", "Σχόλια (3)"), font-size controls ("A+ A-", "A A A Drukuj").
+_STAMP = re.compile(r"^[^\w]*(?:\d{1,2}:\d{2}|\d{1,2}\.\d{1,2}\.\d{2,4})(?:[^\w]*\d+)*[^\w]*$")
+_CLOCK_DATE = re.compile(r"\b\d{1,2}:\d{2}\b.*\b(?:19|20)\d{2}\b|\b(?:19|20)\d{2}\b.*\b\d{1,2}:\d{2}\b")
+_COUNT_LABEL = re.compile(r"^[^\W\d_]+(?:\s[^\W\d_]+)?\s*[(\[]\d+[)\]]$")
+_FONT_SIZE = re.compile(r"^(?:[AaАа][+-]?\s*){2,}(?:\s\w+)?$")
+_MENU_ROW = re.compile(r"^[^|\d]{1,30}(?:\|[^|\d]{1,30}){2,}$")
+
+
+def _is_widget_line(text: str) -> bool:
+    """A short paragraph shaped like furniture (see above), whatever its language."""
+    if len(text) > 80:
+        return False
+    return bool(_STAMP.match(text) or _CLOCK_DATE.search(text) and len(text.split()) <= 10
+                or _MENU_ROW.match(text) or _COUNT_LABEL.match(text) or _FONT_SIZE.match(text))
+
+
 # Contact lines and bare links: e-mail addresses, URLs, handles.
 _ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|(?:www\.|twitter\.com/|facebook\.com/)\S+|@\w+")
 _PHOTO_CREDIT_LINE = re.compile(r"^(?:photo|photograph|image|picture|credit|foto)s?\s*:", re.I)
@@ -108,6 +127,8 @@ class _Walker:
         text = normalize(text)
         if not _is_prose(text) or link_density(el) > _max_link_density(el.tag, text) or _only_a_date(el, text):
             return
+        if kind == "paragraph" and _is_widget_line(text):
+            return
         if len(text) < 250 and (_PHOTO_CREDIT_LINE.match(text) or _CAPTION_CREDIT.search(text)):
             kind = "caption"
         self.blocks.append(Block(kind, text))
@@ -152,6 +173,8 @@ class _Walker:
         """Loose text between block children (e.g. a body of <br>-separated lines) is a paragraph."""
         text = normalize("".join(run))
         if not _is_prose(text) or link_chars > _max_link_density("", text) * len(text):
+            return
+        if kind in ("paragraph", "heading") and _is_widget_line(text):
             return
         self.blocks.append(Block("paragraph" if kind == "heading" else kind, text))
 
