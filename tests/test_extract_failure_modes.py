@@ -72,3 +72,17 @@ def test_furniture_lines_are_recognised_by_shape_in_any_language():
     text = extract(html).text
     assert [line for line in lines if line in text] == []
     assert [line for line in kept if line not in text] == []
+
+
+def test_an_article_split_into_sibling_sections_is_kept_whole():
+    def section(i: int) -> str:
+        wrapper = f"<div class='block block-{i}a{i}'><div class='inner'><div class='rich-text'>"
+        paragraphs = f"<p>{PROSE} Item {i}.</p>" + f"<p>{PROSE}</p>" * (4 if i == 1 else 0)
+        return wrapper + f"<h2>{i}. Item number {i}</h2>{paragraphs}</div></div></div>"
+
+    teasers = "".join(f"<div class='card'><a href='/s/{i}'>Another story {i}</a></div>" for i in range(3))
+    html = page("<main><h1>Ten things</h1>" + "".join(section(i) for i in range(1, 6))
+                + f"<div class='block block-9 cards'>{teasers}</div></main>")
+    text = extract(html).text
+    assert [i for i in range(1, 6) if f"Item {i}." not in text] == []
+    assert "Another story" not in text
