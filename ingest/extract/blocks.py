@@ -9,15 +9,15 @@ from lxml import etree
 
 from ingest.article import Block
 
-from .body import BLOCK_TAGS, link_density
-from .clean import class_id, drop
-from .text import normalize
+from .clean import BLOCK_TAGS, class_id, class_words, drop, link_density
+from .text import normalize, text_of
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # A table holding any of these is page layout, walked as blocks rather than read as rows.
 _LAYOUT_IN_TABLE = BLOCK_TAGS - {"tr", "td", "th", "tbody", "thead", "tfoot", "caption"}
-_CAPTION_CLASS = re.compile(r"caption|wp-caption-text|figure-text|image-text|photo-text", re.I)
-_CREDIT_CLASS = re.compile(r"credit|copyright|photographer|courtesy|source|byline|attribution", re.I)
+# Matched against class_words(): whole words of class/id tokens.
+_CAPTION_CLASS = re.compile(r"caption|-(?:figure|image|photo)-text-")
+_CREDIT_CLASS = re.compile(r"credit|copyright|photographer|courtesy|source|byline|attribution")
 # Short lines that are widgets or labels, not prose.
 _BOILERPLATE_LINE = re.compile(
     r"^(?:advertisement|advertising|sponsored|share|share this|share on \w+|tweet|email|print|comments?"
@@ -35,13 +35,39 @@ _LEGAL = re.compile(r"^(?:©|\(c\)\s|copyright\b)|all rights reserved|^this (?:d
 # A trailing "(Image: AGENCY)" marks a photo caption printed as a paragraph.
 _CAPTION_CREDIT = re.compile(r"\((?:image|photo|picture|pic|credit|foto)s?:[^)]*\)$", re.I)
 
+# Short lines that are page furniture in any language, recognised by shape rather than by words:
+# a time or date stamp without a word ("12:30", "06.01.2012 14:05"), a date with a clock time
+# ("6 января 2012, 14:05"), a "|"-separated row of short items ("Drukuj | E-mail | Kontakt"), a label with
+# a count ("Komentarze (12)", "Σχόλια (3)"), font-size controls ("A+ A-", "A A A Drukuj").
+_STAMP = re.compile(r"^[^\w]*(?:\d{1,2}:\d{2}|\d{1,2}\.\d{1,2}\.\d{2,4})(?:[^\w]*\d+)*[^\w]*$")
+_CLOCK_DATE = re.compile(r"\b\d{1,2}:\d{2}\b.*\b(?:19|20)\d{2}\b|\b(?:19|20)\d{2}\b.*\b\d{1,2}:\d{2}\b")
+_COUNT_LABEL = re.compile(r"^[^\W\d_]+(?:\s[^\W\d_]+)?\s*[(\[]\d+[)\]]$")
+_FONT_SIZE = re.compile(r"^(?:[AaАа][+-]?\s*){2,}(?:\s\w+)?$")
+_MENU_ROW = re.compile(r"^[^|\d]{1,30}(?:\|[^|\d]{1,30}){2,}$")
+
+
+def _is_widget_line(text: str) -> bool:
+    """A short paragraph shaped like furniture (see above), whatever its language."""
+    if len(text) > 80:
+        return False
+    return bool(_STAMP.match(text) or _CLOCK_DATE.search(text) and len(text.split()) <= 10
+                or _MENU_ROW.match(text) or _COUNT_LABEL.match(text) or _FONT_SIZE.match(text))
+
+
 # Contact lines and bare links: e-mail addresses, URLs, handles.
 _ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|(?:www\.|twitter\.com/|facebook\.com/)\S+|@\w+")
 _PHOTO_CREDIT_LINE = re.compile(r"^(?:photo|photograph|image|picture|credit|foto)s?\s*:", re.I)
 
 
 def is_caption(el: etree._Element) -> bool:
-    return el.tag in ("figcaption", "caption") or bool(_CAPTION_CLASS.search(class_id(el)))
+    return el.tag in ("figcaption", "caption") or bool(_CAPTION_CLASS.search(class_words(class_id(el))))
+
+
+def figure_caption(el: etree._Element) -> etree._Element | None:
+    """The caption of a figure (or el itself when it is one); None when the figure has none (left)."""
+    if is_caption(el):
+        return el
+    return next((c for c in el.iterdescendants(etree.Element) if is_caption(c)), None)
 
 
 def _is_block(el: etree._Element) -> bool:
@@ -52,7 +78,7 @@ def _is_block(el: etree._Element) -> bool:
 def caption_block(el: etree._Element) -> Block | None:
     """A caption with its credit split off when the page marks it in its own element."""
     copy = deepcopy(el)
-    credits = [c for c in copy.iterdescendants(etree.Element) if _CREDIT_CLASS.search(class_id(c))]
+    credits = [c for c in copy.iterdescendants(etree.Element) if _CREDIT_CLASS.search(class_words(class_id(c)))]
     credits = [c for c in credits if not any(a in credits for a in c.iterancestors())]
     credit = normalize(" ".join("".join(c.itertext()) for c in credits)) or None
     for c in credits:
@@ -79,6 +105,12 @@ def _is_prose(text: str) -> bool:
     return len(text) > 150 or len(_ADDRESSES.sub("", text).split()) >= 2 or not _ADDRESSES.search(text)
 
 
+def _only_a_date(el: etree._Element, text: str) -> bool:
+    """A block that is nothing but a <time> element's text ("10 June 2022"): the date, not body text."""
+    times = list(el.iter("time"))
+    return bool(times) and normalize(" ".join(text_of(t) for t in times)) == text
+
+
 class _Walker:
     def __init__(self, caption_xpath: etree.XPath | None) -> None:
         self.blocks: list[Block] = []
@@ -93,7 +125,9 @@ class _Walker:
     def emit(self, kind: str, text: str, el: etree._Element) -> None:
         """One leaf element's text as a block, unless it is a label, a promo or mostly links."""
         text = normalize(text)
-        if not _is_prose(text) or link_density(el) > _max_link_density(el.tag, text):
+        if not _is_prose(text) or link_density(el) > _max_link_density(el.tag, text) or _only_a_date(el, text):
+            return
+        if kind == "paragraph" and _is_widget_line(text):
             return
         if len(text) < 250 and (_PHOTO_CREDIT_LINE.match(text) or _CAPTION_CREDIT.search(text)):
             kind = "caption"
@@ -107,7 +141,7 @@ class _Walker:
                 self.blocks.append(block)
             return
         if tag == "figure":
-            caption = next((c for c in el.iterdescendants(etree.Element) if is_caption(c)), None)
+            caption = figure_caption(el)
             if caption is not None:
                 self.walk(caption, kind)  # the rest of a figure is the image itself
                 return
@@ -139,6 +173,8 @@ class _Walker:
         """Loose text between block children (e.g. a body of <br>-separated lines) is a paragraph."""
         text = normalize("".join(run))
         if not _is_prose(text) or link_chars > _max_link_density("", text) * len(text):
+            return
+        if kind in ("paragraph", "heading") and _is_widget_line(text):
             return
         self.blocks.append(Block("paragraph" if kind == "heading" else kind, text))
 

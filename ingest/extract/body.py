@@ -7,17 +7,14 @@ from collections import defaultdict
 
 from lxml import etree
 
-from .clean import class_id, name_signals
+from .clean import BLOCK_TAGS, class_id, link_density, name_signals
 
-BLOCK_TAGS = frozenset(
-    "address article aside blockquote center dd details div dl dt fieldset figcaption figure footer form "
-    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul "
-    "caption".split())
 _COMMAS = re.compile(r"[,，、،]")
 _TAG_BONUS = {"div": 5, "article": 10, "section": 3, "main": 5, "pre": 3, "td": 3, "blockquote": 3,
               "form": -3, "ol": -3, "ul": -3, "li": -3, "dl": -3, "dd": -3, "dt": -3, "th": -5,
               "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5}
 _MIN_PARAGRAPH = 25
+_MIN_PEERS = 2  # a lone look-alike sibling is as often a neighbouring story
 _SCORED = frozenset("p pre td blockquote div section article main li dd".split())
 
 
@@ -29,14 +26,6 @@ def own_text(el: etree._Element) -> str:
             parts.append("".join(child.itertext()))
         parts.append(child.tail or "")
     return "".join(parts)
-
-
-def link_density(el: etree._Element) -> float:
-    text = len("".join(el.itertext()).strip())
-    if not text:
-        return 1.0
-    links = sum(len("".join(a.itertext()).strip()) for a in el.iter("a"))
-    return min(1.0, links / text)
 
 
 def _class_weight(el: etree._Element) -> int:
@@ -72,7 +61,48 @@ def find_containers(root: etree._Element) -> list[etree._Element]:
              for el in ranked}
     top = max(final, key=final.get)
     top = _widen(top, final, body)
-    return _with_siblings(top, scores, body)
+    return _sections(top, body) or _with_siblings(top, scores, body)
+
+
+_HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+_DIGITS = re.compile(r"\d+")
+
+
+def _classes(el: etree._Element) -> frozenset[str]:
+    """Class tokens without digits and BEM "--modifiers": what one template's repeated wrappers share."""
+    return frozenset(_DIGITS.sub("", c) for c in (el.get("class") or "").split() if "--" not in c)
+
+
+def _same_template(a: etree._Element, b: etree._Element, classes: frozenset[str]) -> bool:
+    """Same tag and most classes shared (page builders add an id-like class to each block)."""
+    if a.tag != b.tag:
+        return False
+    other = _classes(b)
+    if not classes and not other:
+        return a.tag in ("section", "article")
+    return 2 * len(classes & other) >= len(classes | other)
+
+
+def _prose_section(el: etree._Element) -> bool:
+    """A section of the article: a paragraph's worth of text that is not mostly links (not a teaser card)."""
+    return any(len(own_text(p).strip()) >= 100 for p in el.iter("p", "div", "li", "td")) and link_density(el) < 0.3
+
+
+def _sections(top: etree._Element, body: etree._Element) -> list[etree._Element]:
+    """A body split into repeated sibling sections (listicles, page builders' blocks): the section holding
+    the best paragraphs, the same-template siblings that also hold prose, and the headings between them."""
+    el = top
+    for _ in range(3):
+        parent = el.getparent()
+        if parent is None or el is body:
+            return []
+        classes = _classes(el)
+        peers = {s for s in parent if s is not el and isinstance(s.tag, str) and _same_template(el, s, classes)}
+        peers = {s for s in peers if _prose_section(s)}
+        if len(peers) >= _MIN_PEERS:
+            return [s for s in parent if s is el or s in peers or s.tag in _HEADINGS]
+        el = parent
+    return []
 
 
 def _widen(top: etree._Element, final: dict, body: etree._Element) -> etree._Element:

@@ -10,29 +10,43 @@ from lxml import etree
 from .text import text_of
 
 # Gone before anything else: never readable body text.
-JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "button", "input",
-             "select", "textarea", "object", "embed", "video", "audio", "map", "dialog", "link", "meta",
-             "label", "option")
+JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "object", "embed", "video",
+             "audio", "map", "link", "meta")
+# Form controls and dialogs: gone too, unless broken markup nested most of the page inside one
+# (an unclosed <div> in a header <button> puts the rest of the page in the button).
+CONTROL_TAGS = ("button", "input", "select", "textarea", "dialog", "label", "option")
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote center dd details div dl dt fieldset figcaption figure footer form "
+    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul "
+    "caption".split())
 # Page furniture by tag, dropped in strict mode.
 FURNITURE_TAGS = {"nav", "aside", "footer", "menu"}
 FURNITURE_ROLES = {"navigation", "complementary", "contentinfo", "banner", "dialog", "alertdialog",
                    "menu", "menubar", "search", "toolbar"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 # Class/id words of boilerplate containers: comments, sharing, related lists, promos, bios, furniture.
-BOILERPLATE = re.compile(
-    r"comment|disqus|\bshar(?:e|ing)|social|related|recommend|newsletter|subscri|sign-?up|promo|advert"
-    r"|(?:^|[\s_-])ads?(?:$|[\s_-])|ad-?slot|adunit|dfp|banner|sponsor|sidebar|footer|masthead|navbar"
-    r"|(?:^|[\s_-])nav(?:$|[\s_-])|navigation|menu|breadcrumb|cookie|consent|gdpr|popup|modal|overlay"
-    r"|paywall|toolbar|(?:^|[\s_-])tags?(?:$|[\s_-])|author-?bio|(?:^|[\s_-])bio(?:$|[\s_-])|byline"
-    r"|dateline|timestamp|more-?stories|read-?(?:more|next|also)|most-?(?:popular|read|viewed)|trending"
-    r"|outbrain|taboola|widget|pagination|pager|skip-?link|rating|feedback|follow|tooltip|recirc"
-    r"|(?:^|[\s_-])rail(?:$|[\s_-])|offscreen|visually-?hidden|sr-only|screen-?reader|print-?only"
-    r"|(?:^|[\s_-])meta(?:$|[\s_-])|post-?meta|article-?meta|author-?info|about-?(?:the-?)?author"
-    r"|contributor|hidden-print|inline-?(?:ad|promo)|partner|signin|login|donat|membership|alert-?bar"
-    r"|jump-?link|top-?stories|also-?read|see-?also|more-?from|story-?list|teaser-?list|headlines",
-    re.I)
+# Matched against whole words of class/id tokens ("-word-" in "-site-footer-"): "contextmenu" is no menu.
+# "*" lets a word run on ("comments", "subscription"); "~" marks a stem so unambiguous that it counts inside
+# a longer word too ("yhcomment01", "footertext").
+_STEMS = ("comment disqus sidebar footer newsletter breadcrumb advert sponsor login signin subscri related "
+          "recommend social cookie paywall taboola outbrain masthead navbar navigation pagination").split()
+BOILERPLATE = re.compile((
+    r"-(?:~(?:" + "|".join(_STEMS) + r")*|share*|sharing|sign-?up|promo*|ads?|ad-?slot|adunit|dfp|nav"
+    r"|consent|gdpr|author-?bio|bio|byline*|dateline*|timestamp*"
+    r"|more-?stories|read-?(?:more|next|also)|most-?(?:popular|read|viewed)|trending*"
+    r"|skip-?links?|feedback*|recirc*|offscreen*|visually-?hidden|sr-only"
+    r"|screen-?reader*|print-?only|post-?meta|article-?meta|author-?info|about-?(?:the-?)?author"
+    r"|contributor*|hidden-print|inline-?(?:ad|promo)|donat*|membership*|alert-?bar|jump-?links?"
+    r"|top-?stories|also-?read|see-?also|more-?from|story-?list|teaser-?list|headlines)-"
+    ).replace("*", r"[a-z0-9]*").replace("~", r"[a-z0-9]*"))
+# Generic UI words count only as a token's last word, its head: "smg-zone-widget" is a widget,
+# "elementor-widget-container" (a page builder's wrapper, often of the body) is a container.
+WEAK_BOILERPLATE = re.compile(r"-(?:widget|banner|menu|popup|modal|overlay|toolbar|tag|pager|rating|follow"
+                              r"|tooltip|rail|meta|partner)s?-$", re.M)
 # Class/id words that mark the body itself; they protect a text-heavy element from BOILERPLATE.
-CONTENT = re.compile(r"article|body|content|entry|main|post|story|text|blog|column", re.I)
+CONTENT = re.compile(r"-[a-z0-9]*(?:article|body|content|entry|main|post|story|text|blog|column)[a-z0-9]*-")
+_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
+_CAMEL_CASE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def class_id(el: etree._Element) -> str:
@@ -40,15 +54,53 @@ def class_id(el: etree._Element) -> str:
 
 
 @lru_cache(maxsize=8192)
+def class_words(names: str) -> str:
+    """Class/id tokens as "-"-joined lower-case words, one token per line: "shareBar nav_top" -> "-share-bar-\n-nav-top-".
+
+    Utility-class variants ("[&_figcaption]:mt-2", "hover:underline") style other elements or states,
+    not this one, so they are left out.
+    """
+    words = []
+    for token in names.split():
+        if "[" in token or ":" in token:
+            continue
+        parts = _NOT_A_WORD.sub("-", _CAMEL_CASE.sub("-", token).lower()).strip("-")
+        if parts:
+            words.append(f"-{parts}-")
+    return "\n".join(words)
+
+
+@lru_cache(maxsize=8192)
 def name_signals(names: str) -> tuple[bool, bool]:
     """(boilerplate?, content?) for a class/id string; cached because pages repeat class names."""
-    if not names.strip():
+    words = class_words(names)
+    if not words:
         return False, False
-    return bool(BOILERPLATE.search(names)), bool(CONTENT.search(names))
+    return bool(BOILERPLATE.search(words) or WEAK_BOILERPLATE.search(words)), bool(CONTENT.search(words))
 
 
-def _word_count(el: etree._Element) -> int:
-    return len("".join(el.itertext()).split()) if len(el) or el.text else 0
+def _weak_only(names: str) -> bool:
+    """Boilerplate only by generic UI words (widget, tags): weighed against the text the element holds."""
+    words = class_words(names)
+    return not BOILERPLATE.search(words) and bool(WEAK_BOILERPLATE.search(words))
+
+
+
+def link_density(el: etree._Element) -> float:
+    text = len("".join(el.itertext()).strip())
+    if not text:
+        return 1.0
+    links = sum(len("".join(a.itertext()).strip()) for a in el.iter("a"))
+    return min(1.0, links / text)
+
+
+_TEXT_LENGTH = etree.XPath("string-length(.)")
+_LINKS = etree.XPath("count(.//a)")
+
+
+def _text_length(el: etree._Element) -> int:
+    """Characters of text under el, counted in C (itertext made 10^5-link pages cost 0.3 s a pass)."""
+    return int(_TEXT_LENGTH(el))
 
 
 def drop(el: etree._Element) -> None:
@@ -70,6 +122,10 @@ def drop_junk(root: etree._Element) -> None:
     for el in root.xpath("//comment() | //processing-instruction()"):
         drop(el)
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
+    total = _text_length(root)
+    for el in [c for c in root.iter(*CONTROL_TAGS) if _holds_most(c, total)]:
+        el.tag = "div"
+    etree.strip_elements(root, *CONTROL_TAGS, with_tail=False)
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")  # "line<br>line" must not fuse two words
 
@@ -78,14 +134,14 @@ def drop_furniture(root: etree._Element, headline: etree._Element | None = None)
     """Remove hidden elements and navigation, sharing, comment, promo and other boilerplate blocks.
 
     An element whose class/id also says "content" survives when it holds a fifth or more of
-    the page's words: a class like "article-body comments-on" must not take the body with it.
+    the page's text: a class like "article-body comments-on" must not take the body with it.
     Ancestors of the headline (the h1 that shows the title) and elements holding half the page's
-    words survive too: they are layout wrappers ("page-with-right-rail").
+    text survive too: they are layout wrappers ("page-with-right-rail").
     """
     body = root.find("body")
     if body is None:
         body = root
-    total = max(1, _word_count(body))
+    total = max(1, _text_length(body))
     keep = set(headline.iterancestors()) if headline is not None else set()
     stack = [body]
     while stack:
@@ -98,22 +154,46 @@ def drop_furniture(root: etree._Element, headline: etree._Element | None = None)
                 stack.append(child)
 
 
-def _is_furniture(el: etree._Element, total_words: int) -> bool:
+def _is_furniture(el: etree._Element, total: int) -> bool:
+    """Boilerplate by tag, role, hiding or class, unless it holds half the page's text (never drop the body)."""
     if el.tag in ("main", "article"):
         return False
-    if el.tag in FURNITURE_TAGS or el.get("role", "").lower() in FURNITURE_ROLES:
-        return True
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(el.get("style", "")):
-        return True
-    if el.tag == "header":
-        return not _holds_paragraphs(el)
-    if el.tag == "span" and _is_link_cluster(el):
-        return True
     boilerplate, content = name_signals(class_id(el))
-    if not boilerplate or _is_caption(el):
+    weak = False
+    if (el.tag in FURNITURE_TAGS or el.get("role", "").lower() in FURNITURE_ROLES or el.get("hidden") is not None
+            or el.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(el.get("style", ""))):
+        content = False
+    elif el.tag == "header":
+        if _holds_paragraphs(el):
+            return False
+        content = False
+    elif el.tag == "span" and _is_link_cluster(el):
+        return True
+    elif not boilerplate or _is_caption(el) or el.tag not in BLOCK_TAGS and _in_running_text(el):
         return False
-    words = _word_count(el)
-    return not (words * 2 >= total_words or content and words * 5 >= total_words)
+    else:
+        weak = _weak_only(class_id(el))
+        if content and weak and len(text_of(el)) >= 150 and link_density(el) < 0.3:
+            return False  # "intext_content_tag" holding prose: the content word and the text outweigh "tag"
+    length = _text_length(el)
+    return not (_holds_most(el, total, length) or (content or weak) and length * 5 >= total)
+
+
+def _in_running_text(el: etree._Element) -> bool:
+    """An inline element with words, and text right before or after it, is prose, whatever its class says
+    ("inlineTagLink"); a bare count ("12" comments) is not."""
+    if not any(c.isalpha() for c in text_of(el)):
+        return False
+    prev = el.getprevious()
+    before = el.getparent().text if prev is None else prev.tail
+    return bool((before or "").strip() or (el.tail or "").strip())
+
+
+def _holds_most(el: etree._Element, total: int, length: int | None = None) -> bool:
+    """Half the page's text or more, not mostly links: such an element is the body's wrapper, whatever its
+    tag or class says (a footer of 10^5 links is not)."""
+    length = _text_length(el) if length is None else length
+    return length * 2 >= total and length >= 20 * _LINKS(el)
 
 
 def _is_link_cluster(el: etree._Element) -> bool:
@@ -141,4 +221,4 @@ def _holds_paragraphs(el: etree._Element) -> bool:
 
 
 def _is_caption(el: etree._Element) -> bool:
-    return el.tag in ("figure", "figcaption") or "caption" in class_id(el).lower()
+    return el.tag in ("figure", "figcaption") or "caption" in class_words(class_id(el))

@@ -11,7 +11,7 @@ from ingest.article import Article, Block, LeadImage
 from ingest.text import clean_text
 from ingest.urls import web_url
 
-from .blocks import caption_block, is_caption, walk_blocks
+from .blocks import caption_block, figure_caption, walk_blocks
 from .body import find_containers
 from .clean import drop, drop_furniture, drop_junk, in_furniture
 from .language import detect
@@ -20,6 +20,8 @@ from .rules import SiteRules, compile_selector
 from .text import normalize, text_of
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# Characters lxml parses but refuses in text it is given back (setting a tail while dropping an element).
+_NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _MIN_BODY_CHARS = 250  # below this the strict pass probably cut the body; retry leniently
 _local = threading.local()
 
@@ -28,7 +30,7 @@ def _parse(html: str) -> etree._Element | None:
     parser = getattr(_local, "parser", None)
     if parser is None:
         parser = _local.parser = etree.HTMLParser(remove_comments=True, remove_pis=True)
-    html = _XML_DECLARATION.sub("", html.replace("\x00", ""), count=1)
+    html = _XML_DECLARATION.sub("", _NOT_XML_CHARS.sub("", html), count=1)
     if not html.strip():
         return None
     try:
@@ -44,7 +46,7 @@ def _lead_figures(root: etree._Element) -> list[etree._Element]:
     for el in root.iter("figure", "figcaption"):
         if el.tag == "figcaption" and any(a.tag == "figure" for a in el.iterancestors()):
             continue
-        if el.tag == "figure" and not any(is_caption(c) for c in el.iterdescendants(etree.Element)):
+        if el.tag == "figure" and figure_caption(el) is None:
             continue
         if not in_furniture(el):
             found.append(el)
@@ -93,7 +95,6 @@ def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -
     drop_junk(root)
     h1 = _headline(root, meta.values.get("title"))
     figures = _lead_figures(root)
-    order = {el: i for i, el in enumerate(root.iter(etree.Element))}  # page order, kept after drops
     containers, blocks = _body_blocks(root, rules, strict=True, headline=h1)
     if _body_length(blocks) < _MIN_BODY_CHARS:
         lenient_root = _parse(html)
@@ -104,11 +105,9 @@ def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -
             figures = []  # they belong to the first tree
     title = meta.values.get("title")
     blocks = _drop_title(blocks, title)
-    lead_figure = _lead_figure(containers, figures, h1, order, blocks)
+    lead_figure = _lead_figure(root, containers, figures, h1, blocks)
     if lead_figure is not None:
-        caption = lead_figure if is_caption(lead_figure) else next(
-            c for c in lead_figure.iterdescendants(etree.Element) if is_caption(c))
-        lead = caption_block(caption)
+        lead = caption_block(figure_caption(lead_figure))
         blocks = [lead, *blocks] if lead else blocks
         containers = [lead_figure, *containers]  # its image is the lead image when metadata names none
     return _article(meta, blocks, url, containers)
@@ -129,10 +128,11 @@ def _drop_title(blocks: list[Block], title: str | None) -> list[Block]:
     return [b for b in blocks if not (b.kind in ("heading", "paragraph") and b.text.casefold() == key)]
 
 
-def _lead_figure(containers, figures, h1, order, blocks) -> etree._Element | None:
+def _lead_figure(root, containers, figures, h1, blocks) -> etree._Element | None:
     """The captioned figure shown between the headline and the body, when the body does not start with one."""
     if not containers or not figures or (blocks and blocks[0].kind == "caption"):
         return None
+    order = _page_order(root, {containers[0], h1, *figures})
     body_start = order.get(containers[0])
     if body_start is None:
         return None
@@ -141,12 +141,23 @@ def _lead_figure(containers, figures, h1, order, blocks) -> etree._Element | Non
     scope = containers[0].getparent()
     best = None
     for fig in figures:
-        at = order.get(fig)
+        at = order.get(fig)  # None when it was dropped with the furniture
         if at is None or at >= body_start or any(a in container_ids for a in fig.iterancestors()):
+            continue
+        if figure_caption(fig) is None:  # its caption was hidden, so dropped
             continue
         if h1_at is not None and at > h1_at or h1_at is None and scope is not None and scope in fig.iterancestors():
             best = fig
     return best
+
+
+def _page_order(root: etree._Element, wanted: set) -> dict:
+    """Page positions of a few elements still in the tree.
+
+    Only those: a dict holding a proxy for every element made dropping a large subtree quadratic
+    (lxml frees each proxy of a detached subtree by walking the subtree).
+    """
+    return {el: i for i, el in enumerate(root.iter(etree.Element)) if el in wanted}
 
 
 def _first_image(containers: list[etree._Element], url: str | None) -> str | None:

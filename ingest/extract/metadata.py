@@ -249,8 +249,9 @@ def _from_meta(tags: dict[str, list[str]], meta: Metadata) -> None:
 
 def _byline(root: etree._Element) -> list[str]:
     """Names from the visible byline: rel/itemprop author, or an element classed byline/author."""
-    xpath = (".//body//*[@rel='author' or @itemprop='author' or contains(@class,'byline') or "
-             "contains(@class,'author') or contains(@class,'Author')]")
+    # The cheap attribute test first: a page of 10^5 bare links paid 0.4 s for the contains() tests.
+    xpath = ("//body/descendant::*[@class or @rel or @itemprop][@rel='author' or @itemprop='author' or "
+             "contains(@class,'byline') or contains(@class,'author') or contains(@class,'Author')]")
     for el in root.xpath(xpath):
         if el.tag in {"meta", "link", "script"} or _in_comments_or_form(el):
             continue
@@ -268,12 +269,27 @@ def _in_comments_or_form(el: etree._Element) -> bool:
 
 
 def _time_element(root: etree._Element) -> datetime | None:
-    times = root.xpath(".//time[@datetime]")
+    times = [t for t in root.iter("time") if t.get("datetime") is not None]  # iter filters in C, XPath did not
     times.sort(key=lambda t: not (t.get("pubdate") is not None or t.get("itemprop") == "datePublished"))
     for el in times:
         dt = parse_date(el.get("datetime"))
         if dt:
             return dt
+    return None
+
+
+def _headline_h1(root: etree._Element, title_tag: str, site_name: str | None) -> str | None:
+    """The first h1 that <title> confirms: a site banner or section name in an h1 is not the headline.
+
+    With a <title>, an h1 counts only when its text is in the title once the site's name is stripped,
+    and is at least half of it (not a fragment such as a section name); without one, the first h1.
+    """
+    headline = strip_title(title_tag, site_name).casefold() if title_tag else ""
+    for h1 in root.iterfind(".//body//h1"):
+        text = normalize(text_of(h1))
+        if text and (not title_tag or text.casefold() in headline and 2 * len(text) >= len(headline)
+                     or headline and headline in text.casefold()):
+            return text
     return None
 
 
@@ -299,10 +315,10 @@ def extract_metadata(root: etree._Element, url: str | None) -> Metadata:
         meta.offer("published", _time_element(root), "time")
     if "authors" not in meta.values:
         meta.offer("authors", _byline(root), "byline")
-    h1 = root.find(".//body//h1")
-    meta.offer("title", normalize(text_of(h1)) if h1 is not None else None, "h1")
     title_el = root.find(".//title")
-    meta.offer("title", text_of(title_el) if title_el is not None else None, "title")
+    title_tag = normalize(text_of(title_el)) if title_el is not None else ""
+    meta.offer("title", _headline_h1(root, title_tag, meta.values.get("site_name")), "h1")
+    meta.offer("title", title_tag, "title")
     if "title" in meta.values:
         meta.values["title"] = strip_title(meta.values["title"], meta.values.get("site_name"))
     if "language" in meta.values:

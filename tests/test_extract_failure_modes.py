@@ -1,0 +1,88 @@
+"""Issue 17's failure modes, each as the smallest page that shows it (generic markup, no site's names)."""
+
+from ingest.extract import extract
+
+PROSE = ("The committee met on Tuesday to discuss the proposal, which has been debated for months, "
+         "and its members said they would vote on it next week after hearing from residents.")
+
+
+def page(body: str, head: str = "", lang: str = "en") -> str:
+    return f"<!DOCTYPE html><html lang='{lang}'><head>{head}</head><body>{body}</body></html>"
+
+
+def test_an_element_holding_most_of_the_page_is_never_dropped():
+    # The unclosed <div> makes the parser nest the whole page inside the header's <button>.
+    broken = page("<header><button class='menu-toggle'><div class='icon'>Menu</button><nav><a href='/'>Home</a>"
+                  "</nav></header><main>" + "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4)) + "</main>")
+    assert extract(broken).text.count("committee") == 4
+    hidden = page("<div style='display:none'>" + "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4)) + "</div>"
+                  "<div class='teaser'><p>A short teaser for another story on the site.</p></div>")
+    assert extract(hidden).text.count("committee") == 4
+    # A small control or hidden block is still dropped.
+    small = page("<button>Subscribe now to read everything we publish</button><p hidden>Hidden note about cookies.</p>"
+                 + "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4)))
+    text = extract(small).text
+    assert "Subscribe" not in text and "cookies" not in text and text.count("committee") == 4
+
+
+def test_boilerplate_words_match_whole_class_words_weighed_by_what_they_name():
+    sections = "".join(f"<div class='elementor-widget-container'><h2>Step {i}</h2><p>{PROSE} Step {i}.</p></div>"
+                       for i in range(3))
+    html = page(f"<div class='post-body'>{sections}"
+                f"<div class='contextmenu-host'><p>{PROSE} Context.</p></div>"
+                f"<div class='intext_content_tag'><p>{PROSE} Intext.</p></div>"
+                f"<div class='prose [&_figcaption]:mt-xxs'><p>{PROSE} Utility.</p></div>"
+                "<p>Heart disease and <a class='taxInlineTagLink' href='/t'>cancer</a> still account for about"
+                " half of all deaths, the report found after reviewing the records.</p>"
+                "<div class='smg-zone-widget'><p>Support our newsroom with a small monthly gift today.</p></div>"
+                "<div class='yhcomment01'><p>First! What a story, thanks for sharing it with us.</p></div></div>")
+    article = extract(html)
+    text = article.text
+    for kept in ("Step 0.", "Step 1.", "Step 2.", "Context.", "Intext.", "and cancer still account"):
+        assert kept in text
+    assert ("paragraph", f"{PROSE} Utility.") in [(b.kind, b.text) for b in article.blocks]  # not a caption
+    assert "Support our newsroom" not in text and "First!" not in text
+
+
+def test_a_time_elements_text_is_not_a_body_paragraph():
+    html = page("<article><h1>Council Votes</h1><div class='date'><time datetime='2022-06-10'>10 июня 2022</time>"
+                f"</div><p>{PROSE}</p><p>On <time datetime='2022-06-11'>Saturday</time> the vote was held, as "
+                "planned, in the old hall.</p><p>" + PROSE + "</p></article>")
+    article = extract(html)
+    assert article.blocks[0].text == PROSE and "июня" not in article.text
+    assert "On Saturday the vote was held" in article.text
+
+
+def test_a_site_banner_h1_is_not_the_title_when_the_title_tag_disagrees():
+    body = ("<div class='masthead'><h1>City Daily</h1></div><article><h2>{}</h2>" + f"<p>{PROSE}</p>" * 3
+            + "</article>")
+    for headline in ("Council votes to close the old bridge", "Bridge closure approved after long debate"):
+        html = page(body.format(headline), head=f"<title>{headline} | City Daily</title>")
+        assert extract(html).title == headline
+    untitled = page("<h1>Council votes to close the old bridge</h1>" + f"<p>{PROSE}</p>" * 3)
+    assert extract(untitled).title == "Council votes to close the old bridge"
+
+
+def test_furniture_lines_are_recognised_by_shape_in_any_language():
+    lines = ["06.01.2012 14:05", "6 января 2012, 14:05", "Drukuj | E-mail | Kontakt", "Komentarze (12)",
+             "Σχόλια (3)", "A+ A-", "A A A Drukuj"]
+    kept = ["Cost per credit: In-State | $472 | Out-of-State | $472", "$14.55", "The vote is on 12 June."]
+    html = page("<article>" + f"<p>{PROSE}</p>" * 2 + "".join(f"<p>{line}</p>" for line in lines + kept)
+                + f"<p>{PROSE}</p></article>", lang="pl")
+    text = extract(html).text
+    assert [line for line in lines if line in text] == []
+    assert [line for line in kept if line not in text] == []
+
+
+def test_an_article_split_into_sibling_sections_is_kept_whole():
+    def section(i: int) -> str:
+        wrapper = f"<div class='block block-{i}a{i}'><div class='inner'><div class='rich-text'>"
+        paragraphs = f"<p>{PROSE} Item {i}.</p>" + f"<p>{PROSE}</p>" * (4 if i == 1 else 0)
+        return wrapper + f"<h2>{i}. Item number {i}</h2>{paragraphs}</div></div></div>"
+
+    teasers = "".join(f"<div class='card'><a href='/s/{i}'>Another story {i}</a></div>" for i in range(3))
+    html = page("<main><h1>Ten things</h1>" + "".join(section(i) for i in range(1, 6))
+                + f"<div class='block block-9 cards'>{teasers}</div></main>")
+    text = extract(html).text
+    assert [i for i in range(1, 6) if f"Item {i}." not in text] == []
+    assert "Another story" not in text
