@@ -144,8 +144,10 @@ def lookup(store: Store, sig: Signature):  # noqa: ANN201
     return decide([], {}, source="bench", owners={}, signature=sig, candidates=candidates), len(candidates)
 
 
-RAW = ("SELECT item.id, item.story_id, item.signature FROM item WHERE item.id IN "
-       "(SELECT DISTINCT band.item_id FROM band WHERE band.key IN ({}) LIMIT 50) AND item.signature IS NOT NULL")
+RAW = ("SELECT item.id, item.story_id, item.signature FROM item JOIN "
+       "(SELECT band.item_id, count(*) AS shared FROM band WHERE band.key IN ({}) GROUP BY band.item_id "
+       "ORDER BY count(*) DESC, band.item_id DESC LIMIT 50) AS ranked ON item.id = ranked.item_id "
+       "WHERE item.signature IS NOT NULL ORDER BY ranked.shared DESC, item.id DESC")
 
 
 class Bench:

@@ -1,10 +1,10 @@
 """End-to-end throughput of `ingest` against a feed farm on 127.0.0.1 (issue 9).
 
-Run:  /work/venv/bin/python bench/pipeline.py [--feeds 200] [--entries 25] [--quick] [--skip daemon,peer]
+Run:  /work/venv/bin/python bench/pipeline.py [--feeds 200] [--entries 25] [--quick] [--skip daemon,feeds,peer]
           [--daemon-feeds 10000] [--daemon-seconds 90] [--profile DIR] [--shared DIR] [--keep DIR]
           [--threads 8] [--ceiling-pages 2000] [--in-thread-too] [--ingest "CMD"] [--py-spy-args "--gil"]
 The shared folder defaults to <repo>/../shared, or $INGEST_SHARED.  `--quick` is a smoke run
-(20 feeds x 5 entries, 1,000 quiet feeds for 20 s).  Sections: ceiling, cold, warm, daemon, peer.
+(20 feeds x 5 entries, 1,000 quiet feeds for 20 s).  Sections: ceiling, cold, warm, daemon, feeds, peer.
 
 The farm is a small asyncio HTTP/1.1 server (keep-alive) in its own process, so it does not
 compete for our GIL.  Feed i is RSS 2.0 at /f/i.xml with E items; item j links /a/i/j.html, a
@@ -18,9 +18,10 @@ and per_host_delay = 0, because every feed is on one host (127.0.0.1) and per-ho
 would otherwise throttle the whole farm; logs at info level go to a file, as a daemon's would.
 
 What each line means (load = `uptime` 1-minute load average when the section ended):
-  ceiling      our extractor alone (decode_html + extract) on the farm's pages, a fork Pool of
-               cpu_count() processes, no I/O: pages/s, and CPU ms per page (the workers' user+sys).
-               The most the pipeline could reach.
+  ceiling      the work every item requires, alone: `ingest.build.build` (decode, extract, language,
+               fingerprints, watchlist matching, page compression) on the farm's pages, a fork Pool
+               of cpu_count() processes, no I/O, no store: items/s, and CPU ms per item (the workers'
+               user+sys).  The most the pipeline could reach; the target is cold >= 80% of it.
   cold         `ingest fetch` over the whole farm into an empty SQLite file: items/s (items
                stored / wall time, start-up included), CPU s (user+sys of the child and its
                children: wait4, or the sum sampled over its process tree if larger; `main process`
@@ -41,8 +42,11 @@ What each line means (load = `uptime` 1-minute load average when the section end
                default 15-minute schedule (polls per second at every = 15m x CPU per poll).
   feeds-only   `ingest fetch` with `[fetch] pages = false` over the farm (F feeds, F x E entries
                from the feed's own <description>) into an empty database: feeds/s.
-  reader       lemon24/reader: add_feed for each farm feed, then update_feeds() (its default,
-               one worker), empty database: feeds/s.  Both timed as whole subprocesses.
+  peer         what a user would write instead (bench/peer_pipeline.py): httpx, feedparser,
+               trafilatura, datasketch MinHash LSH, SQLite FTS5, a `re` alternation of the
+               watchlist terms, with the same threads and processes, over the same farm into an
+               empty database: items/s and CPU per item; the target is cold >= 2.5x its items/s.
+               Timed as a whole subprocess, like ingest.
   farm CPU     CPU seconds the farm server itself used during the section (it shares the cores).
 """
 
@@ -405,11 +409,22 @@ def load() -> str:
 # -- sections -----------------------------------------------------------------------------------
 
 _CEILING_PAGES: list[bytes] = []
+_MATCHER: list = []
 
 
-def _extract_one(n: int) -> int:
-    article = extract(decode_html(_CEILING_PAGES[n], "text/html; charset=utf-8"), "http://127.0.0.1/a")
-    return len(article.blocks)
+def _build_one(n: int) -> int:
+    """The work every stored item requires, as a worker does it: extract, language, fingerprints, match, compress."""
+    from ingest.build import Context, Page, build
+    from ingest.feeds import FeedEntry
+
+    if not _MATCHER:
+        from ingest.watchlists import Watchlist, compile_watchlists
+        _MATCHER.append(compile_watchlists([Watchlist.from_config({"name": name, "terms": terms}, "bench")
+                                            for name, terms in WATCHLISTS.items()]))
+    url = f"http://127.0.0.1/a/{n}.html"
+    entry = FeedEntry(guid=f"farm-{n}", url=url, title=None, published=EPOCH, updated=None)
+    built = build(entry, Context("farm"), _MATCHER[0], Page(url, "text/html; charset=utf-8", _CEILING_PAGES[n]))
+    return len(built.article.blocks)
 
 
 def ceiling(farm: Farm, limit: int) -> dict:
@@ -419,9 +434,9 @@ def ceiling(farm: Farm, limit: int) -> dict:
     procs = multiprocessing.cpu_count()
     before = _children_cpu()
     pool = multiprocessing.get_context("fork").Pool(procs)
-    pool.map(_extract_one, range(procs), chunksize=1)  # workers up and warm
+    pool.map(_build_one, range(procs), chunksize=1)  # workers up and warm
     started = time.monotonic()
-    pool.map(_extract_one, range(total), chunksize=4)
+    pool.map(_build_one, range(total), chunksize=4)
     wall = time.monotonic() - started
     pool.close()
     pool.join()
@@ -443,6 +458,7 @@ class Ctx:
     threads: int
     profile: Path | None
     ceiling_cpu_ms: float | None = None
+    cold_rate: float | None = None
     out: list[str] = field(default_factory=list)
 
     def emit(self, line: str) -> None:
@@ -467,6 +483,8 @@ def cold_and_warm(ctx: Ctx, ceiling_rate: float | None, skip: set[str], processe
     farm_cpu = ctx.server.cpu() - farm_cpu
     items = count_items(d / "ingest.db")
     rate = items / r.wall
+    if processes is None:
+        ctx.cold_rate = rate
     share = f"{100 * rate / ceiling_rate:5.1f}% of ceiling" if ceiling_rate else "ceiling skipped"
     ctx.emit(f"cold         {items:6d} items {r.wall:7.1f} s {rate:8.1f} items/s  CPU {r.cpu:6.1f} s "
              f"(main process {r.main_cpu:.1f})  "
@@ -474,8 +492,8 @@ def cold_and_warm(ctx: Ctx, ceiling_rate: float | None, skip: set[str], processe
              f"load {load()}")
     if ctx.ceiling_cpu_ms and items:
         per_item = 1000 * r.cpu / items
-        ctx.emit(f"             CPU {per_item:.1f} ms/item vs extraction alone {ctx.ceiling_cpu_ms:.1f} ms/page: "
-                 f"extraction is {100 * ctx.ceiling_cpu_ms / per_item:.0f}% of our CPU (load-independent)")
+        ctx.emit(f"             CPU {per_item:.1f} ms/item vs the required work alone {ctx.ceiling_cpu_ms:.1f} ms/page: "
+                 f"the required work is {100 * ctx.ceiling_cpu_ms / per_item:.0f}% of our CPU (load-independent)")
     if "warm" in skip:
         return
     # A warm run's net time is a fraction of a second beside the start-up: one pair varies by a
@@ -595,21 +613,6 @@ def _wait_for(log: Path, event: str, timeout: float) -> bool:
     return False
 
 
-READER_SCRIPT = """
-import sys, time, json
-from reader import make_reader
-urls = json.load(open(sys.argv[2]))
-r = make_reader(sys.argv[1])
-t0 = time.monotonic()
-for u in urls:
-    r.add_feed(u)
-t1 = time.monotonic()
-r.update_feeds()
-t2 = time.monotonic()
-print(json.dumps({"add": t1 - t0, "update": t2 - t1, "entries": r.get_entry_counts().total}))
-"""
-
-
 def feeds_only(ctx: Ctx) -> None:
     d = ctx.work / "feeds-only"
     d.mkdir()
@@ -623,23 +626,34 @@ def feeds_only(ctx: Ctx) -> None:
     ctx.emit(f"feeds-only   {ctx.farm.feeds:6d} feeds {ours.wall:7.1f} s {ctx.farm.feeds / ours.wall:8.1f} feeds/s  "
              f"{items} items  CPU {ours.cpu:6.1f} s  peak RSS {ours.peak_rss / 2**20:6.0f} MB  rc {ours.returncode}  "
              f"farm CPU {farm_cpu:.1f} s  load {load()}")
+
+
+def peer(ctx: Ctx) -> None:
+    """The peer pipeline over the same farm (fresh page copies are served again, so nothing is cached)."""
     try:
-        import reader  # noqa: F401
+        import datasketch  # noqa: F401
+        import trafilatura  # noqa: F401
     except ImportError:
-        ctx.emit("reader       not installed (pip install reader): skipped")
+        ctx.emit("peer         datasketch or trafilatura not installed (pip install -e '.[bench]'): skipped")
         return
+    d = ctx.work / "peer"
+    d.mkdir()
+    urls = [ctx.server.url(f"/f/{i}.xml") for i in range(ctx.farm.feeds)]
     (d / "urls.json").write_text(json.dumps(urls))
-    (d / "reader_run.py").write_text(READER_SCRIPT)
+    terms = json.dumps([t for ts in WATCHLISTS.values() for t in ts])
     farm_cpu = ctx.server.cpu()
-    peer = run_child([PYTHON, str(d / "reader_run.py"), str(d / "reader.sqlite"), str(d / "urls.json")], d,
-                     d / "reader.log", 1800)
+    r = run_child([PYTHON, str(REPO / "bench" / "peer_pipeline.py"), str(d / "urls.json"), str(d / "peer.db"),
+                   "--threads", str(ctx.threads), "--terms", terms], d, d / "peer.log", 3600)
     farm_cpu = ctx.server.cpu() - farm_cpu
-    inner = json.loads(peer.stdout.strip().splitlines()[-1]) if peer.returncode == 0 else {}
-    ctx.emit(f"reader       {ctx.farm.feeds:6d} feeds {peer.wall:7.1f} s {ctx.farm.feeds / peer.wall:8.1f} feeds/s  "
-             f"{inner.get('entries', '?')} entries  CPU {peer.cpu:6.1f} s  peak RSS {peer.peak_rss / 2**20:6.0f} MB  "
-             f"(update_feeds {inner.get('update', float('nan')):.1f} s)  rc {peer.returncode}  "
-             f"farm CPU {farm_cpu:.1f} s  load {load()}")
-    ctx.emit(f"             ingest feeds-only / reader: x{peer.wall / ours.wall:.2f} feeds/s")
+    inner = json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else {}
+    items = inner.get("items", 0)
+    rate = items / r.wall
+    ctx.emit(f"peer         {items:6d} items {r.wall:7.1f} s {rate:8.1f} items/s  CPU {r.cpu:6.1f} s "
+             f"({1000 * r.cpu / max(items, 1):.1f} ms/item)  peak RSS {r.peak_rss / 2**20:6.0f} MB  "
+             f"{inner.get('near_duplicates', '?')} near-duplicates  rc {r.returncode}  farm CPU {farm_cpu:.1f} s  "
+             f"load {load()}")
+    if ctx.cold_rate and rate:
+        ctx.emit(f"             ingest cold / peer: x{ctx.cold_rate / rate:.2f} items/s")
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -656,7 +670,7 @@ def main() -> None:
     ap.add_argument("--in-thread-too", action="store_true",
                     help="run cold ingest again with [fetch] processes = 0 (extraction in the fetching threads)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 20x5 farm, 1,000 quiet feeds for 20 s")
-    ap.add_argument("--skip", default="", help="comma-separated: ceiling,cold,warm,daemon,peer")
+    ap.add_argument("--skip", default="", help="comma-separated: ceiling,cold,warm,daemon,feeds,peer")
     ap.add_argument("--shared", default=os.environ.get("INGEST_SHARED", str(REPO.parent / "shared")))
     ap.add_argument("--profile", type=Path, help="record py-spy raw profiles of cold ingest and the daemon here")
     ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one, removed)")
@@ -696,8 +710,10 @@ def main() -> None:
                 cold_and_warm(ctx, rate, skip | {"warm"}, processes=0)
         if "daemon" not in skip:
             quiet_daemon(ctx, args.daemon_feeds, args.daemon_seconds)
-        if "peer" not in skip:
+        if "feeds" not in skip:
             feeds_only(ctx)
+        if "peer" not in skip:
+            peer(ctx)
     finally:
         server.close()
         if tmp:

@@ -153,3 +153,20 @@ def test_text_postgresql_refuses_is_cleaned_on_both_backends(store):
     assert (got.title, got.text, got.blocks[0]["text"]) == ("Title", "beforeafter ?lone", "ab")
     store.add_sightings([{"item_id": item_id, "source": "s\x00", "url": "u\x00", "by": "url", "seen_at": NOW}])
     assert [(g.source, g.url) for g in store.get(item_id).sightings] == [("s", "u")]
+
+
+def test_candidates_sharing_the_most_bands_come_first(store):
+    """More items than CANDIDATE_LIMIT share one band (boilerplate): the near-duplicate sharing 32 bands still counts."""
+    from ingest.storage.store import CANDIDATE_LIMIT
+
+    bands = [f"{b:02d}:k" for b in range(32)]
+    for n in range(CANDIDATE_LIMIT + 10):  # share only band 00
+        item = _item(n)
+        item.signature = f"sig{n}"
+        store.add(item, [("url", f"example.com/{n}")], [], bands=[bands[0], f"01:other{n}"])
+    twin = _item(999)
+    twin.signature = "twin"
+    twin_id = store.add(twin, [("url", "example.com/999")], [], bands=bands)
+    found = store.candidates(bands)
+    assert len(found) == CANDIDATE_LIMIT
+    assert found[0][0] == twin_id and found[0][2] == "twin"

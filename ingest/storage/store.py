@@ -539,10 +539,16 @@ _MOVE_FINGERPRINT = (update(FingerprintRow.__table__)
 _FACTS = select(ItemRow.id, ItemRow.source, ItemRow.entry_hash, ItemRow.story_id, ItemRow.url,
                 ItemRow.canonical_url).where(ItemRow.id.in_(bindparam("ids", expanding=True)))
 CANDIDATE_LIMIT = 50  # stored items sharing a band that are scored, at most
+# The items sharing the most bands first: the number of shared bands estimates similarity, so when more
+# than CANDIDATE_LIMIT items share a band (boilerplate, a big story) the likeliest near-duplicates are scored.
+_SHARED = (select(BandRow.item_id, func.count().label("shared"))
+           .where(BandRow.key.in_(bindparam("bands", expanding=True)))
+           .group_by(BandRow.item_id).order_by(func.count().desc(), BandRow.item_id.desc())
+           .limit(CANDIDATE_LIMIT).subquery())
 _CANDIDATES = (select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
-               .where(ItemRow.id.in_(select(BandRow.item_id).where(BandRow.key.in_(bindparam("bands", expanding=True)))
-                                     .distinct().limit(CANDIDATE_LIMIT)),
-                      ItemRow.signature.is_not(None)))
+               .join(_SHARED, ItemRow.id == _SHARED.c.item_id)
+               .where(ItemRow.signature.is_not(None))
+               .order_by(_SHARED.c.shared.desc(), ItemRow.id.desc()))
 
 
 _SOURCE_TABLE = SourceRow.__table__
