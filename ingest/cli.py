@@ -142,6 +142,22 @@ def run(app: App, workers: int | None) -> None:
             fail(str(exc), EXIT_FAILED)
 
 
+@main.command()
+@click.option("--listen", metavar="HOST:PORT", help="Address to serve on (default: [web] listen, else 127.0.0.1:8080).")
+@pass_app
+def serve(app: App, listen: str | None) -> None:
+    """Serve the web app and the JSON API (/api/v1/) until interrupted."""
+    from ingest.web.app import WebServer
+
+    try:
+        address = config_mod.parse_listen(listen, "--listen") if listen else app.config.web_listen
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--listen") from None
+    address = address or ("127.0.0.1", 8080)
+    click.echo(f"serving on http://{address[0]}:{address[1]}/", err=True)
+    WebServer(app.config, app.store(), address).run()
+
+
 def _is_postgres(url: str) -> bool:
     return url.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
 

@@ -228,6 +228,15 @@ class Daemon:
             self.extractor.close()
 
 
+def _web(config: Config, store: Store):  # noqa: ANN202
+    """The web app on `[web] listen`, in a thread of the daemon (imported only when configured)."""
+    if config.web_listen is None:
+        return None
+    from ingest.web.app import WebServer
+
+    return WebServer(config, store, config.web_listen).start()
+
+
 def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     lock = lock_database(store)
@@ -235,6 +244,7 @@ def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | 
     atom = feed_of(store, [w.name for w in config.watchlists])
     listener = Listener(config.listen, daemon.metrics, daemon.heartbeat, store.engine, atom).start() \
         if config.listen else None
+    web = _web(config, store)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stop.set())
     daemon.start()
@@ -246,6 +256,8 @@ def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | 
         daemon.stop()
         if listener:
             listener.close()
+        if web:
+            web.close()
         log.info("daemon_stopped")
         if lock:
             lock.close()

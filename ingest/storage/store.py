@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -96,6 +96,7 @@ class ItemQuery:
     limit: int = 50
     offset: int = 0
     after: tuple[datetime, int] | None = None  # keyset cursor: (sort_time, id) of the previous page's last item
+    per_story: bool = False  # one row per story: its newest-stored item among those matching (newest order)
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,24 @@ class StoredItem:
     @property
     def watchlists(self) -> list[str]:
         return sorted({h.watchlist for h in self.hits})
+
+
+@dataclass(frozen=True)
+class Outlet:
+    id: int
+    story_id: int
+    source: str
+    site_name: str | None
+    url: str
+    title: str | None
+    sort_time: datetime
+    fetched_at: datetime
+    meta: dict[str, Any]
+
+    @property
+    def similarity(self) -> float | None:
+        """How close it was to the story item it joined (None: it started the story)."""
+        return (self.meta.get("story") or {}).get("similarity")
 
 
 class Store:
@@ -305,6 +324,9 @@ class Store:
             else:
                 if parsed:
                     ids = select(ItemRow.id).where(ItemRow.id.in_(fulltext.search(s.connection(), ids, parsed)))
+                if q.per_story:
+                    ids = select(ItemRow.id).where(ItemRow.id.in_(
+                        select(func.max(ItemRow.id)).where(ItemRow.id.in_(ids)).group_by(ItemRow.story_id)))
                 if q.after:  # keyset cursor: rows strictly after the last one of the previous page
                     ids = ids.where(tuple_(ItemRow.sort_time, ItemRow.id) < tuple_(*q.after))
                 ordered = ids.order_by(ItemRow.sort_time.desc(), ItemRow.id.desc()).offset(q.offset).limit(q.limit)
@@ -324,6 +346,16 @@ class Store:
         while rows := self.query(page):
             yield from rows
             page = replace(page, after=(rows[-1].item.sort_time, rows[-1].item.id))
+
+    def outlets(self, story_ids: Iterable[int]) -> dict[int, list[Outlet]]:
+        """Every item of each story, oldest first, without its text: the outlets a story row names."""
+        ids = list(set(story_ids))
+        out: dict[int, list[Outlet]] = {i: [] for i in ids}
+        if ids:
+            with self.engine.connect() as conn:
+                for row in conn.execute(_OUTLETS, {"stories": ids}):
+                    out[row.story_id].append(Outlet(**row._mapping))
+        return out
 
     def stats(self, days: int = 30) -> dict[str, list[tuple[str, int]]]:
         """Item counts per source, per watchlist, and per day (last `days` days, by published-else-fetched)."""
@@ -514,6 +546,9 @@ _CANDIDATES = (select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
                                      .distinct().limit(CANDIDATE_LIMIT)),
                       ItemRow.signature.is_not(None)))
 
+
+_OUTLETS = (select(*(getattr(ItemRow, f.name) for f in fields(Outlet)))
+            .where(ItemRow.story_id.in_(bindparam("stories", expanding=True))).order_by(ItemRow.id))
 
 _SOURCE_TABLE = SourceRow.__table__
 _SOURCE_COLUMNS = tuple(_SOURCE_TABLE.columns.keys())

@@ -1,0 +1,81 @@
+"""The JSON API under /api/v1/: the same records the CLI prints (`render.summary_dict` / `record_dict`).
+
+Ids are the database ids the CLI shows; list cursors are the CLI's `--cursor` tokens; errors are
+`{"error": message, "status": code}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from ingest import render
+from ingest.web import queries
+from ingest.web.queries import Filters
+
+router = APIRouter(prefix="/api/v1")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+@router.get("/items", summary="Stored items, newest first")
+def items(request: Request, f: Annotated[Filters, Depends()]) -> dict[str, Any]:
+    """Filters as `ingest query`'s; `next` is the cursor of the following page (null on the last)."""
+    rows, more = queries.items(request.app.state.store, f.query())
+    return {"items": [render.summary_dict(r) for r in rows], "next": more}
+
+
+@router.get("/items/{item_id}", summary="One item: the whole record, as `ingest show --format json`")
+def item(request: Request, item_id: int) -> dict[str, Any]:
+    return render.record_dict(queries.item(request.app.state.store, item_id))
+
+
+@router.get("/stories", summary="Stories with flagged items, newest first: one row per story with its outlets")
+def stories(request: Request, f: Annotated[Filters, Depends()]) -> dict[str, Any]:
+    from dataclasses import replace
+
+    rows, more = queries.stories(request.app.state.store, replace(f, flagged=True).query(per_story=True))
+    return {"stories": [_story(r.item.item.story_id, r.outlets, render.summary_dict(r.item)) for r in rows],
+            "next": more}
+
+
+@router.get("/stories/{story_id}", summary="Every item of one story")
+def story(request: Request, story_id: int) -> dict[str, Any]:
+    outlets = request.app.state.store.outlets([story_id])[story_id]
+    if not outlets:
+        raise HTTPException(404, f"no story with id {story_id}")
+    return _story(story_id, outlets)
+
+
+def _story(story_id: int, outlets: list, latest: dict | None = None) -> dict[str, Any]:
+    out = {"id": story_id, "first_seen": _iso(outlets[0].fetched_at) if outlets else None,
+           "outlets": [{"id": o.id, "source": o.source, "site_name": o.site_name, "url": o.url, "title": o.title,
+                        "published": _iso(o.sort_time), "similarity": o.similarity} for o in outlets]}
+    return {**out, "latest": latest} if latest is not None else out
+
+
+@router.get("/sources", summary="Each configured source's polling state")
+def sources(request: Request) -> dict[str, Any]:
+    store = request.app.state.store
+    states = {s.name: s for s in store.source_states()}
+    out = []
+    for source in request.app.state.config.sources:
+        st = states.get(source.name)
+        state = {k: _iso(v) for k, v in asdict(st).items() if k not in ("etag", "last_modified")} if st else None
+        out.append({"name": source.name, "url": source.url, "items": store.count_items(source.name), "state": state})
+    return {"sources": out}
+
+
+@router.get("/watchlists", summary="The watchlists with their version and rule")
+def watchlists(request: Request) -> dict[str, Any]:
+    return {"watchlists": [{"name": w.name, "version": w.version, "rule": w.describe()}
+                           for w in request.app.state.config.watchlists]}
+
+
+@router.get("/items/{item_id}/hits", summary="Why an item was flagged: its watchlist hits")
+def hits(request: Request, item_id: int) -> dict[str, Any]:
+    return {"hits": render.record_dict(queries.item(request.app.state.store, item_id))["hits"]}

@@ -1,0 +1,84 @@
+"""What the pages and the API ask of the store: the CLI's own filters (`ingest query`), so the three agree.
+
+Filters are validated by the same code as the CLI's options; its messages name the option, here
+they name the query parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import click
+from fastapi import HTTPException
+
+from ingest import render
+
+if TYPE_CHECKING:
+    from ingest.storage.store import ItemQuery, Outlet, Store, StoredItem
+
+PAGE_SIZE = 50
+_PARAM = {"--search": "q", "--since": "since", "--until": "until", "--cursor": "cursor", "--state": "state"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The query string of the inbox and of /api/v1/items."""
+
+    watchlist: str | None = None
+    source: str | None = None
+    language: str | None = None
+    since: str | None = None
+    until: str | None = None
+    q: str | None = None
+    story: int | None = None
+    flagged: bool = False
+    cursor: str | None = None
+    limit: int = PAGE_SIZE
+
+    def query(self, **extra) -> ItemQuery:  # noqa: ANN003
+        """The store query, or a 400 naming the parameter that is wrong."""
+        from ingest.cli import _item_query
+
+        try:
+            return _item_query(self.watchlist, self.flagged, (self.source,) if self.source else (),
+                               (self.language,) if self.language else (), self.story, self.since or None,
+                               self.until or None, self.q or None, limit=self.limit,
+                               after=render.read_cursor(self.cursor), **extra)
+        except click.BadParameter as exc:
+            hint = _PARAM.get(exc.param_hint or "", exc.param_hint or "parameter")
+            raise HTTPException(400, f"{hint}: {exc.message}") from None
+
+    def params(self, **changes) -> dict[str, str]:  # noqa: ANN003
+        """The non-empty parameters, as a link to the same list (changed) would carry them."""
+        values = {k: v for k, v in vars(self).items() if k not in ("flagged", "limit")}
+        values.update(changes)
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+
+@dataclass
+class StoryRow:
+    """One inbox row: a story's newest matching item, with every outlet of the story."""
+
+    item: StoredItem
+    outlets: list[Outlet] = field(default_factory=list)
+
+
+def items(store: Store, q: ItemQuery) -> tuple[list[StoredItem], str | None]:
+    """A page of items and the cursor of the next page (None on the last), as `ingest query` prints it."""
+    rows = store.query(q)
+    return rows, (render.cursor(rows[-1]) if len(rows) == q.limit and q.sort == "newest" else None)
+
+
+def stories(store: Store, q: ItemQuery) -> tuple[list[StoryRow], str | None]:
+    """A page of story rows, newest first, each with every outlet of its story."""
+    rows, more = items(store, q)
+    outlets = store.outlets(s.item.story_id for s in rows)
+    return [StoryRow(s, outlets.get(s.item.story_id, [])) for s in rows], more
+
+
+def item(store: Store, item_id: int) -> StoredItem:
+    stored = store.get(item_id)
+    if stored is None:
+        raise HTTPException(404, f"no item with id {item_id}")
+    return stored
