@@ -147,6 +147,7 @@ def run(app: App, workers: int | None) -> None:
 @pass_app
 def serve(app: App, listen: str | None) -> None:
     """Serve the web app and the JSON API (/api/v1/) until interrupted."""
+    from ingest.server import ListenError
     from ingest.web.app import WebServer
 
     try:
@@ -154,8 +155,51 @@ def serve(app: App, listen: str | None) -> None:
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="--listen") from None
     address = address or ("127.0.0.1", 8080)
-    click.echo(f"serving on http://{address[0]}:{address[1]}/", err=True)
-    WebServer(app.config, app.store(), address).run()
+    try:
+        server = WebServer(app.config, app.store(), address)
+    except ListenError as exc:
+        fail(str(exc), EXIT_FAILED)
+    if server.refusal():
+        fail(server.refusal())
+    click.echo(f"serving on http://{address[0]}:{server.port}/", err=True)
+    server.run()
+
+
+@main.group()
+def users() -> None:
+    """Users of the web app (needed when it listens beyond loopback)."""
+
+
+@users.command(name="add")
+@click.argument("name")
+@click.password_option(prompt="Password", help="The password (prompted for when not given).")
+@pass_app
+def users_add(app: App, name: str, password: str) -> None:
+    """Add user NAME, or set a new password for it (which signs out its sessions)."""
+    from ingest.storage import triage
+    from ingest.web.auth import hash_password
+
+    if not name.strip() or len(password) < 8:
+        fail("a user needs a name and a password of at least 8 characters")
+    new = triage.save_user(app.store().engine, name, hash_password(password), datetime.now(timezone.utc))
+    click.echo(f"user {name} {'added' if new else 'has a new password'}")
+
+
+@users.command(name="token")
+@click.argument("name")
+@click.option("--label", default="script", show_default=True, help="What the token is for.")
+@pass_app
+def users_token(app: App, name: str, label: str) -> None:
+    """Print a new API token for user NAME (send it as Authorization: Bearer TOKEN); it is shown only once."""
+    from ingest.storage import triage
+    from ingest.web.auth import new_secret
+
+    engine = app.store().engine
+    if triage.user(engine, name) is None:
+        fail(f"no user named {name!r}: add it with `ingest users add {name}`", EXIT_FAILED)
+    token = new_secret()
+    triage.add_token(engine, token, name, label, datetime.now(timezone.utc))
+    click.echo(token)
 
 
 def _is_postgres(url: str) -> bool:
@@ -206,13 +250,16 @@ def _filters(command):  # noqa: ANN001, ANN201
         click.option("--until", metavar="WHEN", help="Published (else fetched) before WHEN."),
         click.option("--search", metavar="TEXT",
                      help='Full-text search: words, "a phrase", -exclude, OR, title:word, author:name.'),
+        click.option("--state", type=click.Choice(["unreviewed", "reviewed", "starred", "dismissed"]),
+                     help="Only items in this triage state (set in the web app)."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _item_query(watchlist, flagged, sources, languages, story, since, until, search, **page) -> ItemQuery:  # noqa: ANN001
+def _item_query(watchlist, flagged, sources, languages, story, since, until, search, state=None,  # noqa: ANN001
+                **page) -> ItemQuery:
     from ingest.search import SearchSyntaxError, parse
     from ingest.storage.store import ItemQuery
 
@@ -223,7 +270,7 @@ def _item_query(watchlist, flagged, sources, languages, story, since, until, sea
             raise click.BadParameter(str(exc), param_hint="--search") from None
     return ItemQuery(watchlist=watchlist, flagged=flagged, sources=tuple(sources), languages=tuple(languages),
                      story=story, since=_when(since, "--since"), until=_when(until, "--until"), search=search,
-                     **page)
+                     state=state, **page)
 
 
 @main.command()

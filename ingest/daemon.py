@@ -24,7 +24,7 @@ from ingest.fetch import Fetcher, FetchError, redact
 from ingest.logs import log
 from ingest.pipeline import Pipeline, PollResult, utcnow
 from ingest.schedule import NETWORK_KINDS, network_down
-from ingest.server import HEARTBEAT_SECONDS, Heartbeat, Listener, Metrics
+from ingest.server import HEARTBEAT_SECONDS, Heartbeat, Listener, ListenError, Metrics
 from ingest.storage.store import Store
 from ingest.workers import ExtractPool
 
@@ -234,7 +234,10 @@ def _web(config: Config, store: Store):  # noqa: ANN202
         return None
     from ingest.web.app import WebServer
 
-    return WebServer(config, store, config.web_listen).start()
+    server = WebServer(config, store, config.web_listen)
+    if server.refusal():
+        raise ListenError(server.refusal())
+    return server.start()
 
 
 def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | None = None) -> None:

@@ -97,6 +97,7 @@ class ItemQuery:
     offset: int = 0
     after: tuple[datetime, int] | None = None  # keyset cursor: (sort_time, id) of the previous page's last item
     per_story: bool = False  # one row per story: its newest-stored item among those matching (newest order)
+    state: str | None = None  # triage state (`ingest.storage.triage.STATES`): unreviewed, reviewed, starred, dismissed
 
 
 @dataclass(frozen=True)
@@ -317,6 +318,10 @@ class Store:
             ids = ids.where(ItemRow.sort_time >= q.since)
         if q.until:
             ids = ids.where(ItemRow.sort_time < q.until)
+        if q.state:
+            from ingest.storage import triage  # (it imports this module)
+
+            ids = ids.where(triage.condition(q.state))
         parsed = search.parse(q.search) if q.search else None
         with Session(self.engine) as s:
             if parsed and q.sort == "relevance":

@@ -7,12 +7,16 @@ Ids are the database ids the CLI shows; list cursors are the CLI's `--cursor` to
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel
+from pydantic import Field as PydField
 
 from ingest import render
-from ingest.web import queries
+from ingest.storage import triage
+from ingest.web import auth, queries
 from ingest.web.queries import Filters
 
 router = APIRouter(prefix="/api/v1")
@@ -31,7 +35,9 @@ def items(request: Request, f: Annotated[Filters, Depends()]) -> dict[str, Any]:
 
 @router.get("/items/{item_id}", summary="One item: the whole record, as `ingest show --format json`")
 def item(request: Request, item_id: int) -> dict[str, Any]:
-    return render.record_dict(queries.item(request.app.state.store, item_id))
+    store = request.app.state.store
+    return {**render.record_dict(queries.item(store, item_id)),
+            "triage": _triage(triage.states(store.engine, [item_id]).get(item_id))}
 
 
 @router.get("/stories", summary="Stories with flagged items, newest first: one row per story with its outlets")
@@ -79,3 +85,36 @@ def watchlists(request: Request) -> dict[str, Any]:
 @router.get("/items/{item_id}/hits", summary="Why an item was flagged: its watchlist hits")
 def hits(request: Request, item_id: int) -> dict[str, Any]:
     return {"hits": render.record_dict(queries.item(request.app.state.store, item_id))["hits"]}
+
+
+class TriageChange(BaseModel):
+    items: list[int] = PydField(min_length=1, max_length=10_000)
+    action: str = PydField(description="reviewed, unreviewed, star, unstar, dismiss, undismiss, note or labels")
+    note: str | None = None
+    labels: list[str] = []
+
+
+def _triage(row: Any) -> dict[str, Any]:
+    if row is None:
+        return {"reviewed": False, "starred": False, "dismissed": False, "labels": [], "note": "",
+                "updated_by": None, "updated_at": None}
+    return {"reviewed": row.reviewed, "starred": row.starred, "dismissed": row.dismissed, "labels": row.labels,
+            "note": row.note, "updated_by": row.updated_by, "updated_at": _iso(row.updated_at)}
+
+
+@router.get("/items/{item_id}/triage", summary="An item's triage state")
+def item_triage(request: Request, item_id: int) -> dict[str, Any]:
+    queries.item(request.app.state.store, item_id)
+    return _triage(triage.states(request.app.state.store.engine, [item_id]).get(item_id))
+
+
+@router.post("/triage", summary="Change the triage state of items (bearer token, or X-CSRF-Token with a session)")
+def change_triage(request: Request, change: TriageChange) -> dict[str, Any]:
+    auth.check_api_write(request)
+    try:
+        what = triage.Change(change.action, change.note, tuple(change.labels))
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    changed = triage.apply(request.app.state.store.engine, change.items, what, request.state.user,
+                           datetime.now(timezone.utc))
+    return {"changed": changed}

@@ -7,6 +7,7 @@ is a 4xx (an HTML page, or JSON under /api/), never a 500.
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 
+from ingest.server import ListenError
 from ingest.web import highlight
 
 if TYPE_CHECKING:
@@ -45,6 +47,11 @@ class WebSettings:
     @property
     def loopback(self) -> bool:
         return self.host in LOOPBACK or self.host.startswith("127.")
+
+    @property
+    def auth_required(self) -> bool:
+        """Anything but loopback is reachable by others: every request needs a user."""
+        return not self.loopback
 
 
 def templates() -> Environment:
@@ -76,13 +83,15 @@ def error_response(request: Request, status: int, message: str) -> HTMLResponse 
 def create_app(config: Config, store: Store, settings: WebSettings | None = None) -> FastAPI:
     """The app for one config and store; `ingest serve` and `ingest run` both mount this."""
     from ingest.web import api, pages
+    from ingest.web.auth import Guard
 
     app = FastAPI(title="ingest", version="1", docs_url=None, redoc_url=None,  # Swagger UI needs inline script
                   openapi_url="/api/v1/openapi.json")
     app.state.config, app.state.store = config, store
     app.state.settings = settings or WebSettings()
     app.state.templates = templates()
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Guard)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so refusals carry the headers too
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):  # noqa: ANN202
@@ -110,16 +119,38 @@ class WebServer:
         import uvicorn
 
         host, port = address
-        app = create_app(config, store, WebSettings(host=host))
+        self.store, self.settings = store, WebSettings(host=host)
+        app = create_app(config, store, self.settings)
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
                                                     log_config=None, proxy_headers=False))
+        # Bound here, not by uvicorn: a taken port is then one clear error, even when served from a thread.
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.socket.bind((host, port))
+        except OSError as exc:
+            self.socket.close()
+            raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         self._thread: threading.Thread | None = None
 
+    @property
+    def port(self) -> int:
+        return self.socket.getsockname()[1]
+
+    def refusal(self) -> str | None:
+        """Why this address cannot be served: beyond loopback nobody could sign in without a user."""
+        from ingest.storage import triage
+
+        if self.settings.auth_required and not triage.has_users(self.store.engine):
+            return (f"listening on {self.settings.host} needs sign-in, and there are no users: "
+                    "add one with `ingest users add NAME`")
+        return None
+
     def run(self) -> None:
-        self.server.run()
+        self.server.run(sockets=[self.socket])
 
     def start(self) -> WebServer:
-        self._thread = threading.Thread(target=self.server.run, name="ingest-web", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="ingest-web", daemon=True)
         self._thread.start()
         return self
 

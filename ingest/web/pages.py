@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ingest import render
-from ingest.web import highlight, queries
+from ingest.storage import triage
+from ingest.web import auth, highlight, queries
 from ingest.web.queries import Filters
 
 router = APIRouter(include_in_schema=False)
@@ -24,8 +27,10 @@ def page(request: Request, template: str, **context: Any) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 def inbox(request: Request, f: Annotated[Filters, Depends()]) -> HTMLResponse:
     store = request.app.state.store
+    f = replace(f, state=f.state or "unreviewed")
     rows, more = queries.stories(store, replace(f, flagged=True).query(per_story=True))
-    return page(request, "inbox.html", rows=rows, filters=f, more=more,
+    marks = triage.states(store.engine, (r.item.item.id for r in rows))
+    return page(request, "inbox.html", rows=rows, filters=f, more=more, triage=marks, states=("all", *triage.STATES),
                 sources=[s.name for s in request.app.state.config.sources],
                 watchlists=[w.name for w in request.app.state.config.watchlists])
 
@@ -34,8 +39,61 @@ def inbox(request: Request, f: Annotated[Filters, Depends()]) -> HTMLResponse:
 def item(request: Request, item_id: int) -> HTMLResponse:
     stored = queries.item(request.app.state.store, item_id)
     blocks = highlight.by_block(stored.hits)
-    return page(request, "item.html", s=stored, i=stored.item, block_spans=blocks,
+    mark = triage.states(request.app.state.store.engine, [item_id]).get(item_id)
+    return page(request, "item.html", s=stored, i=stored.item, block_spans=blocks, mark=mark,
                 title_spans=highlight.title_spans(stored.hits), explain=render.explain(stored))
+
+
+@router.post("/triage")
+async def change_triage(request: Request) -> RedirectResponse:
+    """The triage buttons and the bulk form: `item` fields hold item ids (a story row: all of its items)."""
+    form = await auth.checked_form(request)
+    try:
+        ids = [int(x) for field in form.getlist("item") for x in str(field).split(",") if x.strip()]
+    except ValueError:
+        raise HTTPException(400, "item: expected item ids") from None
+    if not ids:
+        raise HTTPException(400, "item: select at least one item")
+    try:
+        change = triage.Change(str(form.get("action") or ""), note=str(form.get("note") or ""),
+                               labels=tuple(str(form.get("labels") or "").split(",")))
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    await run_in_threadpool(triage.apply, request.app.state.store.engine, ids, change, request.state.user,
+                            datetime.now(timezone.utc))
+    return RedirectResponse(auth.local_path(str(form.get("next") or "/")), status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return page(request, "login.html", next=auth.local_path(next), failed=False)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await auth.checked_form(request)
+    name, password = str(form.get("name") or ""), str(form.get("password") or "")
+    engine = request.app.state.store.engine
+    row = await run_in_threadpool(triage.user, engine, name)
+    target = auth.local_path(str(form.get("next") or "/"))
+    if not await run_in_threadpool(auth.check_password, row.password_hash if row else None, password):
+        response = page(request, "login.html", next=target, failed=True)
+        response.status_code = 401
+        return response
+    response = RedirectResponse(target, status_code=303)
+    await run_in_threadpool(auth.start_session, response, request, name)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> RedirectResponse:
+    await auth.checked_form(request)
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    if token:
+        await run_in_threadpool(triage.end_session, request.app.state.store.engine, token)
+    response = RedirectResponse("/login" if request.app.state.settings.auth_required else "/", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
 
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ingest.storage.store import ItemQuery, Outlet, Store, StoredItem
 
 PAGE_SIZE = 50
-_PARAM = {"--search": "q", "--since": "since", "--until": "until", "--cursor": "cursor", "--state": "state"}
+_PARAM = {"--search": "q", "--since": "since", "--until": "until", "--cursor": "cursor"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Filters:
     until: str | None = None
     q: str | None = None
     story: int | None = None
+    state: str | None = None  # triage state; the inbox's default is "unreviewed", "all" is none
     flagged: bool = False
     cursor: str | None = None
     limit: int = PAGE_SIZE
@@ -39,12 +40,16 @@ class Filters:
     def query(self, **extra) -> ItemQuery:  # noqa: ANN003
         """The store query, or a 400 naming the parameter that is wrong."""
         from ingest.cli import _item_query
+        from ingest.storage.triage import STATES
 
+        state = None if self.state in (None, "", "all") else self.state
+        if state is not None and state not in STATES:
+            raise HTTPException(400, f"state: expected one of all, {', '.join(STATES)}; got {self.state!r}")
         try:
             return _item_query(self.watchlist, self.flagged, (self.source,) if self.source else (),
                                (self.language,) if self.language else (), self.story, self.since or None,
                                self.until or None, self.q or None, limit=self.limit,
-                               after=render.read_cursor(self.cursor), **extra)
+                               after=render.read_cursor(self.cursor), state=state, **extra)
         except click.BadParameter as exc:
             hint = _PARAM.get(exc.param_hint or "", exc.param_hint or "parameter")
             raise HTTPException(400, f"{hint}: {exc.message}") from None
