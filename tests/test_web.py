@@ -1,0 +1,200 @@
+"""The web app and JSON API over a store filled by a real `ingest fetch`, on both backends (no browser here:
+tests/test_web_browser.py drives Chromium)."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+
+import pytest
+
+from ingest import config as config_mod
+from ingest.storage.store import Store
+from ingest.web.app import WebSettings, create_app
+from tests.test_end_to_end import ingest, items
+from tests.webfarm import HOSTILE_TITLE, TITLES, filled
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def site(tmp_path, db_url):
+    config = filled(tmp_path, db_url)
+    cfg = config_mod.load(config)
+    store = Store(cfg.database_url)
+    store.prepare()
+    yield config, cfg, store
+    store.close()
+
+
+def client(cfg, store, host: str = "127.0.0.1") -> TestClient:
+    return TestClient(create_app(cfg, store, WebSettings(host=host)), base_url="http://127.0.0.1",
+                      follow_redirects=False)
+
+
+def ids(config) -> dict[str, int]:
+    return {i["title"]: i["id"] for i in items(config)}
+
+
+def test_inbox_item_story_and_api_agree_with_the_cli(site):
+    config, cfg, store = site
+    c = client(cfg, store)
+    by_title = ids(config)
+    seed = by_title[TITLES["seed"]]
+    inbox = c.get("/")
+    assert inbox.status_code == 200
+    # Flagged stories only: the seed and the hostile one, not the unflagged metro story.
+    assert TITLES["seed"] in inbox.text and TITLES["other"] not in inbox.text
+    assert re.search(r'<mark class="hit" title="csto" data-watchlist="csto">CSTO</mark>', inbox.text)
+    assert '<span class="badge">article-2</span>' in inbox.text
+    # The item view: "Article 2" highlighted in the paragraph the hit names, and the watchlist named.
+    record = json.loads(ingest(config, "show", str(seed), "--format", "json").stdout)
+    hit = next(h for h in record["hits"] if h["watchlist"] == "article-2")
+    page = c.get(f"/items/{seed}").text
+    paragraph = re.search(rf'<p id="b{hit["block"]}">(.*?)</p>', page, re.S).group(1)
+    assert '<mark class="hit" title="article-2" data-watchlist="article-2">Article 2</mark>' in paragraph
+    assert f'href="{record["url"]}"' in page and f'href="/stories/{record["story"]}"' in page
+    # Lead image: linked, never loaded.
+    assert "<img" not in page
+    story = c.get(f"/stories/{record['story']}")
+    assert story.status_code == 200 and TITLES["seed"] in story.text
+    # The API's records are the CLI's.
+    api = c.get(f"/api/v1/items/{seed}").json()
+    assert {k: v for k, v in api.items() if k != "triage"} == record
+    listed = c.get("/api/v1/items", params={"watchlist": "article-2"}).json()
+    assert [i["id"] for i in listed["items"]] == [i["id"] for i in items(config, "--watchlist", "article-2")]
+    assert c.get("/api/v1/stories").json()["stories"][0]["outlets"]
+    assert {s["name"] for s in c.get("/api/v1/sources").json()["sources"]} == {"azatutyun-test"}
+    assert {w["name"] for w in c.get("/api/v1/watchlists").json()["watchlists"]} == {"csto", "article-2"}
+    assert "/api/v1/items" in c.get("/api/v1/openapi.json").json()["paths"]
+    assert c.get("/watchlists/csto.atom").headers["content-type"].startswith("application/atom+xml")
+    assert c.get("/sources").status_code == 200
+
+
+def test_search_filters_and_cursor_paging(site):
+    config, cfg, store = site
+    c = client(cfg, store)
+    found = c.get("/", params={"q": '"Collective Security"'})
+    assert TITLES["seed"] in found.text and "CSTO summit" not in found.text
+    assert c.get("/", params={"q": "nothingmatchesthis"}).text.count('class="entry"') == 0
+    first = c.get("/api/v1/items", params={"limit": 1}).json()
+    second = c.get("/api/v1/items", params={"limit": 1, "cursor": first["next"]}).json()
+    assert first["next"] and second["items"][0]["id"] != first["items"][0]["id"]
+    cli = [i["id"] for i in items(config, "--limit", "2")]
+    assert [first["items"][0]["id"], second["items"][0]["id"]] == cli
+
+
+@pytest.mark.parametrize("path, status, words", [
+    ("/items/999999", 404, "no item with id 999999"),
+    ("/items/abc", 400, "item_id"),
+    ("/stories/999999", 404, "no story"),
+    ("/?cursor=bm90IGEgY3Vyc29y", 400, "cursor"),
+    ("/?q=%22unbalanced", 400, "unbalanced quote"),
+    ("/?since=someday", 400, "since"),
+    ("/?state=maybe", 400, "state"),
+    ("/static/../app.py", 404, "nothing at"),
+    ("/static/%2e%2e/%2e%2e/pyproject.toml", 404, "nothing at"),
+    ("/static/..%2fapp.py", 404, "nothing at"),
+    ("/watchlists/..%2f..%2fetc.atom", 404, "nothing at"),
+    ("/watchlists/nope.atom", 404, "no watchlist"),
+])
+def test_bad_input_is_a_clear_4xx_page_or_json_error(site, path, status, words):
+    _, cfg, store = site
+    c = client(cfg, store)
+    page = c.get(path)
+    assert page.status_code == status and words in page.text and page.headers["content-type"].startswith("text/html")
+    if not path.startswith(("/static", "/watchlists", "/?")):
+        api = c.get("/api/v1" + path)
+        assert api.status_code == status and words in api.json()["error"]
+    if path.startswith("/?"):
+        api = c.get("/api/v1/items" + path[1:])
+        assert api.status_code == status and api.json()["status"] == status
+
+
+def test_hostile_text_is_inert_and_headers_are_strict(site):
+    config, cfg, store = site
+    c = client(cfg, store)
+    hostile = next(i for t, i in ids(config).items() if "<script>" in (t or ""))
+    for path in ("/", f"/items/{hostile}", "/?q=summit"):
+        page = c.get(path)
+        assert "<script>window" not in page.text and "<img" not in page.text
+        assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in page.text
+        assert page.headers["x-content-type-options"] == "nosniff"
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "default-src 'none'" in csp and "unsafe-inline" not in csp
+    # The only scripts are same-origin files.
+    assert re.findall(r"<script[^>]*>", c.get("/").text) == ['<script src="/static/app.js" defer>']
+    # A page elsewhere cannot reach the loopback app through DNS rebinding.
+    assert c.get("/", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_triage_marks_reviewed_and_the_story_leaves_the_inbox_and_the_cli_agrees(site):
+    config, cfg, store = site
+    c = client(cfg, store)
+    seed = ids(config)[TITLES["seed"]]
+    cookie = c.get("/").headers["set-cookie"]
+    assert "ingest_csrf=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    token = c.cookies["ingest_csrf"]
+    # Without the CSRF token (a form posted from another site): refused, nothing changed.
+    refused = c.post("/triage", data={"item": str(seed), "action": "reviewed"})
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    assert c.post("/triage", data={"item": str(seed), "action": "reviewed", "csrf": "forged"}).status_code == 403
+    assert TITLES["seed"] in c.get("/").text
+    done = c.post("/triage", data={"item": str(seed), "action": "reviewed", "csrf": token, "next": "//evil.example/"})
+    assert done.status_code == 303 and done.headers["location"] == "/"
+    assert TITLES["seed"] not in c.get("/").text
+    assert TITLES["seed"] in c.get("/", params={"state": "reviewed"}).text
+    assert seed not in [i["id"] for i in items(config, "--state", "unreviewed")]
+    assert [i["id"] for i in items(config, "--state", "reviewed")] == [seed]
+    c.post("/triage", data={"item": str(seed), "action": "labels", "labels": "border, csto", "csrf": token})
+    c.post("/triage", data={"item": str(seed), "action": "note", "note": "check <b>this</b>", "csrf": token})
+    state = c.get(f"/api/v1/items/{seed}/triage").json()
+    assert state["reviewed"] and state["labels"] == ["border", "csto"] and state["note"] == "check <b>this</b>"
+    assert "check &lt;b&gt;this&lt;/b&gt;" in c.get(f"/items/{seed}").text
+    # The API: a session-less write needs the CSRF header; a bad action is a JSON 400.
+    assert c.post("/api/v1/triage", json={"items": [seed], "action": "star"}).status_code == 403
+    ok = c.post("/api/v1/triage", json={"items": [seed], "action": "star"}, headers={"X-CSRF-Token": token})
+    assert ok.json() == {"changed": 1}
+    bad = c.post("/api/v1/triage", json={"items": [seed], "action": "explode"}, headers={"X-CSRF-Token": token})
+    assert bad.status_code == 400 and "explode" in bad.json()["error"]
+    assert [i["id"] for i in items(config, "--state", "starred")] == [seed]
+
+
+def test_beyond_loopback_everything_needs_a_user(site):
+    config, cfg, store = site
+    c = client(cfg, store, host="0.0.0.0")
+    first = c.get("/")
+    assert first.status_code == 303 and first.headers["location"] == "/login?next=/"
+    assert c.get("/api/v1/items").status_code == 401 and "sign in" in c.get("/api/v1/items").json()["error"]
+    assert c.get("/items/1").status_code == 303
+    assert c.post("/api/v1/triage", json={"items": [1], "action": "star"}).status_code == 401
+    ingest(config, "users", "add", "ana", "--password", "correct horse")
+    token = ingest(config, "users", "token", "ana").stdout.strip()
+    # Scripts: a bearer token, no CSRF needed (no browser sends one by itself).
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert c.get("/api/v1/items", headers=bearer).status_code == 200
+    assert c.get("/api/v1/items", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    seed = ids(config)[TITLES["seed"]]
+    assert c.post("/api/v1/triage", json={"items": [seed], "action": "dismiss"}, headers=bearer).json() == {"changed": 1}
+    assert c.get(f"/api/v1/items/{seed}/triage", headers=bearer).json()["updated_by"] == "ana"
+    # People: a session cookie from /login (CSRF-checked too).
+    form = c.get("/login")
+    token = c.cookies["ingest_csrf"]
+    assert form.status_code == 200
+    assert c.post("/login", data={"name": "ana", "password": "correct horse"}).status_code == 403
+    wrong = c.post("/login", data={"name": "ana", "password": "wrong password", "csrf": token})
+    assert wrong.status_code == 401 and "Wrong name or password" in wrong.text
+    signed = c.post("/login", data={"name": "ana", "password": "correct horse", "csrf": token, "next": "/sources"})
+    assert signed.status_code == 303 and signed.headers["location"] == "/sources"
+    cookie = signed.headers["set-cookie"]
+    assert "ingest_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    assert c.get("/").status_code == 200 and "ana" in c.get("/").text
+    assert c.post("/logout", data={"csrf": token}).headers["location"] == "/login"
+    assert c.get("/").status_code == 303
+    # Behind a TLS-terminating proxy the cookie is Secure.
+    tls = c.post("/login", data={"name": "ana", "password": "correct horse", "csrf": token},
+                 headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in tls.headers["set-cookie"]
