@@ -1,0 +1,165 @@
+"""The web app in a real headless Chromium (Debian's `chromium`, driven by Playwright), as a person uses it.
+
+The store is filled by a real `ingest fetch` from a loopback feed farm; the app runs on loopback in a
+thread. In CI (CI=true) a missing Chromium fails these tests instead of skipping them.
+Also writes the README's screenshots (1280x800) into docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest import config as config_mod
+from ingest.storage.store import Store
+from ingest.web.app import WebServer
+from tests.test_end_to_end import ingest
+from tests.webfarm import TITLES, filled
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+if not (os.path.exists(CHROMIUM) and shutil.which("chromium")):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium): .ci/run installs it",
+                    pytrace=False)
+    pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
+from playwright import sync_api  # noqa: E402  (in the test extra: an import error fails, never skips)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A filled SQLite store served on loopback (and, for sign-in, on every address) in threads."""
+    config = filled(tmp_path)
+    cfg = config_mod.load(config)
+    store = Store(cfg.database_url)
+    store.prepare()
+    servers = []
+
+    def serve(host: str = "127.0.0.1") -> str:
+        server = WebServer(cfg, store, (host, 0)).start()
+        servers.append(server)
+        for _ in range(100):
+            if server.server.started:
+                break
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{server.port}"
+
+    yield config, serve
+    for server in servers:
+        server.close()
+    store.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    p = context.new_page()
+    dialogs: list[str] = []
+    p.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    p.dialogs = dialogs
+    yield p
+    context.close()
+
+
+def test_read_the_inbox_with_the_keyboard_and_mark_a_story_reviewed(app, page):
+    config, serve = app
+    base = serve()
+    page.goto(base + "/")
+    rows = page.locator("li.entry")
+    assert rows.count() == 2  # the seed story and the hostile one; the unflagged metro story is not listed
+    page.keyboard.press("j")
+    assert page.locator("li.entry.current").count() == 1
+    first = page.locator("li.entry.current .entry-title a").inner_text()
+    page.keyboard.press("j")
+    assert page.locator("li.entry.current .entry-title a").inner_text() != first
+    page.keyboard.press("k")
+    assert page.locator("li.entry.current .entry-title a").inner_text() == first
+    # Select the seed story and open it with o.
+    while page.locator("li.entry.current .entry-title a").inner_text() != TITLES["seed"]:
+        page.keyboard.press("j")
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("o")
+    page.wait_for_url(re.compile(r"/items/\d+$"))
+    # The hit is highlighted in the paragraph that holds it, and its watchlist is named.
+    mark = page.locator("p", has_text="The Armenian government appealed").locator("mark[data-watchlist=article-2]")
+    assert mark.inner_text() == "Article 2"
+    assert mark.evaluate("m => getComputedStyle(m).backgroundColor") != "rgba(0, 0, 0, 0)"
+    assert page.locator(".hits").inner_text().count("article-2") >= 1
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "item.png"))
+    # r marks it reviewed; back in the inbox the story is gone (the inbox shows unreviewed stories).
+    page.keyboard.press("r")
+    page.wait_for_load_state()
+    assert page.locator(".triage .badge.state").inner_text() == "reviewed"
+    page.goto(base + "/")
+    assert TITLES["seed"] not in page.locator("main").inner_text()
+    assert page.locator("li.entry").count() == 1
+    page.select_option("select[name=state]", "reviewed")
+    page.click("text=Filter")
+    assert TITLES["seed"] in page.locator("main").inner_text()
+    assert any(i["title"] == TITLES["seed"] for i in _items(config, "--state", "reviewed"))
+
+
+def test_hostile_titles_stay_text_and_screenshots(app, page):
+    _, serve = app
+    base = serve()
+    page.goto(base + "/")
+    hostile = page.locator("li.entry .entry-title a", has_text="<script>")
+    assert "onerror" in hostile.inner_text()  # shown as text...
+    assert page.evaluate("() => window.pwned") is None  # ...never run
+    assert page.locator("main img").count() == 0 and page.locator("main script").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "inbox.png"))
+    hostile.click()
+    assert page.evaluate("() => window.pwned") is None and page.dialogs == []
+    assert "<script>" in page.locator("h1.title").inner_text()
+    page.goto(base + "/sources")
+    assert page.locator("td", has_text="azatutyun-test").count() == 1
+    page.screenshot(path=str(SCREENSHOTS / "sources.png"))
+    # Path traversal: 404.
+    for path in ("/static/../pyproject.toml", "/static/%2e%2e/%2e%2e/pyproject.toml"):
+        assert page.goto(base + path).status == 404
+
+
+def test_sign_in_and_out_when_listening_beyond_loopback(app, page):
+    config, serve = app
+    ingest(config, "users", "add", "ana", "--password", "correct horse")
+    base = serve("0.0.0.0")
+    page.goto(base + "/")
+    page.wait_for_url(re.compile(r"/login\?next=/$"))
+    page.fill("input[name=name]", "ana")
+    page.fill("input[name=password]", "not it")
+    page.click("button[type=submit]")
+    assert "Wrong name or password" in page.locator("main").inner_text()
+    page.fill("input[name=name]", "ana")
+    page.fill("input[name=password]", "correct horse")
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    assert page.locator("li.entry").count() == 2 and "ana" in page.locator("header").inner_text()
+    cookie = next(c for c in page.context.cookies() if c["name"] == "ingest_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    page.click("text=Sign out")
+    page.wait_for_url(re.compile(r"/login"))
+    assert page.goto(base + "/api/v1/items").status == 401
+
+
+def _items(config, *args):
+    return json.loads(ingest(config, "query", "--format", "json", *args).stdout or "[]")
