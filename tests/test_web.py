@@ -198,3 +198,34 @@ def test_beyond_loopback_everything_needs_a_user(site):
     tls = c.post("/login", data={"name": "ana", "password": "correct horse", "csrf": token},
                  headers={"X-Forwarded-Proto": "https"})
     assert "Secure" in tls.headers["set-cookie"]
+
+
+def test_ingest_run_serves_the_app_on_web_listen(tmp_path):
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    config = filled(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config.write_text(config.read_text().replace("[fetch]", f'[web]\nlisten = "127.0.0.1:{port}"\n\n[fetch]'))
+    log = open(tmp_path / "daemon.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"], stdout=log, stderr=log)
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for _ in range(200):
+            try:
+                with opener.open(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                    assert r.status == 200 and TITLES["seed"] in r.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"no web app on port {port}: {log.seek(0) or log.read()}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
