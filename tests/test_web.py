@@ -229,3 +229,52 @@ def test_ingest_run_serves_the_app_on_web_listen(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
+
+
+def _wait(condition, seconds: float = 30):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_sources_page_charts_health_and_poll_now_through_the_pipeline(tmp_path, db_url):
+    from tests.test_end_to_end import write_config
+    from tests.webfarm import farm
+
+    with farm() as srv:
+        config = write_config(tmp_path, [("azatutyun-test", srv.url("/feed.xml"))], db_url=db_url)
+        cfg = config_mod.load(config)
+        store = Store(cfg.database_url)
+        store.prepare()
+        try:
+            c = client(cfg, store)
+            page = c.get("/sources")
+            assert "never polled" in page.text and "Poll now" in page.text and "<svg" in page.text
+            token = c.cookies["ingest_csrf"]
+            assert c.post("/sources/azatutyun-test/poll").status_code == 403  # CSRF
+            assert c.post("/sources/nope/poll", data={"csrf": token}).status_code == 404
+            done = c.post("/sources/azatutyun-test/poll", data={"csrf": token})
+            assert done.status_code == 303 and done.headers["location"] == "/sources#source-azatutyun-test"
+            _wait(lambda: "azatutyun-test" in c.app.state.poller.last)
+            assert c.app.state.poller.last["azatutyun-test"].summary.startswith("azatutyun-test: 3 new")
+            assert srv.hits["/feed.xml"] == 1
+            # The poll went through the pipeline: what `ingest fetch` stores, the CLI now sees.
+            assert {i["title"] for i in items(config)} >= {TITLES["seed"], TITLES["other"]}
+            page = c.get("/sources").text
+            assert "azatutyun-test: 3 new" in page and '<span class="state state-ok">ok</span>' in page
+            assert "100% with a body" in page and "3 entries" in page
+            # Today's bar: 3 items, with its count as a tooltip; the API gives the same numbers.
+            assert re.search(r"<rect [^>]*><title>\d{4}-\d\d-\d\d: 3</title></rect>", page)
+            api = c.get("/api/v1/sources").json()["sources"][0]
+            assert api["items"] == 3 and sum(d["count"] for d in api["per_day"]) == 3 and len(api["per_day"]) == 30
+            # The API: a write, so the CSRF header (or a bearer token) is needed.
+            assert c.post("/api/v1/sources/azatutyun-test/poll").status_code == 403
+            started = c.post("/api/v1/sources/azatutyun-test/poll", headers={"X-CSRF-Token": token})
+            assert started.status_code == 202 and started.json()["source"] == "azatutyun-test"
+            _wait(lambda: srv.hits["/feed.xml"] == 2 and not c.app.state.poller.running)
+            assert len(items(config)) == 3  # nothing stored twice
+        finally:
+            store.close()

@@ -131,9 +131,6 @@ def test_hostile_titles_stay_text_and_screenshots(app, page):
     hostile.click()
     assert page.evaluate("() => window.pwned") is None and page.dialogs == []
     assert "<script>" in page.locator("h1.title").inner_text()
-    page.goto(base + "/sources")
-    assert page.locator("td", has_text="azatutyun-test").count() == 1
-    page.screenshot(path=str(SCREENSHOTS / "sources.png"))
     # Path traversal: 404.
     for path in ("/static/../pyproject.toml", "/static/%2e%2e/%2e%2e/pyproject.toml"):
         assert page.goto(base + path).status == 404
@@ -159,6 +156,38 @@ def test_sign_in_and_out_when_listening_beyond_loopback(app, page):
     page.click("text=Sign out")
     page.wait_for_url(re.compile(r"/login"))
     assert page.goto(base + "/api/v1/items").status == 401
+
+
+def test_poll_a_source_now_from_the_sources_page(tmp_path, page):
+    from tests.test_end_to_end import write_config
+    from tests.webfarm import farm
+
+    with farm() as srv:
+        config = write_config(tmp_path, [("azatutyun-test", srv.url("/feed.xml"))])
+        cfg = config_mod.load(config)
+        store = Store(cfg.database_url)
+        store.prepare()
+        server = WebServer(cfg, store, ("127.0.0.1", 0)).start()
+        try:
+            page.goto(f"http://127.0.0.1:{server.port}/sources")
+            row = page.locator("tr#source-azatutyun-test")
+            assert "never polled" in row.inner_text()
+            row.locator("button", has_text="Poll now").click()
+            page.wait_for_url(re.compile(r"/sources#source-azatutyun-test$"))
+            for _ in range(200):  # the poll runs in the background; the page says so until it is done
+                if "3 new" in row.inner_text():
+                    break
+                time.sleep(0.1)
+                page.reload()
+            assert "azatutyun-test: 3 new" in row.inner_text() and "100% with a body" in row.inner_text()
+            assert row.locator("svg.chart rect").count() == 1  # one day with items: today
+            assert "3 in 30 days" in row.locator("svg.chart").get_attribute("aria-label")
+            assert srv.hits["/feed.xml"] == 1
+            page.screenshot(path=str(SCREENSHOTS / "sources.png"))
+        finally:
+            server.close()
+            store.close()
+    assert len(_items(config)) == 3
 
 
 def _items(config, *args):

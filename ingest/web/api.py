@@ -64,16 +64,26 @@ def _story(story_id: int, outlets: list, latest: dict | None = None) -> dict[str
     return {**out, "latest": latest} if latest is not None else out
 
 
-@router.get("/sources", summary="Each configured source's polling state")
+def _per_day(chart: Any) -> list[dict[str, Any]]:
+    return [{"day": b.day.isoformat(), "count": b.value} for b in chart.bars]
+
+
+@router.get("/sources", summary="Each configured source's polling state, items per day and extraction health")
 def sources(request: Request) -> dict[str, Any]:
-    store = request.app.state.store
-    states = {s.name: s for s in store.source_states()}
     out = []
-    for source in request.app.state.config.sources:
-        st = states.get(source.name)
-        state = {k: _iso(v) for k, v in asdict(st).items() if k not in ("etag", "last_modified")} if st else None
-        out.append({"name": source.name, "url": source.url, "items": store.count_items(source.name), "state": state})
+    for r in queries.sources(request.app.state):
+        state = {k: _iso(v) for k, v in asdict(r.state).items() if k not in ("etag", "last_modified")} \
+            if r.state else None
+        out.append({"name": r.source.name, "url": r.source.url, "items": r.items, "state": state,
+                    "per_day": _per_day(r.per_day), "polling": r.source.name in request.app.state.poller.running})
     return {"sources": out}
+
+
+@router.post("/sources/{name}/poll", status_code=202,
+             summary="Poll a source now, in the background (bearer token, or X-CSRF-Token with a session)")
+def poll(request: Request, name: str) -> dict[str, Any]:
+    auth.check_api_write(request)
+    return {"source": name, "started": queries.poll(request.app.state, name)}
 
 
 @router.get("/watchlists", summary="The watchlists with their version and rule")

@@ -23,6 +23,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from ingest.server import ListenError
 from ingest.web import highlight
+from ingest.web.polling import Poller
 
 if TYPE_CHECKING:
     from ingest.config import Config
@@ -90,6 +91,7 @@ def create_app(config: Config, store: Store, settings: WebSettings | None = None
     app.state.config, app.state.store = config, store
     app.state.settings = settings or WebSettings()
     app.state.templates = templates()
+    app.state.poller = Poller(config, store)
     app.add_middleware(Guard)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so refusals carry the headers too
 

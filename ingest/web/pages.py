@@ -107,10 +107,15 @@ def story(request: Request, story_id: int) -> HTMLResponse:
 
 @router.get("/sources", response_class=HTMLResponse)
 def sources(request: Request) -> HTMLResponse:
-    store = request.app.state.store
-    states = {s.name: s for s in store.source_states()}
-    rows = [(s, states.get(s.name), store.count_items(s.name)) for s in request.app.state.config.sources]
-    return page(request, "sources.html", rows=rows)
+    return page(request, "sources.html", rows=queries.sources(request.app.state), poller=request.app.state.poller)
+
+
+@router.post("/sources/{name}/poll")
+async def poll_now(request: Request, name: str) -> RedirectResponse:
+    """Poll one source now, in the background (see `ingest.web.polling`); the page says how it went."""
+    await auth.checked_form(request)
+    queries.poll(request.app.state, name)
+    return RedirectResponse(f"/sources#source-{name}", status_code=303)
 
 
 @router.get("/watchlists/{name}.atom")

@@ -7,15 +7,20 @@ they name the query parameter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import click
 from fastapi import HTTPException
 
 from ingest import render
+from ingest.web import charts
 
 if TYPE_CHECKING:
+    from ingest.config import Source
     from ingest.storage.store import ItemQuery, Outlet, Store, StoredItem
+    from ingest.storage.tables import SourceState
+    from ingest.web.charts import Chart
 
 PAGE_SIZE = 50
 _PARAM = {"--search": "q", "--since": "since", "--until": "until", "--cursor": "cursor"}
@@ -87,3 +92,39 @@ def item(store: Store, item_id: int) -> StoredItem:
     if stored is None:
         raise HTTPException(404, f"no item with id {item_id}")
     return stored
+
+
+CHART_DAYS = 30
+
+
+@dataclass
+class SourceView:
+    """A source as the sources page and /api/v1/sources show it."""
+
+    source: Source
+    state: SourceState | None
+    items: int
+    per_day: Chart
+
+
+def sources(app_state) -> list[SourceView]:  # noqa: ANN001
+    from ingest.storage.activity import days, items_per_day
+
+    store = app_state.store
+    now = datetime.now(timezone.utc)
+    states = {s.name: s for s in store.source_states()}
+    counts = items_per_day(store.engine, now, CHART_DAYS)
+    span = days(now, CHART_DAYS)
+    return [SourceView(s, states.get(s.name), store.count_items(s.name), charts.bars(counts.get(s.name, {}), span))
+            for s in app_state.config.sources]
+
+
+def poll(app_state, name: str) -> bool:  # noqa: ANN001
+    """Start polling source `name` now; False when a poll of it is already running; 404 for an unknown name."""
+    from ingest.config import ConfigError
+
+    try:
+        source = app_state.config.source(name)
+    except ConfigError:
+        raise HTTPException(404, f"no source named {name!r}") from None
+    return app_state.poller.start(source) is not None
