@@ -278,3 +278,53 @@ def test_sources_page_charts_health_and_poll_now_through_the_pipeline(tmp_path, 
             assert len(items(config)) == 3  # nothing stored twice
         finally:
             store.close()
+
+
+def test_watchlists_page_and_rule_tester_on_stored_items(site):
+    import html
+    import tomllib
+
+    from ingest.watchlists import Watchlist
+
+    config, cfg, store = site
+    c = client(cfg, store)
+    page = c.get("/watchlists").text
+    csto = next(w for w in cfg.watchlists if w.name == "csto")
+    assert f"<code>{csto.version}</code>" in page and "Rule tester" in page
+    assert re.search(r'aria-label="csto items flagged per day: 2 in 30 days', page)  # the seed and the hostile item
+    # Start from the configured rule: its TOML, as config.toml has it.
+    edit = c.get("/watchlists", params={"edit": "article-2"}).text
+    assert "name = &#34;article-2&#34;" in edit and "Article 2" in edit
+    assert c.get("/watchlists", params={"edit": "nope"}).status_code == 404
+    rule = '[[watchlists]]\nname = "summit"\nterms = ["summit"]\nnot = ["Eurovision"]\n'
+    tried = c.get("/watchlists/test", params={"rule": rule})
+    assert tried.status_code == 200
+    # The seed and the hostile article mention a summit; the metro one does not.
+    assert "flags <strong>2</strong> of the 3 newest stored items" in tried.text
+    assert TITLES["seed"] in tried.text and TITLES["other"] not in tried.text
+    assert '<mark class="hit" title="summit" data-watchlist="summit">summit</mark>' in tried.text
+    assert "&lt;script&gt;" in tried.text and "<script>window" not in tried.text  # the hostile item, inert
+    toml = re.search(r'<pre class="toml" id="toml">(.*?)</pre>', tried.text, re.S).group(1)
+    table = tomllib.loads(html.unescape(toml))["watchlists"][0]
+    assert Watchlist.from_config(table, "x").version == Watchlist.from_config(tomllib.loads(rule)["watchlists"][0], "x").version
+    # Bad rules: a 400 that says what is wrong, the pasted text kept for fixing; never a 500.
+    for bad, words in [('[[watchlists]]\nname = "x"\nterms = [', "not valid TOML"),
+                       ('[[watchlists]]\nname = "x"\n', "needs at least one of"),
+                       ('[[watchlists]]\nname = "x"\nterms = ["a"]\ncolour = "red"\n', "unknown key 'colour'"),
+                       ('name = "x"\nregex = ["(unclosed"]\n', "regex"),
+                       ('[[watchlists]]\nname="a"\nterms=["a"]\n[[watchlists]]\nname="b"\nterms=["b"]\n', "exactly one"),
+                       ("", "empty")]:
+        answer = c.get("/watchlists/test", params={"rule": bad})
+        assert answer.status_code == 400 and words in html.unescape(answer.text)
+        assert 'id="rule-error"' in answer.text
+        api = c.post("/api/v1/watchlists/test", json={"rule": bad})
+        assert api.status_code == 400 and words in api.json()["error"]
+    assert c.get("/watchlists/test", params={"rule": rule, "limit": 0}).status_code == 400
+    # The API answers as the page does.
+    api = c.post("/api/v1/watchlists/test", json={"rule": rule, "limit": 10}).json()
+    assert api["tested"] == 3 and len(api["flagged"]) == 2 and api["toml"] == html.unescape(toml)
+    hit = api["flagged"][0]["hits"][0]
+    assert hit["text"].lower() == "summit" and "[[summit]]" in hit["snippet"].lower()
+    assert {w["name"]: sum(d["count"] for d in w["per_day"]) for w in c.get("/api/v1/watchlists").json()["watchlists"]} \
+        == {"csto": 2, "article-2": 1}
+    assert "/api/v1/watchlists/test" in c.get("/api/v1/openapi.json").json()["paths"]

@@ -158,6 +158,32 @@ def test_sign_in_and_out_when_listening_beyond_loopback(app, page):
     assert page.goto(base + "/api/v1/items").status == 401
 
 
+def test_use_the_rule_tester(app, page):
+    _, serve = app
+    base = serve()
+    page.goto(base + "/")
+    page.click("nav >> text=Watchlists")
+    assert page.locator("tr#watchlist-csto svg.chart rect").count() == 1
+    # Start from a configured rule and change it.
+    page.click("tr#watchlist-article-2 >> text=Edit in tester")
+    assert 'name = "article-2"' in page.input_value("#rule")
+    page.fill("#rule", '[[watchlists]]\nname = "summit"\nterms = ["summit"]\nnot = ["onerror"]\n')
+    page.click("text=Test rule")
+    # "not onerror": the seed's summit stays, the hostile one (its title has an onerror) goes.
+    assert "flags 1 of the 3 newest stored items" in page.locator(".trial-summary").inner_text()
+    flagged = page.locator(".trial li.entry")
+    assert flagged.count() == 1 and TITLES["seed"] in flagged.inner_text()
+    assert flagged.locator("mark[data-watchlist=summit]").first.inner_text().lower() == "summit"
+    assert 'not = [\n    "onerror",\n]' in page.locator("#toml").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "watchlists.png"), full_page=True)
+    # A broken rule: the message says what is wrong, and the text is still there to fix.
+    page.fill("#rule", '[[watchlists]]\nname = "summit"\nterms = ["summit"\n')
+    page.click("text=Test rule")
+    assert "not valid TOML" in page.locator("#rule-error").inner_text()
+    assert 'terms = ["summit"' in page.input_value("#rule")
+    assert page.evaluate("() => window.pwned") is None
+
+
 def test_poll_a_source_now_from_the_sources_page(tmp_path, page):
     from tests.test_end_to_end import write_config
     from tests.webfarm import farm

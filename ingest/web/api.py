@@ -86,10 +86,32 @@ def poll(request: Request, name: str) -> dict[str, Any]:
     return {"source": name, "started": queries.poll(request.app.state, name)}
 
 
-@router.get("/watchlists", summary="The watchlists with their version and rule")
+@router.get("/watchlists", summary="The watchlists with their version, rule and items flagged per day")
 def watchlists(request: Request) -> dict[str, Any]:
-    return {"watchlists": [{"name": w.name, "version": w.version, "rule": w.describe()}
-                           for w in request.app.state.config.watchlists]}
+    return {"watchlists": [{"name": r.watchlist.name, "version": r.watchlist.version, "rule": r.watchlist.describe(),
+                            "per_day": _per_day(r.per_day)} for r in queries.watchlists(request.app.state)]}
+
+
+class RuleTest(BaseModel):
+    rule: str = PydField(description="One [[watchlists]] table in config.toml's schema (TOML)", max_length=100_000)
+    limit: int = PydField(queries.TEST_ITEMS, description="How many of the newest stored items to try it on")
+
+
+def _hit(h: Any) -> dict[str, Any]:
+    return {"field": h.field, "block": h.block, "start": h.start, "end": h.end, "term": h.term, "text": h.text,
+            "snippet": h.snippet}
+
+
+@router.post("/watchlists/test", summary="Try a rule on the newest stored items (changes nothing)")
+def test_rule(request: Request, body: RuleTest) -> dict[str, Any]:
+    """The rule tester: which items the rule would flag, with its hits; a bad rule is a 400 saying what is wrong."""
+    trial = queries.try_rule(request.app.state.store, body.rule, body.limit)
+    w = trial.rule.watchlist
+    return {"watchlist": {"name": w.name, "version": w.version, "rule": w.describe()}, "tested": trial.tested,
+            "flagged": [{"id": f.item.id, "title": f.item.title, "url": f.item.url, "source": f.item.source,
+                         "flagged_now": trial.flagged_now.get(f.item.id, []), "hits": [_hit(h) for h in f.hits]}
+                        for f in trial.flagged],
+            "toml": trial.rule.toml}
 
 
 @router.get("/items/{item_id}/hits", summary="Why an item was flagged: its watchlist hits")

@@ -118,6 +118,40 @@ async def poll_now(request: Request, name: str) -> RedirectResponse:
     return RedirectResponse(f"/sources#source-{name}", status_code=303)
 
 
+@router.get("/watchlists", response_class=HTMLResponse)
+def watchlists(request: Request, edit: str | None = None) -> HTMLResponse:
+    """Each rule with its version and hits per day, and the rule tester (empty, or starting from rule `edit`)."""
+    from ingest.web import ruletest
+
+    config = request.app.state.config
+    rule = ruletest.configured(config.path, edit) if edit else None
+    if edit and rule is None:
+        raise HTTPException(404, f"no watchlist named {edit!r} in {config.path}")
+    return page(request, "watchlists.html", rows=queries.watchlists(request.app.state), rule=rule or EXAMPLE_RULE,
+                limit=queries.TEST_ITEMS, trial=None)
+
+
+@router.get("/watchlists/test", response_class=HTMLResponse)
+def test_rule(request: Request, rule: str = "", limit: int = queries.TEST_ITEMS) -> HTMLResponse:
+    """The rule tester's answer: what the pasted rule would flag among the newest stored items (a 400 says why not)."""
+    try:
+        trial = queries.try_rule(request.app.state.store, rule, limit)
+    except HTTPException as exc:
+        response = page(request, "watchlists.html", rows=queries.watchlists(request.app.state), rule=rule,
+                        limit=limit, trial=None, error=exc.detail)
+        response.status_code = exc.status_code
+        return response
+    return page(request, "watchlists.html", rows=queries.watchlists(request.app.state), rule=rule, limit=limit,
+                trial=trial)
+
+
+EXAMPLE_RULE = """[[watchlists]]
+name = "my-rule"
+terms = ["CSTO", "Collective Security Treaty Organization"]
+not = ["Eurovision"]
+"""
+
+
 @router.get("/watchlists/{name}.atom")
 def watchlist_feed(request: Request, name: str) -> Response:
     """The Atom feed `[server] listen` serves too, from the same function."""

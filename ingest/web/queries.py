@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from ingest.config import Source
     from ingest.storage.store import ItemQuery, Outlet, Store, StoredItem
     from ingest.storage.tables import SourceState
+    from ingest.watchlists import Watchlist
     from ingest.web.charts import Chart
+    from ingest.web.ruletest import Flagged, Rule
 
 PAGE_SIZE = 50
 _PARAM = {"--search": "q", "--since": "since", "--until": "until", "--cursor": "cursor"}
@@ -128,3 +130,47 @@ def poll(app_state, name: str) -> bool:  # noqa: ANN001
     except ConfigError:
         raise HTTPException(404, f"no source named {name!r}") from None
     return app_state.poller.start(source) is not None
+
+
+@dataclass
+class WatchlistView:
+    watchlist: Watchlist
+    per_day: Chart
+
+
+def watchlists(app_state) -> list[WatchlistView]:  # noqa: ANN001
+    from ingest.storage.activity import days, hits_per_day
+
+    now = datetime.now(timezone.utc)
+    counts = hits_per_day(app_state.store.engine, now, CHART_DAYS)
+    span = days(now, CHART_DAYS)
+    return [WatchlistView(w, charts.bars(counts.get(w.name, {}), span)) for w in app_state.config.watchlists]
+
+
+TEST_ITEMS = 200
+
+
+@dataclass
+class Trial:
+    """A tested rule: how many of the newest stored items were tried, and those it flags."""
+
+    rule: Rule
+    tested: int
+    flagged: list[Flagged]
+    flagged_now: dict[int, list[str]]  # item id: the watchlists that flag it in the store already
+
+
+def try_rule(store: Store, text: str, limit: int = TEST_ITEMS) -> Trial:
+    """The rule in `text` on the newest `limit` stored items; a 400 names what is wrong with the rule."""
+    from ingest.storage.store import ItemQuery
+    from ingest.web import ruletest
+
+    if not 1 <= limit <= ruletest.MAX_ITEMS:
+        raise HTTPException(400, f"limit: expected 1 to {ruletest.MAX_ITEMS} items, got {limit}")
+    try:
+        rule = ruletest.parse(text)
+    except ruletest.RuleError as exc:
+        raise HTTPException(400, str(exc)) from None
+    stored = store.query(ItemQuery(limit=limit))
+    return Trial(rule, len(stored), ruletest.flagged(rule, (s.item for s in stored)),
+                 {s.item.id: s.watchlists for s in stored})
