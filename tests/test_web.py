@@ -328,3 +328,51 @@ def test_watchlists_page_and_rule_tester_on_stored_items(site):
     assert {w["name"]: sum(d["count"] for d in w["per_day"]) for w in c.get("/api/v1/watchlists").json()["watchlists"]} \
         == {"csto": 2, "article-2": 1}
     assert "/api/v1/watchlists/test" in c.get("/api/v1/openapi.json").json()["paths"]
+
+
+def test_item_revisions_diff_and_metadata_provenance(tmp_path, db_url):
+    from tests.test_end_to_end import SEED_PAGE, rss, write_config
+    from tests.webfarm import farm
+
+    with farm() as srv:
+        config = write_config(tmp_path, [("azatutyun-test", srv.url("/feed.xml"))], db_url=db_url)
+        ingest(config, "fetch")
+        # The outlet corrects a paragraph (with markup-like text) and retitles the entry: a revision.
+        corrected = SEED_PAGE.read_bytes().decode().replace(
+            "The Armenian government appealed to the CSTO for help",
+            "Correction &lt;b&gt;updated&lt;/b&gt;: the Armenian government appealed to the CSTO twice for help")
+        srv.route("/a/seed.html", corrected.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+        srv.route("/feed.xml", rss(srv, [("seed", "/a/seed.html", "seed, corrected"), ("other", "/a/other.html", "other"),
+                                         ("hostile", "/a/hostile.html", "hostile")], build="2"),
+                  headers={"Content-Type": "application/rss+xml"})
+        assert "1 updated" in ingest(config, "fetch").stdout
+    cfg = config_mod.load(config)
+    store = Store(cfg.database_url)
+    store.prepare()
+    try:
+        c = client(cfg, store)
+        seed = ids(config)[TITLES["seed"]]
+        page = c.get(f"/items/{seed}").text
+        assert f'href="/items/{seed}/revisions"' in page and "Revisions (2 versions)" in page
+        diff = c.get(f"/items/{seed}/revisions")
+        assert diff.status_code == 200
+        removed = re.findall(r'<p class="removed">(.*?)</p>', diff.text, re.S)
+        added = re.findall(r'<p class="added">(.*?)</p>', diff.text, re.S)
+        assert len(removed) == len(added) == 1
+        assert "The Armenian government appealed to the CSTO for help" in removed[0]
+        assert "Correction &lt;b&gt;updated&lt;/b&gt;: the Armenian government appealed to the CSTO twice" in added[0]
+        assert "<b>updated" not in diff.text  # text, escaped
+        assert 'class="skip"' in diff.text  # long unchanged runs are folded
+        same = c.get(f"/items/{seed}/revisions", params={"a": 1, "b": 1}).text
+        assert 'class="removed"' not in same and "The same revision on both sides" in same
+        assert c.get(f"/items/{seed}/revisions", params={"a": 7}).status_code == 404
+        assert c.get(f"/items/{seed}/revisions", params={"a": "x"}).status_code == 400
+        # Metadata with provenance: which field came from where, as `ingest show` records it.
+        record = json.loads(ingest(config, "show", str(seed), "--format", "json").stdout)
+        table = re.search(r'<table class="grid meta" id="metadata">(.*?)</table>', page, re.S).group(1)
+        for field, where in record["metadata_sources"].items():
+            assert re.search(rf"<tr><td>{field}</td><td>.*?</td>\s*<td class=\"muted\">{re.escape(where)}</td></tr>",
+                             table, re.S), (field, where)
+        assert record["metadata_sources"]  # the seed page has its metadata somewhere
+    finally:
+        store.close()

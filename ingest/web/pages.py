@@ -41,7 +41,26 @@ def item(request: Request, item_id: int) -> HTMLResponse:
     blocks = highlight.by_block(stored.hits)
     mark = triage.states(request.app.state.store.engine, [item_id]).get(item_id)
     return page(request, "item.html", s=stored, i=stored.item, block_spans=blocks, mark=mark,
-                title_spans=highlight.title_spans(stored.hits), explain=render.explain(stored))
+                title_spans=highlight.title_spans(stored.hits), explain=render.explain(stored),
+                metadata=queries.metadata(stored.item))
+
+
+@router.get("/items/{item_id}/revisions", response_class=HTMLResponse)
+def revisions(request: Request, item_id: int, a: int | None = None, b: int | None = None) -> HTMLResponse:
+    """Two versions of an item side by side as a block diff: by default the one before the current, and the current."""
+    from ingest.web import diff
+
+    stored = queries.item(request.app.state.store, item_id)
+    kept = queries.versions(stored)
+    numbers = sorted(kept)
+    a = numbers[-2] if a is None and len(numbers) > 1 else numbers[-1] if a is None else a
+    b = numbers[-1] if b is None else b
+    for name, n in (("a", a), ("b", b)):
+        if n not in kept:
+            raise HTTPException(404, f"{name}: item {item_id} has no revision {n} (kept: {', '.join(map(str, numbers))})")
+    old, new = kept[a], kept[b]
+    return page(request, "revisions.html", i=stored.item, versions=[kept[n] for n in numbers], old=old, new=new,
+                lines=diff.blocks(old.blocks, new.blocks, context=2))
 
 
 @router.post("/triage")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from fastapi import HTTPException
@@ -174,3 +174,36 @@ def try_rule(store: Store, text: str, limit: int = TEST_ITEMS) -> Trial:
     stored = store.query(ItemQuery(limit=limit))
     return Trial(rule, len(stored), ruletest.flagged(rule, (s.item for s in stored)),
                  {s.item.id: s.watchlists for s in stored})
+
+
+METADATA = ("title", "published", "updated", "authors", "language", "site_name", "canonical_url", "image", "section",
+            "tags")
+
+
+def metadata(item) -> list[tuple[str, Any, str | None]]:  # noqa: ANN001
+    """Each metadata field of an item with its value and where the extractor found it (its `sources`), the
+    recorded fields first; a field without a value or a source is left out."""
+    found = item.meta.get("sources") or {}
+    values = {"image": item.lead_image_url, "section": item.meta.get("section"), "tags": item.meta.get("tags")}
+    rows = []
+    for name in (*METADATA, *sorted(set(found) - set(METADATA))):
+        value = values[name] if name in values else getattr(item, name, None)
+        if value not in (None, "", [], ()) or name in found:
+            rows.append((name, value, found.get(name)))
+    return rows
+
+
+@dataclass(frozen=True)
+class Version:
+    number: int
+    fetched_at: datetime
+    title: str | None
+    blocks: list[str]
+
+
+def versions(stored: StoredItem) -> dict[int, Version]:
+    """Every kept version of an item by revision number, the current one last."""
+    out = {r.number: Version(r.number, r.fetched_at, r.title, [b["text"] for b in r.blocks]) for r in stored.revisions}
+    i = stored.item
+    out[i.revision] = Version(i.revision, i.fetched_at, i.title, [b["text"] for b in i.blocks])
+    return out
