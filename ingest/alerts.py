@@ -198,8 +198,10 @@ class Sender:
 
 # -- Atom ----------------------------------------------------------------------------
 
-def atom_feed(watchlist: str, entries: Sequence[tuple[ItemRow, Sequence[str]]], now: datetime) -> bytes:
-    """An Atom 1.0 document of flagged items, newest first; the summary is the item's snippets."""
+def atom_feed(watchlist: str, entries: Sequence[tuple[ItemRow, Sequence[str]]], now: datetime, *,
+              feed_id: str | None = None, title: str | None = None) -> bytes:
+    """An Atom 1.0 document of flagged items, newest first; the summary is the item's snippets.
+    A watchlist's feed unless `feed_id` and `title` say otherwise (the web app's saved searches)."""
     def add(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
         el = etree.SubElement(parent, f"{{{_ATOM}}}{tag}", **attrs)
         if text is not None:
@@ -210,8 +212,8 @@ def atom_feed(watchlist: str, entries: Sequence[tuple[ItemRow, Sequence[str]]], 
         return item.updated or item.published or item.fetched_at
 
     feed = etree.Element(f"{{{_ATOM}}}feed", nsmap={None: _ATOM})
-    add(feed, "id", f"urn:ingest:watchlist:{quote(watchlist, safe='')}")
-    add(feed, "title", f"ingest watchlist: {watchlist}")
+    add(feed, "id", feed_id or f"urn:ingest:watchlist:{quote(watchlist, safe='')}")
+    add(feed, "title", title or f"ingest watchlist: {watchlist}")
     add(feed, "updated", _iso(max((updated(i) for i, _ in entries), default=now)))
     add(add(feed, "author"), "name", "ingest")
     for item, snippets in entries:

@@ -376,3 +376,85 @@ def test_item_revisions_diff_and_metadata_provenance(tmp_path, db_url):
         assert record["metadata_sources"]  # the seed page has its metadata somewhere
     finally:
         store.close()
+
+
+def test_saved_searches_unread_counts_atom_feeds_and_owners(tmp_path, db_url):
+    from xml.etree import ElementTree
+
+    from tests.test_end_to_end import rss, write_config
+    from tests.webfarm import farm
+
+    with farm() as srv:
+        feed = [("seed", "/a/seed.html", "seed"), ("other", "/a/other.html", "other")]
+        srv.route("/feed.xml", rss(srv, feed), headers={"Content-Type": "application/rss+xml"})
+        config = write_config(tmp_path, [("azatutyun-test", srv.url("/feed.xml"))], db_url=db_url)
+        ingest(config, "fetch")
+        cfg = config_mod.load(config)
+        store = Store(cfg.database_url)
+        store.prepare()
+        try:
+            c = client(cfg, store)
+            inbox = c.get("/", params={"watchlist": "csto"}).text
+            assert 'name="watchlist" value="csto"' in inbox and "Save this search" in inbox
+            token = c.cookies["ingest_csrf"]
+            assert c.post("/searches", data={"name": "csto", "watchlist": "csto"}).status_code == 403
+            assert c.post("/searches", data={"name": "", "watchlist": "csto", "csrf": token}).status_code == 400
+            bad = c.post("/searches", data={"name": "x", "q": '"unbalanced', "csrf": token})
+            assert bad.status_code == 400 and "unbalanced quote" in bad.text
+            done = c.post("/searches", data={"name": "csto", "watchlist": "csto", "state": "all", "csrf": token})
+            assert done.status_code == 303 and done.headers["location"] == "/searches"
+            [row] = c.get("/api/v1/searches").json()["searches"]
+            assert row["name"] == "csto" and row["unread"] == 0 and row["owner"] is None
+            # A new flagged article arrives: one unread.
+            srv.route("/feed.xml", rss(srv, [*feed, ("hostile", "/a/hostile.html", "hostile")], build="2"),
+                      headers={"Content-Type": "application/rss+xml"})
+            assert "1 new" in ingest(config, "fetch").stdout
+        except BaseException:
+            store.close()
+            raise
+    try:
+        page = c.get("/searches").text
+        assert re.search(r'<span class="badge unread">1 unread</span>', page)
+        assert c.get("/api/v1/searches").json()["searches"][0]["unread"] == 1
+        # Its Atom feed, by the watchlists' Atom code: both csto items, the hostile title as text.
+        atom = c.get(f"/searches/{row['id']}.atom")
+        assert atom.headers["content-type"].startswith("application/atom+xml")
+        doc = ElementTree.fromstring(atom.content)
+        ns = {"a": "http://www.w3.org/2005/Atom"}
+        assert doc.find("a:title", ns).text == "ingest search: csto"
+        titles = [e.find("a:title", ns).text for e in doc.findall("a:entry", ns)]
+        assert TITLES["seed"] in titles and HOSTILE_TITLE in titles and len(titles) == 2
+        # Opening it shows the inbox with its filters; then nothing is unread.
+        opened = c.get(f"/searches/{row['id']}")
+        assert opened.status_code == 303 and opened.headers["location"] == "/?watchlist=csto&state=all"
+        assert c.get("/api/v1/searches").json()["searches"][0]["unread"] == 0
+        # The API: the same name replaces the filters; unknown filters and bad syntax are 400s.
+        headers = {"X-CSRF-Token": token}
+        assert c.post("/api/v1/searches", json={"name": "s", "params": {"q": "x"}}).status_code == 403
+        made = c.post("/api/v1/searches", json={"name": "summit", "params": {"q": "summit"}}, headers=headers)
+        assert made.status_code == 201 and made.json()["unread"] == 0
+        assert c.post("/api/v1/searches", json={"name": "s", "params": {"colour": "red"}},
+                      headers=headers).json()["error"].startswith("params: unknown filter 'colour'")
+        assert c.post("/api/v1/searches", json={"name": "s", "params": {"since": "someday"}},
+                      headers=headers).status_code == 400
+        listed = c.get(f"/api/v1/searches/{made.json()['id']}/items").json()["items"]
+        assert {i["title"] for i in listed} == {TITLES["seed"], HOSTILE_TITLE}
+        assert c.delete(f"/api/v1/searches/{made.json()['id']}", headers=headers).json() == {"deleted": made.json()["id"]}
+        assert c.get(f"/searches/{made.json()['id']}.atom").status_code == 404
+        assert c.post(f"/searches/{row['id']}/delete", data={"csrf": token}).status_code == 303
+        assert c.get("/api/v1/searches").json()["searches"] == []
+        # Beyond loopback each user has their own searches.
+        remote = client(cfg, store, host="0.0.0.0")
+        bearer = {}
+        for name in ("ana", "bob"):
+            ingest(config, "users", "add", name, "--password", "correct horse")
+            bearer[name] = {"Authorization": "Bearer " + ingest(config, "users", "token", name).stdout.strip()}
+        mine = remote.post("/api/v1/searches", json={"name": "mine", "params": {"watchlist": "csto"}},
+                           headers=bearer["ana"]).json()
+        assert mine["owner"] == "ana"
+        assert remote.get("/api/v1/searches", headers=bearer["bob"]).json()["searches"] == []
+        assert remote.get(f"/api/v1/searches/{mine['id']}/items", headers=bearer["bob"]).status_code == 404
+        assert remote.get(f"/searches/{mine['id']}.atom", headers=bearer["ana"]).status_code == 200
+        assert "/api/v1/searches" in c.get("/api/v1/openapi.json").json()["paths"]
+    finally:
+        store.close()

@@ -98,6 +98,7 @@ class ItemQuery:
     after: tuple[datetime, int] | None = None  # keyset cursor: (sort_time, id) of the previous page's last item
     per_story: bool = False  # one row per story: its newest-stored item among those matching (newest order)
     state: str | None = None  # triage state (`ingest.storage.triage.STATES`): unreviewed, reviewed, starred, dismissed
+    min_id: int | None = None  # only items stored as this id or later (a saved search's unread ones)
 
 
 @dataclass(frozen=True)
@@ -318,6 +319,8 @@ class Store:
             ids = ids.where(ItemRow.sort_time >= q.since)
         if q.until:
             ids = ids.where(ItemRow.sort_time < q.until)
+        if q.min_id is not None:
+            ids = ids.where(ItemRow.id >= q.min_id)
         if q.state:
             from ingest.storage import triage  # (it imports this module)
 

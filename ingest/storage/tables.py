@@ -265,3 +265,18 @@ class TokenRow(SQLModel, table=True):
     username: str = Field(sa_column=Column(Text, ForeignKey("web_user.name", ondelete="CASCADE"), nullable=False))
     name: str
     created_at: datetime = _utc(nullable=False)
+
+
+class SavedSearchRow(SQLModel, table=True):
+    """A search kept in the web app: the inbox's filters, with its own Atom feed and an unread count."""
+
+    __tablename__ = "saved_search"
+    __table_args__ = (UniqueConstraint("owner", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # The user; None for everyone (the app on loopback without sign-in).
+    owner: str | None = Field(default=None, sa_column=Column(Text, ForeignKey("web_user.name", ondelete="CASCADE"),
+                                                            nullable=True, index=True))
+    name: str
+    params: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # query string
+    created_at: datetime = _utc(nullable=False)
+    seen_id: int = 0  # the newest item id when it was last opened: items stored after it are unread

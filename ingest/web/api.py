@@ -6,7 +6,7 @@ Ids are the database ids the CLI shows; list cursors are the CLI's `--cursor` to
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic import Field as PydField
 
 from ingest import render
-from ingest.storage import triage
+from ingest.storage import saved, triage
 from ingest.web import auth, queries
 from ingest.web.queries import Filters
 
@@ -42,8 +42,6 @@ def item(request: Request, item_id: int) -> dict[str, Any]:
 
 @router.get("/stories", summary="Stories with flagged items, newest first: one row per story with its outlets")
 def stories(request: Request, f: Annotated[Filters, Depends()]) -> dict[str, Any]:
-    from dataclasses import replace
-
     rows, more = queries.stories(request.app.state.store, replace(f, flagged=True).query(per_story=True))
     return {"stories": [_story(r.item.item.story_id, r.outlets, render.summary_dict(r.item)) for r in rows],
             "next": more}
@@ -150,3 +148,53 @@ def change_triage(request: Request, change: TriageChange) -> dict[str, Any]:
     changed = triage.apply(request.app.state.store.engine, change.items, what, request.state.user,
                            datetime.now(timezone.utc))
     return {"changed": changed}
+
+
+class SavedSearch(BaseModel):
+    name: str = PydField(min_length=1, max_length=100)
+    params: dict[str, str] = PydField(description=f"The inbox's filters: {', '.join(queries.SAVED_KEYS)}")
+
+
+def _search(row: Any, store: Any) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "params": row.params, "owner": row.owner,
+            "unread": queries.unread(store, row.params, row.seen_id), "unread_cap": queries.UNREAD_CAP,
+            "feed": f"/searches/{row.id}.atom"}
+
+
+@router.get("/searches", summary="Your saved searches with their unread counts (everyone's without sign-in)")
+def searches(request: Request) -> dict[str, Any]:
+    store = request.app.state.store
+    return {"searches": [_search(r, store) for r in saved.searches(store.engine, request.state.user)]}
+
+
+@router.post("/searches", status_code=201, summary="Save a search (the same name again replaces its filters)")
+def save_search(request: Request, body: SavedSearch) -> dict[str, Any]:
+    auth.check_api_write(request)
+    unknown = sorted(set(body.params) - set(queries.SAVED_KEYS))
+    if unknown:
+        raise HTTPException(400, f"params: unknown filter {unknown[0]!r} (known: {', '.join(queries.SAVED_KEYS)})")
+    queries.saved_filters(body.params)
+    store = request.app.state.store
+    row = saved.save(store.engine, request.state.user, body.name.strip(), body.params, datetime.now(timezone.utc))
+    return _search(row, store)
+
+
+@router.get("/searches/{search_id}/items", summary="A saved search's items, newest first; they count as read after")
+def search_items(request: Request, search_id: int, cursor: str | None = None) -> dict[str, Any]:
+    store = request.app.state.store
+    row = saved.search(store.engine, request.state.user, search_id)
+    if row is None:
+        raise HTTPException(404, f"no saved search with id {search_id}")
+    newest = saved.newest_id(store.engine)
+    f = queries.Filters.of(row.params)
+    rows, more = queries.items(store, replace(f, flagged=True, cursor=cursor).query())
+    saved.mark_seen(store.engine, row.id, newest)
+    return {"items": [render.summary_dict(r) for r in rows], "next": more}
+
+
+@router.delete("/searches/{search_id}", summary="Delete a saved search")
+def delete_search(request: Request, search_id: int) -> dict[str, Any]:
+    auth.check_api_write(request)
+    if not saved.remove(request.app.state.store.engine, request.state.user, search_id):
+        raise HTTPException(404, f"no saved search with id {search_id}")
+    return {"deleted": search_id}

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ingest import render
-from ingest.storage import triage
+from ingest.storage import saved, triage
 from ingest.web import auth, highlight, queries
 from ingest.web.queries import Filters
 
@@ -162,6 +162,61 @@ def test_rule(request: Request, rule: str = "", limit: int = queries.TEST_ITEMS)
         return response
     return page(request, "watchlists.html", rows=queries.watchlists(request.app.state), rule=rule, limit=limit,
                 trial=trial)
+
+
+@router.get("/searches", response_class=HTMLResponse)
+def searches(request: Request) -> HTMLResponse:
+    store = request.app.state.store
+    rows = [(r, queries.unread(store, r.params, r.seen_id)) for r in saved.searches(store.engine, request.state.user)]
+    return page(request, "searches.html", rows=rows, cap=queries.UNREAD_CAP)
+
+
+@router.post("/searches")
+async def save_search(request: Request) -> RedirectResponse:
+    """Save the inbox's current filters under a name (the same name again replaces them)."""
+    form = await auth.checked_form(request)
+    name = str(form.get("name") or "").strip()
+    if not name or len(name) > 100:
+        raise HTTPException(400, "name: give the search a name of 1 to 100 characters")
+    params = {k: str(form.get(k)) for k in queries.SAVED_KEYS if form.get(k)}
+    queries.saved_filters(params)
+    await run_in_threadpool(saved.save, request.app.state.store.engine, request.state.user, name, params,
+                            datetime.now(timezone.utc))
+    return RedirectResponse("/searches", status_code=303)
+
+
+@router.get("/searches/{search_id}.atom")
+def search_feed(request: Request, search_id: int) -> Response:
+    from ingest.alerts import ATOM_ENTRIES
+
+    feed = queries.search_feed(request.app.state.store, _saved(request, search_id), ATOM_ENTRIES)
+    return Response(feed, media_type="application/atom+xml; charset=utf-8")
+
+
+@router.get("/searches/{search_id}")
+def open_search(request: Request, search_id: int) -> RedirectResponse:
+    """Open a saved search: the inbox with its filters; what is stored now counts as read."""
+    from urllib.parse import urlencode
+
+    engine = request.app.state.store.engine
+    row = _saved(request, search_id)
+    saved.mark_seen(engine, row.id, saved.newest_id(engine))
+    return RedirectResponse("/?" + urlencode(row.params), status_code=303)
+
+
+@router.post("/searches/{search_id}/delete")
+async def delete_search(request: Request, search_id: int) -> RedirectResponse:
+    await auth.checked_form(request)
+    _saved(request, search_id)
+    saved.remove(request.app.state.store.engine, request.state.user, search_id)
+    return RedirectResponse("/searches", status_code=303)
+
+
+def _saved(request: Request, search_id: int) -> Any:
+    row = saved.search(request.app.state.store.engine, request.state.user, search_id)
+    if row is None:
+        raise HTTPException(404, f"no saved search with id {search_id}")
+    return row
 
 
 EXAMPLE_RULE = """[[watchlists]]

@@ -6,7 +6,7 @@ they name the query parameter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from ingest.web.ruletest import Flagged, Rule
 
 PAGE_SIZE = 50
+SAVED_KEYS = ("watchlist", "source", "language", "since", "until", "q", "story", "state")  # what a saved search keeps
+UNREAD_CAP = 100  # unread counts stop here ("100+"): counting further costs time and tells nobody more
 _PARAM = {"--search": "q", "--since": "since", "--until": "until", "--cursor": "cursor"}
 
 
@@ -60,6 +62,17 @@ class Filters:
         except click.BadParameter as exc:
             hint = _PARAM.get(exc.param_hint or "", exc.param_hint or "parameter")
             raise HTTPException(400, f"{hint}: {exc.message}") from None
+
+    @classmethod
+    def of(cls, params: dict[str, str]) -> Filters:
+        """Filters from a query string (a saved search's); unknown keys are ignored, a bad story id is a 400."""
+        known = {k: v for k, v in params.items() if k in SAVED_KEYS and v not in (None, "")}
+        if "story" in known:
+            try:
+                known["story"] = int(known["story"])
+            except ValueError:
+                raise HTTPException(400, f"story: expected a story id, got {known['story']!r}") from None
+        return cls(**known)
 
     def params(self, **changes) -> dict[str, str]:  # noqa: ANN003
         """The non-empty parameters, as a link to the same list (changed) would carry them."""
@@ -207,3 +220,26 @@ def versions(stored: StoredItem) -> dict[int, Version]:
     i = stored.item
     out[i.revision] = Version(i.revision, i.fetched_at, i.title, [b["text"] for b in i.blocks])
     return out
+
+
+def saved_filters(params: dict[str, str]) -> Filters:
+    """A saved search's query: the inbox's (flagged items), checked as the inbox checks them."""
+    f = replace(Filters.of(params), flagged=True)
+    f.query()  # a 400 now rather than when the search is next opened
+    return f
+
+
+def unread(store: Store, params: dict[str, str], seen_id: int) -> int:
+    """Items matching a saved search stored after it was last opened, up to UNREAD_CAP."""
+    f = replace(Filters.of(params), flagged=True, limit=UNREAD_CAP)
+    return len(store.query(f.query(min_id=seen_id + 1)))
+
+
+def search_feed(store: Store, row, limit: int) -> bytes:  # noqa: ANN001
+    """A saved search's Atom feed, written by the watchlists' Atom code; each entry's summary its hit snippets."""
+    from ingest.alerts import atom_feed
+
+    stored = store.query(replace(Filters.of(row.params), flagged=True, limit=limit).query())
+    entries = [(s.item, list(dict.fromkeys([s.snippet] if s.snippet else [h.snippet for h in s.hits]))) for s in stored]
+    return atom_feed(row.name, entries, datetime.now(timezone.utc), feed_id=f"urn:ingest:search:{row.id}",
+                     title=f"ingest search: {row.name}")
