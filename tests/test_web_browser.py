@@ -184,6 +184,25 @@ def test_use_the_rule_tester(app, page):
     assert page.evaluate("() => window.pwned") is None
 
 
+def test_save_a_search_and_open_it(app, page):
+    _, serve = app
+    base = serve()
+    page.goto(base + "/")
+    page.select_option("select[name=watchlist]", "article-2")
+    page.click("text=Filter")
+    assert page.locator("li.entry").count() == 1
+    page.fill("form.save-search input[name=name]", "article 2")
+    page.click("text=Save this search")
+    page.wait_for_url(base + "/searches")
+    row = page.locator("tr.entry", has_text="article 2")
+    assert "watchlist: article-2, state: unreviewed" in row.inner_text()
+    assert row.locator(".badge.unread").count() == 0  # what is stored now counts as read
+    assert row.locator("a", has_text="Atom").get_attribute("href").endswith(".atom")
+    row.locator("a", has_text="article 2").click()
+    page.wait_for_url(re.compile(r"/\?watchlist=article-2&state=unreviewed$"))
+    assert page.locator("li.entry").count() == 1 and TITLES["seed"] in page.locator("li.entry").inner_text()
+
+
 def test_poll_a_source_now_from_the_sources_page(tmp_path, page):
     from tests.test_end_to_end import write_config
     from tests.webfarm import farm
