@@ -458,3 +458,77 @@ def test_saved_searches_unread_counts_atom_feeds_and_owners(tmp_path, db_url):
         assert "/api/v1/searches" in c.get("/api/v1/openapi.json").json()["paths"]
     finally:
         store.close()
+
+
+def test_per_story_rows_are_each_storys_newest_stored_matching_item_and_pages_never_repeat_a_story(tmp_path, db_url):
+    """The inbox's query (NOT EXISTS over an index walk) against the definition, on both backends."""
+    from datetime import datetime, timedelta, timezone
+
+    from ingest.render import cursor
+    from ingest.storage import triage
+    from ingest.storage.store import ItemQuery
+    from ingest.storage.tables import HitRow, ItemRow
+
+    store = Store(db_url)
+    store.prepare()
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    try:
+        made: dict[str, int] = {}
+        # name: (hours after t0, story of, flagged); stored in this order
+        plan = {"a1": (1, None, True), "b1": (4, None, True), "c1": (2, None, True), "a2": (5, "a1", True),
+                "c2": (6, "c1", False), "a3": (3, "a1", True), "d1": (0, None, False)}
+        for name, (hours, story, flagged) in plan.items():
+            when = t0 + timedelta(hours=hours)
+            row = ItemRow(source="s", url=f"https://example.com/{name}", title=name, fetched_at=when, sort_time=when,
+                          story_id=made[story] if story else None)
+            hits = [HitRow(watchlist="w", version="v", term="x", field="title", block=0, start=0, end=1, text=name[0],
+                           snippet="[[x]]")] if flagged else []
+            made[name] = store.add(row, [("url", name)], hits)
+
+        def rows(**kw):
+            return [s.item.title for s in store.query(ItemQuery(flagged=True, per_story=True, **kw))]
+
+        def paged(**kw):
+            out, after = [], None
+            while page := store.query(ItemQuery(flagged=True, per_story=True, limit=1, after=after, **kw)):
+                out.append(page[0].item.title)
+                after = (page[0].item.sort_time, page[0].item.id)
+                assert cursor(page[0])
+            return out
+
+        assert rows() == paged() == ["b1", "a3", "c1"]  # a3: stored after a2, though published before it
+        triage.apply(store.engine, [made["a3"]], triage.Change("reviewed"), None, t0)
+        assert rows(state="unreviewed") == paged(state="unreviewed") == ["a2", "b1", "c1"]
+        assert rows(state="reviewed") == ["a3"] and rows(state="starred") == []
+        assert rows(story=made["a1"]) == ["a3"] and rows(sources=("other",)) == []
+    finally:
+        store.close()
+
+
+def test_keep_alive_responses_are_not_held_back_by_nagle(site):
+    """The listening socket says TCP, so asyncio sets TCP_NODELAY on each connection: without it every response
+    on a kept-alive connection waited for the client's delayed ACK (~40 ms on Linux)."""
+    import http.client
+    import socket
+    import time
+
+    from ingest.web.app import WebServer
+
+    _, cfg, store = site
+    server = WebServer(cfg, store, ("127.0.0.1", 0)).start()
+    try:
+        assert server.socket.proto == socket.IPPROTO_TCP
+        _wait(lambda: server.server.started)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        times = []
+        for _ in range(6):
+            began = time.perf_counter()
+            conn.request("GET", "/nothing-here")
+            response = conn.getresponse()
+            response.read()
+            times.append(time.perf_counter() - began)
+            assert response.status == 404 and not response.will_close
+        assert min(times[1:]) < 0.035, times  # the first request also opens the connection
+        conn.close()
+    finally:
+        server.close()

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, func, insert, text, tuple_,
-                        update)
+from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, exists, func, insert, text,
+                        tuple_, update)
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, select
 
 from ingest import search
@@ -304,37 +305,26 @@ class Store:
 
     def query(self, q: ItemQuery) -> list[StoredItem]:
         """One page of items: newest first (published, else fetched time), or by relevance for a search."""
-        ids = select(ItemRow.id)
-        if q.watchlist:
-            ids = ids.where(ItemRow.id.in_(select(HitRow.item_id).where(HitRow.watchlist == q.watchlist)))
-        if q.flagged:
-            ids = ids.where(ItemRow.id.in_(select(HitRow.item_id)))
-        if q.sources:
-            ids = ids.where(ItemRow.source.in_(q.sources))
-        if q.languages:
-            ids = ids.where(ItemRow.language.in_(q.languages))
-        if q.story is not None:
-            ids = ids.where(ItemRow.story_id == q.story)
-        if q.since:
-            ids = ids.where(ItemRow.sort_time >= q.since)
-        if q.until:
-            ids = ids.where(ItemRow.sort_time < q.until)
-        if q.min_id is not None:
-            ids = ids.where(ItemRow.id >= q.min_id)
-        if q.state:
-            from ingest.storage import triage  # (it imports this module)
-
-            ids = ids.where(triage.condition(q.state))
+        ids = select(ItemRow.id).where(*_criteria(q, ItemRow, walk=q.per_story))
         parsed = search.parse(q.search) if q.search else None
         with Session(self.engine) as s:
             if parsed and q.sort == "relevance":
                 ordered = fulltext.search(s.connection(), ids, parsed).offset(q.offset).limit(q.limit)
             else:
+                later = aliased(ItemRow)  # (per story) a later-stored item of the same story
+                matching_later = _criteria(q, later)
                 if parsed:
-                    ids = select(ItemRow.id).where(ItemRow.id.in_(fulltext.search(s.connection(), ids, parsed)))
+                    found = fulltext.search(s.connection(), ids, parsed)
+                    ids = select(ItemRow.id).where(_ident(ItemRow, q.per_story).in_(found))
+                    matching_later = [later.id.in_(found)]
                 if q.per_story:
-                    ids = select(ItemRow.id).where(ItemRow.id.in_(
-                        select(func.max(ItemRow.id)).where(ItemRow.id.in_(ids)).group_by(ItemRow.story_id)))
+                    # A story's row is its newest-stored matching item: no later-stored item of it matches.
+                    # NOT EXISTS, not GROUP BY story, and the id conditions kept off the primary key
+                    # (`_ident`): SQLite then walks the sort_time index newest first and stops once the page
+                    # is full, instead of grouping every matching item (the inbox at 200,000 items with
+                    # 10,000 flagged: ~75 -> ~2 ms).
+                    ids = ids.where(~exists().where(later.story_id == ItemRow.story_id, later.id > ItemRow.id,
+                                                   *matching_later))
                 if q.after:  # keyset cursor: rows strictly after the last one of the previous page
                     ids = ids.where(tuple_(ItemRow.sort_time, ItemRow.id) < tuple_(*q.after))
                 ordered = ids.order_by(ItemRow.sort_time.desc(), ItemRow.id.desc()).offset(q.offset).limit(q.limit)
@@ -553,6 +543,38 @@ _CANDIDATES = (select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
                .where(ItemRow.id.in_(select(BandRow.item_id).where(BandRow.key.in_(bindparam("bands", expanding=True)))
                                      .distinct().limit(CANDIDATE_LIMIT)),
                       ItemRow.signature.is_not(None)))
+
+
+def _ident(item: Any, walk: bool) -> Any:
+    """`item.id`, or `item.id + 0` to keep `id IN (...)` from driving the plan: an index walk is cheaper."""
+    return item.id + 0 if walk else item.id
+
+
+def _criteria(q: ItemQuery, item: Any, walk: bool = False) -> list[Any]:
+    """The filters of `q` on `item` (ItemRow, or an alias of it), but for the full-text search."""
+    out = []
+    ident = _ident(item, walk)
+    if q.watchlist:
+        out.append(ident.in_(select(HitRow.item_id).where(HitRow.watchlist == q.watchlist)))
+    if q.flagged:
+        out.append(ident.in_(select(HitRow.item_id)))
+    if q.sources:
+        out.append(item.source.in_(q.sources))
+    if q.languages:
+        out.append(item.language.in_(q.languages))
+    if q.story is not None:
+        out.append(item.story_id == q.story)
+    if q.since:
+        out.append(item.sort_time >= q.since)
+    if q.until:
+        out.append(item.sort_time < q.until)
+    if q.min_id is not None:
+        out.append(item.id >= q.min_id)
+    if q.state:
+        from ingest.storage import triage  # (it imports this module)
+
+        out.append(triage.condition(q.state, item.id))
+    return out
 
 
 _OUTLETS = (select(*(getattr(ItemRow, f.name) for f in fields(Outlet)))

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, delete, or_
 from sqlmodel import Session, select
@@ -38,12 +39,12 @@ class Change:
                              f"(known: {', '.join([*ACTIONS, 'note', 'labels'])})")
 
 
-def condition(state: str) -> ColumnElement[bool]:
-    """Items in this triage state; "unreviewed" is neither reviewed nor dismissed."""
+def condition(state: str, item_id: Any = ItemRow.id) -> ColumnElement[bool]:
+    """Items (`item_id`: ItemRow.id or an alias's) in this triage state; "unreviewed" is neither reviewed nor dismissed."""
     if state == "unreviewed":
-        return ItemRow.id.not_in(select(TriageRow.item_id).where(or_(TriageRow.reviewed, TriageRow.dismissed)))
+        return item_id.not_in(select(TriageRow.item_id).where(or_(TriageRow.reviewed, TriageRow.dismissed)))
     flag = {"reviewed": TriageRow.reviewed, "starred": TriageRow.starred, "dismissed": TriageRow.dismissed}[state]
-    return ItemRow.id.in_(select(TriageRow.item_id).where(flag))
+    return item_id.in_(select(TriageRow.item_id).where(flag))
 
 
 def states(engine: Engine, item_ids: Iterable[int]) -> dict[int, TriageRow]:

@@ -126,7 +126,10 @@ class WebServer:
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
                                                     log_config=None, proxy_headers=False))
         # Bound here, not by uvicorn: a taken port is then one clear error, even when served from a thread.
-        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on connections whose socket says TCP, and without
+        # it every keep-alive response waited ~40 ms (Nagle holding the body until the headers' delayed ACK).
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
+                                    socket.IPPROTO_TCP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.socket.bind((host, port))
