@@ -203,6 +203,40 @@ def test_save_a_search_and_open_it(app, page):
     assert page.locator("li.entry").count() == 1 and TITLES["seed"] in page.locator("li.entry").inner_text()
 
 
+def test_compare_revisions_and_read_metadata_provenance(tmp_path, page):
+    from tests.test_end_to_end import SEED_PAGE, rss, write_config
+    from tests.webfarm import farm
+
+    with farm() as srv:
+        config = write_config(tmp_path, [("azatutyun-test", srv.url("/feed.xml"))])
+        ingest(config, "fetch")
+        corrected = SEED_PAGE.read_bytes().decode().replace("for help shortly after", "for urgent help soon after")
+        srv.route("/a/seed.html", corrected.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+        srv.route("/feed.xml", rss(srv, [("seed", "/a/seed.html", "seed, corrected"), ("other", "/a/other.html", "other"),
+                                         ("hostile", "/a/hostile.html", "hostile")], build="2"),
+                  headers={"Content-Type": "application/rss+xml"})
+        ingest(config, "fetch")
+    cfg = config_mod.load(config)
+    store = Store(cfg.database_url)
+    store.prepare()
+    server = WebServer(cfg, store, ("127.0.0.1", 0)).start()
+    try:
+        seed = next(i["id"] for i in _items(config) if i["title"] == TITLES["seed"])
+        page.goto(f"http://127.0.0.1:{server.port}/items/{seed}")
+        assert page.locator("#metadata td", has_text="title").count() >= 1
+        page.click("#revisions")
+        page.wait_for_url(re.compile(rf"/items/{seed}/revisions$"))
+        assert "for help shortly after" in page.locator("#diff .removed").inner_text()
+        assert "for urgent help soon after" in page.locator("#diff .added").inner_text()
+        page.screenshot(path=str(SCREENSHOTS / "revisions.png"))
+        page.select_option("select[name=a]", "1")
+        page.click("text=Compare")
+        assert page.locator("#diff .removed").count() == 0
+    finally:
+        server.close()
+        store.close()
+
+
 def test_poll_a_source_now_from_the_sources_page(tmp_path, page):
     from tests.test_end_to_end import write_config
     from tests.webfarm import farm
