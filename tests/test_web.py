@@ -359,8 +359,11 @@ def test_item_revisions_diff_and_metadata_provenance(tmp_path, db_url):
         removed = re.findall(r'<p class="removed">(.*?)</p>', diff.text, re.S)
         added = re.findall(r'<p class="added">(.*?)</p>', diff.text, re.S)
         assert len(removed) == len(added) == 1
-        assert "The Armenian government appealed to the CSTO for help" in removed[0]
-        assert "Correction &lt;b&gt;updated&lt;/b&gt;: the Armenian government appealed to the CSTO twice" in added[0]
+        # The changed words are marked within the paragraph; the rest of it is plain text.
+        assert "<ins>twice</ins>" in added[0] and "<del>The</del>" in removed[0]
+        removed, added = (re.sub(r"</?(del|ins)>", "", x[0]) for x in (removed, added))
+        assert "The Armenian government appealed to the CSTO for help" in removed
+        assert "Correction &lt;b&gt;updated&lt;/b&gt;: the Armenian government appealed to the CSTO twice" in added
         assert "<b>updated" not in diff.text  # text, escaped
         assert 'class="skip"' in diff.text  # long unchanged runs are folded
         same = c.get(f"/items/{seed}/revisions", params={"a": 1, "b": 1}).text

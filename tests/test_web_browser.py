@@ -228,6 +228,8 @@ def test_compare_revisions_and_read_metadata_provenance(tmp_path, page):
         page.wait_for_url(re.compile(rf"/items/{seed}/revisions$"))
         assert "for help shortly after" in page.locator("#diff .removed").inner_text()
         assert "for urgent help soon after" in page.locator("#diff .added").inner_text()
+        assert page.locator("#diff .added ins").all_inner_texts() == ["urgent", "soon"]
+        assert page.locator("#diff .removed del").all_inner_texts() == ["shortly"]
         page.screenshot(path=str(SCREENSHOTS / "revisions.png"))
         page.select_option("select[name=a]", "1")
         page.click("text=Compare")
