@@ -369,6 +369,12 @@ def test_item_revisions_diff_and_metadata_provenance(tmp_path, db_url):
         same = c.get(f"/items/{seed}/revisions", params={"a": 1, "b": 1}).text
         assert 'class="removed"' not in same and "The same revision on both sides" in same
         assert c.get(f"/items/{seed}/revisions", params={"a": 7}).status_code == 404
+        api = c.get(f"/api/v1/items/{seed}/revisions").json()
+        assert [r["number"] for r in api["revisions"]] == [0, 1] and (api["a"], api["b"]) == (0, 1)
+        changed = [d for d in api["diff"] if d["op"] != "same"]
+        assert [d["op"] for d in changed] == ["removed", "added"] and "twice" in changed[1]["changed"]
+        assert changed[1]["text"].startswith("Correction <b>updated</b>: the Armenian")  # JSON: the text as stored
+        assert c.get(f"/api/v1/items/{seed}/revisions", params={"b": 9}).json()["error"].startswith("b: item")
         assert c.get(f"/items/{seed}/revisions", params={"a": "x"}).status_code == 400
         # Metadata with provenance: which field came from where, as `ingest show` records it.
         record = json.loads(ingest(config, "show", str(seed), "--format", "json").stdout)

@@ -117,6 +117,20 @@ def hits(request: Request, item_id: int) -> dict[str, Any]:
     return {"hits": render.record_dict(queries.item(request.app.state.store, item_id))["hits"]}
 
 
+@router.get("/items/{item_id}/revisions", summary="An item's kept versions and the block diff between two of them")
+def revisions(request: Request, item_id: int, a: int | None = None, b: int | None = None) -> dict[str, Any]:
+    """`a` and `b` are revision numbers (default: the one before the current, and the current); `diff` lists
+    blocks as same/removed/added/skip, a paragraph changed in place with its changed words in `changed`."""
+    from ingest.web import diff
+
+    kept, old, new = queries.compared(queries.item(request.app.state.store, item_id), a, b)
+    return {"revisions": [{"number": v.number, "fetched_at": _iso(v.fetched_at), "title": v.title} for v in kept],
+            "a": old.number, "b": new.number,
+            "diff": [{"op": line.op, "text": line.text,
+                      **({"changed": [r.text for r in line.runs if r.mark]} if line.runs else {})}
+                     for line in diff.blocks(old.blocks, new.blocks)]}
+
+
 class TriageChange(BaseModel):
     items: list[int] = PydField(min_length=1, max_length=10_000)
     action: str = PydField(description="reviewed, unreviewed, star, unstar, dismiss, undismiss, note or labels")

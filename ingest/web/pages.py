@@ -51,15 +51,8 @@ def revisions(request: Request, item_id: int, a: int | None = None, b: int | Non
     from ingest.web import diff
 
     stored = queries.item(request.app.state.store, item_id)
-    kept = queries.versions(stored)
-    numbers = sorted(kept)
-    a = numbers[-2] if a is None and len(numbers) > 1 else numbers[-1] if a is None else a
-    b = numbers[-1] if b is None else b
-    for name, n in (("a", a), ("b", b)):
-        if n not in kept:
-            raise HTTPException(404, f"{name}: item {item_id} has no revision {n} (kept: {', '.join(map(str, numbers))})")
-    old, new = kept[a], kept[b]
-    return page(request, "revisions.html", i=stored.item, versions=[kept[n] for n in numbers], old=old, new=new,
+    kept, old, new = queries.compared(stored, a, b)
+    return page(request, "revisions.html", i=stored.item, versions=kept, old=old, new=new,
                 lines=diff.blocks(old.blocks, new.blocks, context=2))
 
 

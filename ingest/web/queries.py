@@ -243,3 +243,17 @@ def search_feed(store: Store, row, limit: int) -> bytes:  # noqa: ANN001
     entries = [(s.item, list(dict.fromkeys([s.snippet] if s.snippet else [h.snippet for h in s.hits]))) for s in stored]
     return atom_feed(row.name, entries, datetime.now(timezone.utc), feed_id=f"urn:ingest:search:{row.id}",
                      title=f"ingest search: {row.name}")
+
+
+def compared(stored: StoredItem, a: int | None, b: int | None) -> tuple[list[Version], Version, Version]:
+    """Every version, and the two to compare: by default the one before the current, and the current; 404 for
+    a revision not kept."""
+    kept = versions(stored)
+    numbers = sorted(kept)
+    a = (numbers[-2] if len(numbers) > 1 else numbers[-1]) if a is None else a
+    b = numbers[-1] if b is None else b
+    for name, n in (("a", a), ("b", b)):
+        if n not in kept:
+            raise HTTPException(404, f"{name}: item {stored.item.id} has no revision {n} "
+                                     f"(kept: {', '.join(map(str, numbers))})")
+    return [kept[n] for n in numbers], kept[a], kept[b]
