@@ -192,11 +192,13 @@ class Sender:
 
 # -- Atom ----------------------------------------------------------------------------
 
-def atom_feed(watchlist: str, entries: Sequence[tuple[ItemRow, Sequence[str]]], now: datetime) -> bytes:
-    """An Atom 1.0 document of flagged items, newest first; the summary is the item's snippets."""
+def atom_feed(watchlist: str, entries: Sequence[tuple[ItemRow, Sequence[str]]], now: datetime, *,
+              feed_id: str | None = None, title: str | None = None) -> bytes:
+    """An Atom 1.0 document of flagged items, newest first; the summary is the item's snippets.
+    A watchlist's feed unless `feed_id` and `title` say otherwise (the web app's saved searches)."""
     return atom.document([atom.Entry(item, [watchlist], snippets) for item, snippets in entries],
-                         title=f"ingest watchlist: {watchlist}",
-                         feed_id=f"urn:ingest:watchlist:{quote(watchlist, safe='')}", now=now)
+                         title=title or f"ingest watchlist: {watchlist}",
+                         feed_id=feed_id or f"urn:ingest:watchlist:{quote(watchlist, safe='')}", now=now)
 
 
 def feed_of(store: Store, watchlists: Sequence[str]) -> Callable[[str], bytes | None]:

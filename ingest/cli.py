@@ -176,6 +176,66 @@ def run(app: App, workers: int | None) -> None:
             fail(str(exc), EXIT_FAILED)
 
 
+@main.command()
+@click.option("--listen", metavar="HOST:PORT", help="Address to serve on (default: [web] listen, else 127.0.0.1:8080).")
+@pass_app
+def serve(app: App, listen: str | None) -> None:
+    """Serve the web app and the JSON API (/api/v1/) until interrupted."""
+    from ingest.server import ListenError
+    from ingest.web.app import WebServer
+
+    try:
+        address = config_mod.parse_listen(listen, "--listen") if listen else app.config.web_listen
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--listen") from None
+    address = address or ("127.0.0.1", 8080)
+    try:
+        server = WebServer(app.config, app.store(), address)
+    except ListenError as exc:
+        fail(str(exc), EXIT_FAILED)
+    if server.refusal():
+        fail(server.refusal())
+    click.echo(f"serving on http://{address[0]}:{server.port}/", err=True)
+    server.run()
+
+
+@main.group()
+def users() -> None:
+    """Users of the web app (needed when it listens beyond loopback)."""
+
+
+@users.command(name="add")
+@click.argument("name")
+@click.password_option(prompt="Password", help="The password (prompted for when not given).")
+@pass_app
+def users_add(app: App, name: str, password: str) -> None:
+    """Add user NAME, or set a new password for it (which signs out its sessions)."""
+    from ingest.storage import triage
+    from ingest.web.auth import hash_password
+
+    if not name.strip() or len(password) < 8:
+        fail("a user needs a name and a password of at least 8 characters")
+    new = triage.save_user(app.store().engine, name, hash_password(password), datetime.now(timezone.utc))
+    click.echo(f"user {name} {'added' if new else 'has a new password'}")
+
+
+@users.command(name="token")
+@click.argument("name")
+@click.option("--label", default="script", show_default=True, help="What the token is for.")
+@pass_app
+def users_token(app: App, name: str, label: str) -> None:
+    """Print a new API token for user NAME (send it as Authorization: Bearer TOKEN); it is shown only once."""
+    from ingest.storage import triage
+    from ingest.web.auth import new_secret
+
+    engine = app.store().engine
+    if triage.user(engine, name) is None:
+        fail(f"no user named {name!r}: add it with `ingest users add {name}`", EXIT_FAILED)
+    token = new_secret()
+    triage.add_token(engine, token, name, label, datetime.now(timezone.utc))
+    click.echo(token)
+
+
 def _is_postgres(url: str) -> bool:
     return url.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
 
@@ -225,6 +285,8 @@ def _filters(command):  # noqa: ANN001, ANN201
         click.option("--fetched-since", metavar="WHEN", help="Fetched at or after WHEN, whatever date the page gives."),
         click.option("--search", metavar="TEXT",
                      help='Full-text search: words, "a phrase", -exclude, OR, title:word, author:name.'),
+        click.option("--state", type=click.Choice(["unreviewed", "reviewed", "starred", "dismissed"]),
+                     help="Only items in this triage state (set in the web app)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -237,14 +299,15 @@ def _csv_raw(command):  # noqa: ANN001, ANN201
                              "so that a spreadsheet does not run it as a formula.")(command)
 
 
-def _item_query(app: App, watchlist, flagged, sources, languages, story, since, until, fetched_since, search,  # noqa: ANN001
-                **page) -> ItemQuery:
+def _item_query(watchlist, flagged, sources, languages, story, since, until, search, state=None,  # noqa: ANN001
+                fetched_since=None, app: App | None = None, **page) -> ItemQuery:
+    """The store query of the filters; with `app` (the CLI), unknown source and watchlist names are errors."""
     from ingest.search import SearchSyntaxError, parse
     from ingest.storage.store import ItemQuery
 
-    if watchlist:
+    if app and watchlist:
         _watchlist(app.config, watchlist)
-    if sources:
+    if app and sources:
         _known_sources(app, sources)
     if search:
         try:
@@ -253,7 +316,7 @@ def _item_query(app: App, watchlist, flagged, sources, languages, story, since, 
             raise click.BadParameter(str(exc), param_hint="--search") from None
     return ItemQuery(watchlist=watchlist, flagged=flagged, sources=tuple(sources), languages=tuple(languages),
                      story=story, since=_when(since, "--since"), until=_when(until, "--until"),
-                     fetched_since=_when(fetched_since, "--fetched-since"), search=search, **page)
+                     fetched_since=_when(fetched_since, "--fetched-since"), search=search, state=state, **page)
 
 
 def _known_sources(app: App, names: tuple[str, ...]) -> None:
@@ -282,7 +345,7 @@ def query(app: App, sort, limit, offset, cursor, fmt, csv_raw, **filters) -> Non
     sort = sort or ("relevance" if filters["search"] else "newest")
     if cursor and sort == "relevance":
         raise click.BadParameter("a cursor pages through the newest or fetched order only", param_hint="--cursor")
-    q = _item_query(app, **filters, sort=sort, limit=limit, offset=offset, after=render.read_cursor(cursor))
+    q = _item_query(**filters, app=app, sort=sort, limit=limit, offset=offset, after=render.read_cursor(cursor))
     rows = app.store().query(q)
     text = render.items(rows, fmt, csv_raw=csv_raw, sort=sort)
     if fmt == "table":
@@ -300,7 +363,7 @@ def query(app: App, sort, limit, offset, cursor, fmt, csv_raw, **filters) -> Non
 @pass_app
 def export(app: App, fmt, csv_raw, **filters) -> None:
     """Stream every matching item, newest first, as full records (jsonl), rows (csv) or an Atom feed."""
-    rows = app.store().iterate(_item_query(app, **filters))
+    rows = app.store().iterate(_item_query(**filters, app=app))
     for chunk in render.export(rows, fmt, title=render.feed_title(filters), csv_raw=csv_raw):
         write(chunk)
 

@@ -122,6 +122,7 @@ class Config:
     outputs: dict[str, Outputs] = field(default_factory=dict)  # by watchlist name; only those with an output
     listen: tuple[str, int] | None = None  # `[server] listen`: the observability listener, off by default
     lock_timeout: float = LOCK_TIMEOUT  # `[database] lock_timeout`
+    web_listen: tuple[str, int] | None = None  # `[web] listen`: the web app in `ingest run`, off by default
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -168,7 +169,7 @@ def loads(text: str, path: Path) -> Config:
 
 def parse(raw: dict[str, Any], path: Path) -> Config:
     where = str(path)
-    _check_keys(raw, {"database", "fetch", "retention", "server", "sources", "watchlists"}, where, "")
+    _check_keys(raw, {"database", "fetch", "retention", "server", "sources", "watchlists", "web"}, where, "")
     database = _table(raw, "database", where)
     _check_keys(database, {"url", "lock_timeout"}, where, "database.")
     url = _resolve_sqlite_url(_typed(database, "url", str, where, "database.", "sqlite:///ingest.db"), path.parent)
@@ -192,6 +193,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         watchlists=watchlists,
         outputs=outputs,
         listen=_listen(_table(raw, "server", where), where),
+        web_listen=_listen(_table(raw, "web", where), where, "web", "127.0.0.1:8080"),
     )
 
 
@@ -212,15 +214,19 @@ def _check_atom_paths(outputs: dict[str, Outputs], database_url: str, path: Path
         taken[atom] = "the 'atom' file of another watchlist"
 
 
-def _listen(table: dict[str, Any], where: str) -> tuple[str, int] | None:
-    _check_keys(table, {"listen"}, where, "server.")
-    value = _typed(table, "listen", str, where, "server.", None)
-    if value is None:
-        return None
+def _listen(table: dict[str, Any], where: str, section: str = "server",
+            example: str = "127.0.0.1:9108") -> tuple[str, int] | None:
+    _check_keys(table, {"listen"}, where, f"{section}.")
+    value = _typed(table, "listen", str, where, f"{section}.", None)
+    return None if value is None else parse_listen(value, f"{where}: {section}.listen", example)
+
+
+def parse_listen(value: str, what: str, example: str = "127.0.0.1:8080") -> tuple[str, int]:
+    """'host:port' (IPv6 in brackets) as (host, port); else a ConfigError naming `what`."""
     host, sep, port = value.rpartition(":")
     host = host.strip("[]")  # an IPv6 literal: "[::1]:9108"
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"{where}: server.listen must be 'host:port' like '127.0.0.1:9108', got {value!r}")
+        raise ConfigError(f"{what} must be 'host:port' like '{example}', got {value!r}")
     return host, int(port)
 
 

@@ -24,7 +24,7 @@ from ingest.fetch import Fetcher, FetchError, redact
 from ingest.logs import log
 from ingest.pipeline import Pipeline, PollResult, utcnow
 from ingest.schedule import NETWORK_KINDS, network_down
-from ingest.server import HEARTBEAT_SECONDS, Heartbeat, Listener, Metrics
+from ingest.server import HEARTBEAT_SECONDS, Heartbeat, Listener, ListenError, Metrics
 from ingest.storage.store import Store
 from ingest.workers import ExtractPool
 
@@ -228,6 +228,18 @@ class Daemon:
             self.extractor.close()
 
 
+def _web(config: Config, store: Store):  # noqa: ANN202
+    """The web app on `[web] listen`, in a thread of the daemon (imported only when configured)."""
+    if config.web_listen is None:
+        return None
+    from ingest.web.app import WebServer
+
+    server = WebServer(config, store, config.web_listen)
+    if server.refusal():
+        raise ListenError(server.refusal())
+    return server.start()
+
+
 def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     lock = lock_database(store)
@@ -235,6 +247,7 @@ def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | 
     atom = feed_of(store, [w.name for w in config.watchlists])
     listener = Listener(config.listen, daemon.metrics, daemon.heartbeat, store.engine, atom).start() \
         if config.listen else None
+    web = _web(config, store)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stop.set())
     daemon.start()
@@ -246,6 +259,8 @@ def run(config: Config, store: Store, fetcher: Fetcher, stop: threading.Event | 
         daemon.stop()
         if listener:
             listener.close()
+        if web:
+            web.close()
         log.info("daemon_stopped")
         if lock:
             lock.close()

@@ -14,14 +14,17 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
-from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, func, insert, text, tuple_,
-                        update)
+from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, exists, func, insert, text,
+                        tuple_, update)
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, select
 
 from ingest import search
@@ -103,6 +106,9 @@ class ItemQuery:
     limit: int = 50
     offset: int = 0
     after: tuple[datetime, int] | None = None  # keyset cursor: (sort_time, id) of the previous page's last item
+    per_story: bool = False  # one row per story: its newest-stored item among those matching (newest order)
+    state: str | None = None  # triage state (`ingest.storage.triage.STATES`): unreviewed, reviewed, starred, dismissed
+    min_id: int | None = None  # only items stored as this id or later (a saved search's unread ones)
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,24 @@ class StoredItem:
     @property
     def watchlists(self) -> list[str]:
         return sorted({h.watchlist for h in self.hits})
+
+
+@dataclass(frozen=True)
+class Outlet:
+    id: int
+    story_id: int
+    source: str
+    site_name: str | None
+    url: str
+    title: str | None
+    sort_time: datetime
+    fetched_at: datetime
+    meta: dict[str, Any]
+
+    @property
+    def similarity(self) -> float | None:
+        """How close it was to the story item it joined (None: it started the story)."""
+        return (self.meta.get("story") or {}).get("similarity")
 
 
 class Store:
@@ -289,31 +313,27 @@ class Store:
 
     def query(self, q: ItemQuery) -> list[StoredItem]:
         """One page of items: newest first (published, else fetched time), newest fetched first, or by relevance."""
-        ids = select(ItemRow.id)
-        if q.watchlist:
-            ids = ids.where(ItemRow.id.in_(select(HitRow.item_id).where(HitRow.watchlist == q.watchlist)))
-        if q.flagged:
-            ids = ids.where(ItemRow.id.in_(select(HitRow.item_id)))
-        if q.sources:
-            ids = ids.where(ItemRow.source.in_(q.sources))
-        if q.languages:  # codes match case-insensitively: `EN` finds `en`
-            ids = ids.where(func.lower(ItemRow.language).in_([lang.lower() for lang in q.languages]))
-        if q.story is not None:
-            ids = ids.where(ItemRow.story_id == q.story)
-        if q.since:
-            ids = ids.where(ItemRow.sort_time >= q.since)
-        if q.until:
-            ids = ids.where(ItemRow.sort_time < q.until)
-        if q.fetched_since:
-            ids = ids.where(ItemRow.fetched_at >= q.fetched_since)
+        ids = select(ItemRow.id).where(*_criteria(q, ItemRow, walk=q.per_story))
         key = ItemRow.fetched_at if q.sort == "fetched" else ItemRow.sort_time
         parsed = search.parse(q.search) if q.search else None
         with Session(self.engine) as s:
             if parsed and q.sort == "relevance":
                 ordered = fulltext.search(s.connection(), ids, parsed).offset(q.offset).limit(q.limit)
             else:
+                later = aliased(ItemRow)  # (per story) a later-stored item of the same story
+                matching_later = _criteria(q, later)
                 if parsed:
-                    ids = select(ItemRow.id).where(ItemRow.id.in_(fulltext.search(s.connection(), ids, parsed)))
+                    found = fulltext.search(s.connection(), ids, parsed)
+                    ids = select(ItemRow.id).where(_ident(ItemRow, q.per_story).in_(found))
+                    matching_later = [later.id.in_(found)]
+                if q.per_story:
+                    # A story's row is its newest-stored matching item: no later-stored item of it matches.
+                    # NOT EXISTS, not GROUP BY story, and the id conditions kept off the primary key
+                    # (`_ident`): SQLite then walks the sort_time index newest first and stops once the page
+                    # is full, instead of grouping every matching item (the inbox at 200,000 items with
+                    # 10,000 flagged: ~75 -> ~2 ms).
+                    ids = ids.where(~exists().where(later.story_id == ItemRow.story_id, later.id > ItemRow.id,
+                                                   *matching_later))
                 if q.after:  # keyset cursor: rows strictly after the last one of the previous page
                     ids = ids.where(tuple_(key, ItemRow.id) < tuple_(*q.after))
                 ordered = ids.order_by(key.desc(), ItemRow.id.desc()).offset(q.offset).limit(q.limit)
@@ -333,6 +353,16 @@ class Store:
         while rows := self.query(page):
             yield from rows
             page = replace(page, after=(rows[-1].item.sort_time, rows[-1].item.id))
+
+    def outlets(self, story_ids: Iterable[int]) -> dict[int, list[Outlet]]:
+        """Every item of each story, oldest first, without its text: the outlets a story row names."""
+        ids = list(set(story_ids))
+        out: dict[int, list[Outlet]] = {i: [] for i in ids}
+        if ids:
+            with self.engine.connect() as conn:
+                for row in conn.execute(_OUTLETS, {"stories": ids}):
+                    out[row.story_id].append(Outlet(**row._mapping))
+        return out
 
     def stats(self, days: int = 30) -> dict[str, list[tuple[str, int]]]:
         """Item counts per source, per watchlist, and per day of the last `days` days: by published (else
@@ -550,6 +580,43 @@ _CANDIDATES = (select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
                .where(ItemRow.signature.is_not(None))
                .order_by(_SHARED.c.shared.desc(), ItemRow.id.desc()))
 
+
+def _ident(item: Any, walk: bool) -> Any:
+    """`item.id`, or `item.id + 0` to keep `id IN (...)` from driving the plan: an index walk is cheaper."""
+    return item.id + 0 if walk else item.id
+
+
+def _criteria(q: ItemQuery, item: Any, walk: bool = False) -> list[Any]:
+    """The filters of `q` on `item` (ItemRow, or an alias of it), but for the full-text search."""
+    out = []
+    ident = _ident(item, walk)
+    if q.watchlist:
+        out.append(ident.in_(select(HitRow.item_id).where(HitRow.watchlist == q.watchlist)))
+    if q.flagged:
+        out.append(ident.in_(select(HitRow.item_id)))
+    if q.sources:
+        out.append(item.source.in_(q.sources))
+    if q.languages:  # codes match case-insensitively: `EN` finds `en`
+        out.append(func.lower(item.language).in_([lang.lower() for lang in q.languages]))
+    if q.story is not None:
+        out.append(item.story_id == q.story)
+    if q.since:
+        out.append(item.sort_time >= q.since)
+    if q.until:
+        out.append(item.sort_time < q.until)
+    if q.fetched_since:
+        out.append(item.fetched_at >= q.fetched_since)
+    if q.min_id is not None:
+        out.append(item.id >= q.min_id)
+    if q.state:
+        from ingest.storage import triage  # (it imports this module)
+
+        out.append(triage.condition(q.state, item.id))
+    return out
+
+
+_OUTLETS = (select(*(getattr(ItemRow, f.name) for f in fields(Outlet)))
+            .where(ItemRow.story_id.in_(bindparam("stories", expanding=True))).order_by(ItemRow.id))
 
 _SOURCE_TABLE = SourceRow.__table__
 _SOURCE_COLUMNS = tuple(_SOURCE_TABLE.columns.keys())

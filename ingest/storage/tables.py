@@ -225,3 +225,61 @@ class WatchlistStateRow(SQLModel, table=True):
     name: str = Field(primary_key=True)
     version: str
     evaluated_at: datetime = _utc(nullable=False)
+
+
+class TriageRow(SQLModel, table=True):
+    """What people decided about an item in the web app (or the API): reviewed, starred, dismissed, labels, note."""
+
+    __tablename__ = "triage"
+    item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), primary_key=True))
+    reviewed: bool = Field(default=False, index=True)
+    starred: bool = Field(default=False, index=True)
+    dismissed: bool = Field(default=False, index=True)
+    labels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    updated_by: str | None = None  # the user; None when the app runs on loopback without users
+    updated_at: datetime = _utc(nullable=False)
+
+
+class UserRow(SQLModel, table=True):
+    """A person who may use the web app when it listens beyond loopback (`ingest users add NAME`)."""
+
+    __tablename__ = "web_user"
+    name: str = Field(primary_key=True)
+    password_hash: str  # argon2id, with its parameters and salt
+    created_at: datetime = _utc(nullable=False)
+
+
+class SessionRow(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, this table only its SHA-256."""
+
+    __tablename__ = "web_session"
+    token_hash: str = Field(primary_key=True)
+    username: str = Field(sa_column=Column(Text, ForeignKey("web_user.name", ondelete="CASCADE"), nullable=False))
+    created_at: datetime = _utc(nullable=False)
+    expires_at: datetime = _utc(nullable=False)
+
+
+class TokenRow(SQLModel, table=True):
+    """An API token for scripts (`Authorization: Bearer ...`); only its SHA-256 is kept."""
+
+    __tablename__ = "api_token"
+    token_hash: str = Field(primary_key=True)
+    username: str = Field(sa_column=Column(Text, ForeignKey("web_user.name", ondelete="CASCADE"), nullable=False))
+    name: str
+    created_at: datetime = _utc(nullable=False)
+
+
+class SavedSearchRow(SQLModel, table=True):
+    """A search kept in the web app: the inbox's filters, with its own Atom feed and an unread count."""
+
+    __tablename__ = "saved_search"
+    __table_args__ = (UniqueConstraint("owner", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # The user; None for everyone (the app on loopback without sign-in).
+    owner: str | None = Field(default=None, sa_column=Column(Text, ForeignKey("web_user.name", ondelete="CASCADE"),
+                                                            nullable=True, index=True))
+    name: str
+    params: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # query string
+    created_at: datetime = _utc(nullable=False)
+    seen_id: int = 0  # the newest item id when it was last opened: items stored after it are unread
