@@ -21,8 +21,6 @@ from typing import Any
 
 from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, exists, func, insert, text,
                         tuple_, update)
-from sqlalchemy.dialects import postgresql as postgresql_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, select
