@@ -34,7 +34,7 @@ def test_each_revision_upgrades_from_the_previous_and_downgrades(db_url):
     store.close()
 
 
-def test_0005_cleans_rows_stored_raw_at_0003(db_url):
+def test_0005_cleans_rows_stored_raw_at_0004(db_url):
     """Rows stored before text was cleaned: cleaned in place, hits still point at their text, search follows."""
     from datetime import datetime, timezone
 
@@ -45,7 +45,7 @@ def test_0005_cleans_rows_stored_raw_at_0003(db_url):
     from ingest.storage.tables import HitRow, ItemRow, RevisionRow
 
     store = Store(db_url)
-    migrate.upgrade(store.engine, "0003")
+    migrate.upgrade(store.engine, "0004")
     now = datetime(2026, 12, 1, tzinfo=timezone.utc)
     title = "\x1b]0;pw\x07ned\x07\x1b[2J CSTO"
     blocks = [{"kind": "caption", "text": "Lead\x9b2J caption"}, {"kind": "paragraph", "text": "\x1b\x07"},
