@@ -62,7 +62,7 @@ def test_0005_cleans_rows_stored_raw_at_0004(db_url):
             start = source.index("CSTO")
             conn.execute(sa.insert(HitRow.__table__).values(
                 item_id=1, watchlist="w", version="v", term="CSTO", field=field, block=block, start=start,
-                end=start + 4, text="CSTO", snippet=f"…\x1b[[CSTO]]", revision=0, historical=False))
+                end=start + 4, text="CSTO", snippet="…\x1b[[CSTO]]", revision=0, historical=False))
     migrate.upgrade(store.engine, "0005")
     stored = article_of(store.get(1).item)
     assert stored.title == "]0;pwned[2J CSTO"
