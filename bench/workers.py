@@ -16,6 +16,7 @@ on the machine shows there).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import sys
@@ -25,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import new_postgres_database, postgres_server  # noqa: E402
-from tests.test_cluster import FeedFarm, cluster_env, ingest, item_counts, start_workers, stop_workers, write_config  # noqa: E402
+from tests.helpers.postgres import new_postgres_database, running_postgres  # noqa: E402
+from tests.helpers.cluster import FeedFarm, cluster_env, ingest, item_counts, start_workers, stop_workers, write_config  # noqa: E402
 
 
 def _postgres_cpu(server: str) -> float:
@@ -82,19 +83,16 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20, help="items per feed (at least 2)")
     parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
     args = parser.parse_args()
-    servers = postgres_server.__wrapped__()  # the test fixture's generator: starts a cluster, stops it at close
-    server = next(servers)  # $INGEST_TEST_PG_URL when set
-    print(f"{args.feeds} feeds x {args.items} items, {os.cpu_count()} CPUs")
-    print(f"{'workers':>7} {'items':>7} {'seconds':>8} {'items/s':>8} {'CPU ms/item':>11} {'PG ms/item':>10} "
-          f"{'load':>5}")
-    try:
+    with contextlib.ExitStack() as stack:
+        server = os.environ.get("INGEST_TEST_PG_URL") or stack.enter_context(running_postgres())
+        print(f"{args.feeds} feeds x {args.items} items, {os.cpu_count()} CPUs")
+        print(f"{'workers':>7} {'items':>7} {'seconds':>8} {'items/s':>8} {'CPU ms/item':>11} {'PG ms/item':>10} "
+              f"{'load':>5}")
         with tempfile.TemporaryDirectory(prefix="ingest-bench-") as folder:
             for n in (int(w) for w in args.workers.split(",")):
                 stored, seconds, cpu, pg = measure(server, args.feeds, args.items, n, Path(folder))
                 print(f"{n:>7} {stored:>7} {seconds:>8.1f} {stored / seconds:>8.1f} {1000 * cpu / stored:>11.2f} "
                       f"{1000 * pg / stored:>10.2f} {os.getloadavg()[0]:>5.1f}", flush=True)
-    finally:
-        servers.close()
 
 
 if __name__ == "__main__":

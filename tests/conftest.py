@@ -8,38 +8,16 @@ suite is skipped, except under CI (`CI=true`), where that is a failure.
 
 from __future__ import annotations
 
-import glob
-import itertools
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.paths import SHARED
+from tests.helpers.paths import OTHER_PAGE, SEED_PAGE, SHARED
+from tests.helpers.postgres import new_postgres_database, pg_bin, running_postgres
+from tests.helpers.servers import LocalServer
+from tests.helpers.site import HTML, RSS, rss
 
-_db_counter = itertools.count()
-
-
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
 @pytest.fixture(scope="session")
@@ -48,35 +26,12 @@ def postgres_server():
     if os.environ.get("INGEST_TEST_PG_URL"):
         yield os.environ["INGEST_TEST_PG_URL"]
         return
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
+    if not (pg_bin("initdb") and pg_bin("pg_ctl")):
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL binaries (initdb, pg_ctl) not found; CI must install them")
         pytest.skip("PostgreSQL binaries not found")
-    datadir = Path(tempfile.mkdtemp(prefix="ingest-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(datadir, "postgres", "postgres")
-    port = _free_port()
-    subprocess.run(_as_postgres([initdb, "-D", str(datadir / "data"), "-U", "postgres", "--auth=trust",
-                                 "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True)
-    opts = f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(datadir / "data"), "-o", opts, "-l", str(datadir / "log"),
-                                 "-w", "start"]), check=True, capture_output=True)
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", str(datadir / "data"), "-m", "immediate", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(datadir, ignore_errors=True)
-
-
-def new_postgres_database(server_url: str) -> str:
-    import psycopg
-
-    name = f"ingest_test_{os.getpid()}_{next(_db_counter)}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return server_url.rsplit("/", 1)[0] + "/" + name
+    with running_postgres() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -93,3 +48,44 @@ def shared() -> Path:
     if not SHARED.exists():
         pytest.skip(f"shared material not found at {SHARED}")
     return SHARED
+
+
+@pytest.fixture
+def store(db_url):
+    """A migrated, empty `Store` on each backend."""
+    from ingest.storage.store import Store
+
+    s = Store(db_url)
+    s.prepare()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def site():
+    """The seed article and one other page behind an RSS feed at /feed.xml."""
+    with LocalServer() as srv:
+        srv.route("/a/31892678.html", SEED_PAGE.read_bytes(), headers=HTML)
+        srv.route("/a/31890001.html", OTHER_PAGE.read_bytes(), headers=HTML)
+        srv.route("/feed.xml", rss(srv, [
+            ("31892678", "/a/31892678.html", "Armenia Backs Alliance With Russia, Other Ex-Soviet States"),
+            ("31890001", "/a/31890001.html", "Yerevan Opens New Metro Station After Decade of Delays"),
+        ]), headers=RSS)
+        yield srv
+
+
+@pytest.fixture
+def poller(tmp_path, db_url):
+    """(server, store, pipeline) in feed-only mode with one watchlist."""
+    from tests.helpers.polling import polling
+
+    with polling(tmp_path, db_url, "pages = false", '[[watchlists]]\nname = "w"\nterms = ["Yerevan"]\n') as p:
+        yield p
+
+
+@pytest.fixture
+def local_server():
+    """A running `LocalServer` on 127.0.0.1."""
+    with LocalServer() as srv:
+        yield srv
+

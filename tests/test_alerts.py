@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -24,23 +24,21 @@ from sqlmodel import Session, select
 
 from ingest import alerts, config
 from ingest.alerts import AtomFiles, Sender, backoff, digest_due, feed_of
-from ingest.article import Article, Block
 from ingest.backfill import rematch
 from ingest.config import Outputs, Webhook
 from ingest.fetch import FetchSettings
 from ingest.server import Heartbeat, Listener, Metrics
-from ingest.storage.records import hit_row, item_row
 from ingest.storage.store import Store
 from ingest.storage.tables import AlertRow, HitRow
-from ingest.watchlists import Watchlist, compile_watchlists
-from tests.test_end_to_end import SEED_PAGE, _wait_for, rss
-from tests.servers import LocalServer
-from tests.test_store import store  # noqa: F401  (fixture)
+from ingest.watchlists import Watchlist
+from tests.helpers.items import CSTO, T0, add_item
+from tests.helpers.paths import SEED_PAGE
+from tests.helpers.site import rss
+from tests.helpers.waiting import wait_for
+from tests.helpers.servers import LocalServer
 
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 SECRET = "s3cret"
 LOOPBACK = FetchSettings(allow_private_networks=True, timeout=5)
-CSTO = Watchlist.from_config({"name": "csto", "terms": ["CSTO"]}, "test")
 
 
 # -- a webhook receiver that can fail, stop, and come back on the same port ----------
@@ -123,19 +121,6 @@ def verify(r: Received) -> bool:
 
 
 # -- items -----------------------------------------------------------------------------
-
-def add_item(store: Store, text: str, *, url: str, source: str = "a", story: int | None = None,
-             at: datetime = T0, watchlists=(CSTO,), alerting: bool = True) -> int:
-    """Store an item as the pipeline does: its hits, and an outbox row per matched watchlist."""
-    article = Article(title=f"Title {url}", url=url, blocks=[Block("paragraph", text)], site_name=f"Site {source}")
-    hits = compile_watchlists(watchlists).match(article)
-    row = item_row(article, source=source, guid=None, url=url, final_url=None, origin="page", fetched_at=at)
-    row.story_id = story
-    alerts = sorted({h.watchlist for h in hits}) if alerting else []
-    item_id = store.add(row, [("url", url)], [hit_row(h) for h in hits], alerts=alerts)
-    assert item_id is not None
-    return item_id
-
 
 def outputs(url: str, digest: float | None = None, atom: Path | None = None) -> dict[str, Outputs]:
     return {"csto": Outputs(Webhook(url, SECRET), atom, digest)}
@@ -426,7 +411,7 @@ def test_daemon_posts_alerts_and_writes_the_atom_file(tmp_path, journal, receive
         daemon = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(cfg), "run"],
                                   stdout=log, stderr=log)
         try:
-            _wait_for(lambda: journal.accepted() and atom_entries(tmp_path / "csto.xml") == 1,
+            wait_for(lambda: journal.accepted() and atom_entries(tmp_path / "csto.xml") == 1,
                       "a webhook and the Atom file")
         finally:
             daemon.send_signal(signal.SIGTERM)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 
 from ingest.watchlists.matcher import MAX_HITS_PER_TERM
-from tests.servers import LocalServer
-from tests.test_dedup import page, serve_feed, serve_page
-from tests.test_end_to_end import ingest, write_config
-
+from tests.helpers.servers import LocalServer
+from tests.helpers.site import page, serve_feed, serve_page
+from tests.helpers.cli import ingest, write_config
 REPEATS = 100_000
 
 

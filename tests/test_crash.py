@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.servers import LocalServer
-from tests.test_faults import HTML, RSS, page, rss
+from tests.helpers.servers import LocalServer
+from tests.helpers.site import HTML, RSS, dated_rss, unique_page
 
 FEEDS, ENTRIES = 4, 75
 KILLS = 20
@@ -29,7 +29,7 @@ def _serve_farm(srv: LocalServer, shown: int) -> None:
     """Each feed lists its first `shown` entries (the farm grows between runs, so every run has work)."""
     for f in range(FEEDS):
         items = [(f"f{f}-{i}", srv.url(f"/f{f}/{i}.html"), f"Feed {f} story {i}") for i in range(shown)]
-        srv.route(f"/f{f}.xml", rss(srv.url("/"), items), headers=RSS)
+        srv.route(f"/f{f}.xml", dated_rss(srv.url("/"), items), headers=RSS)
 
 
 def _count(db: Path) -> int:
@@ -66,7 +66,7 @@ def test_sigkill_during_ingestion_loses_nothing_and_duplicates_nothing(tmp_path)
     with LocalServer() as srv:
         for f in range(FEEDS):
             for i in range(ENTRIES):
-                srv.route(f"/f{f}/{i}.html", page(f"Feed {f} story {i}", f * 1000 + i), headers=HTML)
+                srv.route(f"/f{f}/{i}.html", unique_page(f"Feed {f} story {i}", f * 1000 + i), headers=HTML)
         config.write_text(
             f'[database]\nurl = "sqlite:///{db}"\n[fetch]\nallow_private_networks = true\ntimeout = 10\nthreads = 4\n'
             + "".join(f'[[sources]]\nname = "f{f}"\nurl = "{srv.url(f"/f{f}.xml")}"\nevery = "1s"\n' for f in range(FEEDS))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from tests.servers import LocalServer, stall
+from tests.helpers.servers import LocalServer, stall
 
 SOURCES = 30  # more than the daemon's 8 poll threads: most polls are queued when SIGTERM arrives
 TIMEOUT = 3  # seconds: every poll hangs this long on a server that never answers

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from ingest.config import LOCK_TIMEOUT
-from tests.servers import LocalServer
-from tests.test_dedup import page, serve_feed, serve_page
-from tests.test_end_to_end import ingest, site, write_config  # noqa: F401  (site: a fixture)
+from tests.helpers.servers import LocalServer
+from tests.helpers.site import page, serve_feed, serve_page
+from tests.helpers.cli import ingest, write_config
 
 SOURCE = "azatutyun-test"
 

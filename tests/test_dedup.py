@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import html
 import json
 
 import pytest
 
-from tests.paths import SAMPLE_ARTICLES
-from tests.servers import LocalServer
-from tests.test_end_to_end import ingest, items, write_config
+from tests.helpers.paths import SAMPLE_ARTICLES
+from tests.helpers.servers import LocalServer
+from tests.helpers.cli import ingest, items, write_config
+from tests.helpers.site import page, serve_feed, serve_page
 
 
 def _bodies(n: int = 2) -> list[list[str]]:
@@ -18,40 +18,6 @@ def _bodies(n: int = 2) -> list[list[str]]:
     bodies = sorted((v["articleBody"] for v in truth.values()), key=lambda b: -len(b.split()))
     picked = [b for b in bodies if 500 < len(b.split()) < 1700][:n]
     return [[p.strip() for p in b.split("\n\n") if p.strip()] for b in picked]
-
-
-def page(title: str, paragraphs: list[str], canonical: str | None = None, site: str = "Example News",
-         nav: tuple[str, ...] = ("World", "Politics", "Business", "Sport")) -> bytes:
-    """A realistic news page: navigation, share bar, body, related links, footer."""
-    canon = f'<link rel="canonical" href="{canonical}">' if canonical else ""
-    menu = "".join(f'<li><a href="/{n.lower()}">{n}</a></li>' for n in nav)
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} | {site}</title>'
-        f'<meta property="og:site_name" content="{site}">{canon}</head><body>'
-        f'<header><nav class="menu"><ul>{menu}</ul></nav></header>'
-        f'<main><article><h1>{html.escape(title)}</h1><div class="share">Share on Facebook Share on Twitter</div>'
-        f'<div class="article-body">{body}</div></article>'
-        f'<aside class="related"><h3>Related</h3><ul><li><a href="/x">Other story one</a></li>'
-        f'<li><a href="/y">Other story two</a></li></ul></aside></main>'
-        f'<footer><p>© {site}. All rights reserved.</p><a href="/privacy">Privacy</a></footer></body></html>'
-    ).encode()
-
-
-def rss_of(entries: list[tuple[str, str, str]], build: str = "1") -> str:
-    """entries: (guid, absolute link, title)."""
-    xml = "".join(f"<item><title>{html.escape(t)}</title><link>{html.escape(link)}</link>"
-                  f"<guid isPermaLink=\"false\">{g}</guid></item>" for g, link, t in entries)
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x/</link>'
-            f"<description>d</description><lastBuildDate>{build}</lastBuildDate>{xml}</channel></rss>")
-
-
-def serve_feed(srv: LocalServer, path: str, entries, build: str = "1") -> None:
-    srv.route(path, rss_of(entries, build), headers={"Content-Type": "application/rss+xml"})
-
-
-def serve_page(srv: LocalServer, path: str, body: bytes) -> None:
-    srv.route(path, body, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 def test_same_article_under_six_url_shapes_and_two_feeds_is_stored_once(tmp_path, db_url):

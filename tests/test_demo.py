@@ -7,9 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_end_to_end import ingest, items
-
-
+from tests.helpers.cli import ingest, items
 def demo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ingest", "demo", *args], capture_output=True, text=True,
                           timeout=120, env=env)

@@ -6,68 +6,12 @@ import json
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
-
-import pytest
-
-from tests.paths import SEED_TEXT
-from tests.servers import LocalServer
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SEED_PAGE = FIXTURES / "pages" / "seed.html"
-OTHER_PAGE = FIXTURES / "e2e" / "other.html"
 
 
-def rss(srv: LocalServer, items: list[tuple[str, str, str]], build: str = "Fri, 10 Jun 2022 12:00:00 GMT") -> str:
-    """An RSS 2.0 document; items are (guid, path, title)."""
-    entries = "".join(
-        f"<item><title>{title}</title><link>{srv.url(path)}</link><guid isPermaLink=\"false\">{guid}</guid>"
-        f"<pubDate>Fri, 10 Jun 2022 08:36:20 GMT</pubDate><description>{title} summary.</description></item>"
-        for guid, path, title in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Azatutyun test feed</title>'
-        f"<link>{srv.url('/')}</link><description>test</description><lastBuildDate>{build}</lastBuildDate>"
-        f"{entries}</channel></rss>"
-    )
-
-
-def write_config(tmp_path: Path, sources: list[tuple[str, str]], every: str = "15m", db_url: str | None = None) -> Path:
-    src = "".join(f'[[sources]]\nname = "{n}"\nurl = "{u}"\nevery = "{every}"\n\n' for n, u in sources)
-    db = db_url or "sqlite:///ingest.db"
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[database]\nurl = "{db}"\n\n[fetch]\nallow_private_networks = true\ntimeout = 10\n\n{src}'
-        '[[watchlists]]\nname = "csto"\nterms = ["CSTO", "Collective Security Treaty Organization"]\n\n'
-        '[[watchlists]]\nname = "article-2"\nterms = ["Article 2"]\n',
-        encoding="utf-8",
-    )
-    return path
-
-
-def ingest(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "ingest", "--config", str(config), *args],
-                          capture_output=True, text=True, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"ingest {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def items(config: Path, *args: str) -> list[dict]:
-    return json.loads(ingest(config, "query", "--format", "json", *args).stdout or "[]")
-
-
-@pytest.fixture
-def site():
-    with LocalServer() as srv:
-        srv.route("/a/31892678.html", SEED_PAGE.read_bytes(), headers={"Content-Type": "text/html; charset=utf-8"})
-        srv.route("/a/31890001.html", OTHER_PAGE.read_bytes(), headers={"Content-Type": "text/html; charset=utf-8"})
-        srv.route("/feed.xml", rss(srv, [
-            ("31892678", "/a/31892678.html", "Armenia Backs Alliance With Russia, Other Ex-Soviet States"),
-            ("31890001", "/a/31890001.html", "Yerevan Opens New Metro Station After Decade of Delays"),
-        ]), headers={"Content-Type": "application/rss+xml"})
-        yield srv
+from tests.helpers.cli import ingest, items, write_config
+from tests.helpers.paths import OTHER_PAGE, SEED_PAGE, SEED_TEXT
+from tests.helpers.site import rss
+from tests.helpers.waiting import wait_for
 
 
 def test_fetch_show_and_flag(site, tmp_path, db_url):
@@ -147,7 +91,7 @@ def test_daemon_ingests_new_entry_and_stops_on_sigterm(site, tmp_path, db_url):
     daemon = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"],
                               stdout=log, stderr=log, text=True)
     try:
-        _wait_for(lambda: len(items(config)) == 2, "first poll")
+        wait_for(lambda: len(items(config)) == 2, "first poll")
         tram = OTHER_PAGE.read_bytes().replace(b"Metro Station", b"Tram Line").replace(b"metro station", b"tram line")
         tram = tram.replace(b"31890001", b"31890003")  # its own canonical URL
         site.route("/a/3.html", tram,
@@ -157,7 +101,7 @@ def test_daemon_ingests_new_entry_and_stops_on_sigterm(site, tmp_path, db_url):
             ("31892678", "/a/31892678.html", "Armenia Backs Alliance With Russia, Other Ex-Soviet States"),
             ("31890001", "/a/31890001.html", "Yerevan Opens New Metro Station After Decade of Delays"),
         ], build="Mon, 13 Jun 2022 12:00:00 GMT"), headers={"Content-Type": "application/rss+xml"})
-        _wait_for(lambda: len(items(config)) == 3, "the added entry")
+        wait_for(lambda: len(items(config)) == 3, "the added entry")
         # A second daemon on the same database refuses to start.
         second = ingest(config, "run", check=False)
         assert second.returncode == 1 and "already" in second.stderr
@@ -172,12 +116,3 @@ def test_daemon_ingests_new_entry_and_stops_on_sigterm(site, tmp_path, db_url):
     assert code == 0, stderr
     assert "daemon_stopped" in stderr
     assert any("Tram Line" in i["title"] for i in items(config))
-
-
-def _wait_for(condition, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -6,17 +6,11 @@ import json
 import subprocess
 import sys
 
-from tests.servers import LocalServer
-from tests.test_end_to_end import OTHER_PAGE, ingest, rss, write_config
-
-
-def _closed_port_url() -> str:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/feed.xml"
+from tests.helpers.servers import LocalServer
+from tests.helpers.cli import ingest, write_config
+from tests.helpers.paths import OTHER_PAGE
+from tests.helpers.ports import closed_port_url
+from tests.helpers.site import rss
 
 
 def test_bad_config_exits_2_with_one_line(tmp_path):
@@ -56,7 +50,7 @@ def test_failing_sources_do_not_stop_healthy_ones(tmp_path, db_url):
         srv.route("/broken.xml", "<rss><channel><item><title>unterminated", headers={"Content-Type": "application/rss+xml"})
         srv.route("/missing.xml", "gone", status=404)
         config = write_config(tmp_path, [
-            ("unreachable", _closed_port_url()),
+            ("unreachable", closed_port_url()),
             ("html-page", srv.url("/html.xml")),
             ("broken-feed", srv.url("/broken.xml")),
             ("missing", srv.url("/missing.xml")),
@@ -89,7 +83,7 @@ def test_page_that_is_not_html_falls_back_to_feed_content(tmp_path, db_url):
 
 
 def test_all_sources_failing_exits_1(tmp_path, db_url):
-    config = write_config(tmp_path, [("unreachable", _closed_port_url())], db_url=db_url)
+    config = write_config(tmp_path, [("unreachable", closed_port_url())], db_url=db_url)
     proc = ingest(config, "fetch", check=False)
     assert proc.returncode == 1
     assert proc.stdout.startswith("unreachable: FAILED ")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ingest.extract import extract
-from tests.paths import SHARED
+from tests.helpers.paths import SHARED
 
 CORPUS = SHARED / "corpus" / "articles"
 

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ingest.extract import extract
-from tests.paths import SEED_TEXT
+from tests.helpers.paths import SEED_TEXT
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 URL = "https://www.azatutyun.am/a/31892678.html"

@@ -12,7 +12,6 @@ redirect to 10.0.0.1 or 169.254.169.254 could not be shown refused through confi
 
 from __future__ import annotations
 
-import random
 import socket
 import threading
 import time
@@ -21,7 +20,6 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -31,41 +29,16 @@ from ingest.config import Config
 from ingest.fetch import Fetcher
 from ingest.pipeline import Pipeline
 from ingest.storage.store import ItemQuery, Store
-from tests.servers import LocalServer, drip, endless_chunked, raw, stall
-from tests.test_end_to_end import _wait_for
+from tests.helpers.servers import LocalServer, drip, endless_chunked, raw, stall
+from tests.helpers.ports import free_port
+from tests.helpers.site import HTML, RSS, dated_rss, unique_page
+from tests.helpers.waiting import wait_for
 
 TIMEOUT = 2.0  # [fetch] timeout
 BOUND = 20.0  # seconds for the bad poll plus the healthy one: generous, a hang would take minutes
 MEMORY = 100_000_000  # bytes of Python allocations a hostile body may cost at most
 EVERY = 900.0
 HEALTHY = 5
-WORDS = ("harbour council budget river station teacher winter market bridge railway museum festival "
-         "minister village tunnel airport factory clinic library stadium orchard ferry tower garden").split()
-
-
-def page(title: str, seed: int, paragraphs: int = 4) -> str:
-    """A small article page whose body no other page shares (so no two are one story)."""
-    rng = random.Random(seed)
-    body = "".join(f"<p>{' '.join(rng.choice(WORDS) for _ in range(40))} ({seed}.{i}).</p>"
-                   for i in range(paragraphs))
-    return (f"<!doctype html><html lang=en><head><title>{title}</title></head><body><nav><a href=/>Home</a></nav>"
-            f"<article><h1>{title}</h1>{body}</article><footer>© Test</footer></body></html>")
-
-
-def rss(base: str, items: list[tuple[str, str, str]]) -> str:
-    """RSS 2.0; items are (guid, absolute link, title)."""
-    entries = "".join(f"<item><title>{t}</title><link>{link}</link><guid isPermaLink=\"false\">{g}</guid>"
-                      f"<pubDate>Fri, 10 Jun 2022 08:{i:02d}:00 GMT</pubDate><description>{t}.</description></item>"
-                      for i, (g, link, t) in enumerate(items))
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title><link>{base}</link>'
-            f"<description>d</description>{entries}</channel></rss>")
-
-
-HTML = {"Content-Type": "text/html; charset=utf-8"}
-RSS = {"Content-Type": "application/rss+xml"}
-
-
-@cache
 def gzip_bomb() -> bytes:
     """About 200 KB on the wire, 200 MB decoded; built in pieces so the test itself stays small."""
     z = zlib.compressobj(9, zlib.DEFLATED, 31)
@@ -107,7 +80,7 @@ def _feed_with_page(page_handler=None, page_body: bytes | None = None, headers=H
     """A good feed at /bad.xml whose one entry's page misbehaves."""
     def serve(srv: LocalServer) -> None:
         link = srv.url("/bad/1.html").replace("127.0.0.1", "localhost")
-        srv.route("/bad.xml", rss(link, [("bad-1", link, "Budget approved")]), headers=RSS)
+        srv.route("/bad.xml", dated_rss(link, [("bad-1", link, "Budget approved")]), headers=RSS)
         if page_handler is not None:
             srv.route("/bad/1.html", handler=page_handler(srv))
         else:
@@ -126,9 +99,9 @@ def _handler(make):
 def _moved(srv: LocalServer) -> None:
     new = srv.url("/new.xml").replace("127.0.0.1", "localhost")
     srv.route("/bad.xml", handler=raw(301, {"Location": new, "Content-Length": "0"}))
-    srv.route("/new.xml", rss(new, [("moved-1", srv.url("/bad/1.html").replace("127.0.0.1", "localhost"), "Moved")]),
+    srv.route("/new.xml", dated_rss(new, [("moved-1", srv.url("/bad/1.html").replace("127.0.0.1", "localhost"), "Moved")]),
               headers=RSS)
-    srv.route("/bad/1.html", page("Moved feed story", 991), headers=HTML)
+    srv.route("/bad/1.html", unique_page("Moved feed story", 991), headers=HTML)
 
 
 def _cyrillic_stored(store: Store) -> None:
@@ -173,7 +146,7 @@ FAULTS = {
                              items=1),
     "cp1251 page served as UTF-8": Fault(_feed_with_page(page_body=CYRILLIC_PAGE), state="ok", failures=0,
                                          delay=(EVERY * 0.9, EVERY * 1.1), items=1, check=_cyrillic_stored),
-    "HTML instead of a feed": Fault(_static(page("Not a feed", 5), headers=HTML), error="looks like HTML"),
+    "HTML instead of a feed": Fault(_static(unique_page("Not a feed", 5), headers=HTML), error="looks like HTML"),
     "empty body": Fault(_static(b""), error="empty body"),
     "entity blowup": Fault(_static(billion_laughs()), error="entity declarations refused", memory=True),
     "external entity": Fault(_static(XXE), error="entity declarations refused", check=_nothing_of_passwd),
@@ -190,12 +163,6 @@ FAULTS = {
 }
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _config(tmp_path: Path, bad_url: str, healthy_url: str) -> Config:
     path = tmp_path / "config.toml"
     path.write_text(f'[database]\nurl = "sqlite:///ingest.db"\n[fetch]\ntimeout = {TIMEOUT}\nmax_bytes = 5000000\n'
@@ -207,9 +174,9 @@ def _config(tmp_path: Path, bad_url: str, healthy_url: str) -> Config:
 def _serve_healthy(srv: LocalServer) -> None:
     items = []
     for i in range(HEALTHY):
-        srv.route(f"/ok/{i}.html", page(f"Healthy story {i}", i), headers=HTML)
+        srv.route(f"/ok/{i}.html", unique_page(f"Healthy story {i}", i), headers=HTML)
         items.append((f"ok-{i}", srv.url(f"/ok/{i}.html"), f"Healthy story {i}"))
-    srv.route("/healthy.xml", rss(srv.url("/"), items), headers=RSS)
+    srv.route("/healthy.xml", dated_rss(srv.url("/"), items), headers=RSS)
 
 
 def loopback_fetcher(cfg: Config) -> Fetcher:
@@ -222,7 +189,7 @@ def test_bad_source_next_to_a_healthy_one(name, tmp_path):
     with LocalServer() as srv:
         _serve_healthy(srv)
         fault.serve(srv)
-        port = _closed_port() if name == "connection refused" else srv.port
+        port = free_port() if name == "connection refused" else srv.port
         bad_url = f"http://localhost:{port}/bad.xml"
         cfg = _config(tmp_path, bad_url, srv.url("/healthy.xml"))
         store = Store(cfg.database_url)
@@ -304,15 +271,15 @@ def test_network_down_parks_every_source_and_a_probe_resumes_them(tmp_path, monk
             d = daemon.Daemon(cfg, store, fetcher)
             d.start()
             try:
-                _wait_for(lambda: d._held is not None, "network_down")
+                wait_for(lambda: d._held is not None, "network_down")
                 time.sleep(2.5)  # several probe periods and source intervals (1 s, backoff 2 s) go by
                 assert [s.failures for s in store.source_states()] == [1, 1, 1]
                 assert not any(d.scheduler.get_job(f"s{i}") for i in range(3))
                 # The network comes back: the port now forwards to the healthy feed server.
                 listener.listen()
                 threading.Thread(target=_forward, args=(listener, srv.port), daemon=True).start()
-                _wait_for(lambda: d._held is None, "network_up")
-                _wait_for(lambda: all(s.failures == 0 for s in store.source_states()), "every source polled again")
+                wait_for(lambda: d._held is None, "network_up")
+                wait_for(lambda: all(s.failures == 0 for s in store.source_states()), "every source polled again")
             finally:
                 d.stop(grace=5)
                 listener.close()

@@ -20,8 +20,8 @@ from ingest.config import Source
 from ingest.fetch import Fetcher
 from ingest.pipeline import Pipeline
 from ingest.storage.store import Store
-from tests.servers import LocalServer
-from tests.test_feed_corpus import manifest, summarize
+from tests.helpers.servers import LocalServer
+from tests.helpers.feed_corpus import manifest, summarize
 
 
 @dataclass

@@ -11,7 +11,6 @@ import pytest
 from ingest.build import Context, build
 from ingest.feeds import FeedError, parse_feed
 from ingest.watchlists import compile_watchlists
-from tests.servers import local_server  # noqa: F401
 
 FEED_URL = "https://news.example.org/section/feed.xml"
 

@@ -18,7 +18,7 @@ from email.utils import formatdate
 import pytest
 
 from ingest.fetch import FetchError, Fetcher, FetchSettings, decode_body, is_public_address, parse_retry_after, redact
-from tests.servers import LocalServer, Request, drip, endless_chunked, local_server, raw, stall  # noqa: F401
+from tests.helpers.servers import Request, drip, endless_chunked, raw, stall
 
 BOUND = 5.0  # seconds; every test runs with timeout=1 s, so anything near this is a hang
 

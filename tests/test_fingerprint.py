@@ -32,7 +32,7 @@ from ingest.fingerprint import (
     similarity,
     similarity_signature,
 )
-from tests.paths import SAMPLE_ARTICLES, SHARED
+from tests.helpers.paths import SAMPLE_ARTICLES, SHARED
 
 GROUND_TRUTH = SHARED / "corpus" / "articles" / "ground-truth.json"  # the whole corpus, for the rates (optional)
 SAMPLE_TRUTH = SAMPLE_ARTICLES / "ground-truth.json"  # four of its pages, in the repository

@@ -28,7 +28,7 @@ from ingest.server import Heartbeat, Listener, Metrics
 from ingest.storage.store import Store
 from ingest.text import clean_text
 from ingest.storage.tables import HitRow, ItemRow
-from tests.servers import LocalServer
+from tests.helpers.servers import LocalServer
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "hostile-output" / "feed.json"
 ESC, BEL, CSI = "\x1b", "\x07", "\x9b"

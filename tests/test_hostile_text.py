@@ -16,8 +16,8 @@ from sqlmodel import Session, select
 from ingest.config import Source
 from ingest.storage.tables import HitRow, ItemRow
 from ingest.text import clean_text, removed_before
-from tests.polling import polling
-from tests.servers import LocalServer
+from tests.helpers.polling import polling
+from tests.helpers.servers import LocalServer
 
 HOSTILE = Path(__file__).resolve().parent / "fixtures" / "hostile"
 # What no stored text may hold: C0 but tab and newline, CR, DEL, C1, surrogates, U+FFFE/U+FFFF.

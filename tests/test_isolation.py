@@ -10,20 +10,15 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
 from ingest.config import Source
-from ingest.storage.store import Store
-from ingest.storage.tables import ItemRow
-from sqlmodel import Session, select
-from tests.polling import polling
+from tests.helpers.items import stored_guids
+from tests.helpers.paths import FEEDS
 
-FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
 FORMATS = {"rss": "azatutyun.rss", "atom": "azatutyun.atom", "json": "azatutyun.json"}
 ATOM = "{http://www.w3.org/2005/Atom}"
 # Per kind of field, per format: the fields a mutation may hit (XML: a child's text, or "@attr" of one).
@@ -94,17 +89,6 @@ def _mutated(fmt: str, index: int | None, name: str | None, value, encoding: str
     return body, [g for i, g in enumerate(ids) if i != index]
 
 
-@pytest.fixture
-def poller(tmp_path, db_url):
-    with polling(tmp_path, db_url, "pages = false", '[[watchlists]]\nname = "w"\nterms = ["Yerevan"]\n') as p:
-        yield p
-
-
-def _stored_guids(store: Store, source: str) -> set[str]:
-    with Session(store.engine) as s:
-        return set(s.exec(select(ItemRow.guid).where(ItemRow.source == source)).all())
-
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(mutation=mutations(), data=st.data())
@@ -122,7 +106,7 @@ def test_one_mutated_field_costs_at_most_its_own_entry(poller, mutation, data):
         result = pipeline.poll(source)  # raises nothing
         assert result.error is None, result.error
         assert result.failed <= 1
-        assert set(untouched) <= _stored_guids(store, source.name)
+        assert set(untouched) <= stored_guids(store, source.name)
 
 
 def test_dates_out_of_range_fail_nothing_and_the_feed_is_stored(poller):
@@ -133,4 +117,4 @@ def test_dates_out_of_range_fail_nothing_and_the_feed_is_stored(poller):
     srv.route("/feed.json", json.dumps(doc), headers={"Content-Type": "application/feed+json"})
     result = pipeline.poll(Source(name="json", url=srv.url("/feed.json")))
     assert (result.error, result.new, result.failed) == (None, 4, 0)
-    assert _stored_guids(store, "json") == {item["id"] for item in doc["items"]}
+    assert stored_guids(store, "json") == {item["id"] for item in doc["items"]}

@@ -7,11 +7,10 @@ import json
 import pytest
 from lxml import html as lxml_html
 
-from tests.servers import LocalServer
-from tests.test_dedup import page, serve_feed, serve_page
-from tests.test_end_to_end import SEED_PAGE, ingest, items, write_config
-
-
+from tests.helpers.servers import LocalServer
+from tests.helpers.site import page, serve_feed, serve_page
+from tests.helpers.cli import ingest, items, write_config
+from tests.helpers.paths import SEED_PAGE
 def _seed_paragraphs() -> list[str]:
     """The seed article's body paragraphs (a real news text, bundled with the tests)."""
     doc = lxml_html.fromstring(SEED_PAGE.read_bytes())

@@ -10,7 +10,7 @@ from ingest.fetch import Fetcher
 from ingest.pipeline import Pipeline
 from ingest.storage.store import Store
 from ingest.workers import ExtractPool
-from tests.servers import LocalServer
+from tests.helpers.servers import LocalServer
 
 # Tag soup inside an RSS item: feedparser's lenient path takes seconds per hundred kilobytes.
 SLOW_FEED = ("<rss version='2.0'><channel><title>t</title><item><title>x</title><description>"

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from ingest.config import Source
 from ingest.storage.store import ItemQuery
-from tests.test_isolation import FEEDS, _stored_guids, poller  # noqa: F401 - the fixture
+from tests.helpers.items import stored_guids
+from tests.helpers.paths import FEEDS
 
 
 def test_implausible_dates_are_provenance_not_sort_time_and_retention_keeps_fresh_items(poller):  # noqa: F811
@@ -36,4 +37,4 @@ def test_implausible_dates_are_provenance_not_sort_time_and_retention_keeps_fres
     assert {"31892678", "31890001", "zero"} <= since and "31889002" not in since
     # Retention by 180 days, right after the fetch: an item fetched inside the window is never deleted.
     assert store.prune(datetime.now(timezone.utc) - timedelta(days=180), keep_flagged=False) == 0
-    assert len(_stored_guids(store, "json")) == 4
+    assert len(stored_guids(store, "json")) == 4

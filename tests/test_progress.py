@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import LocalServer
-from tests.test_end_to_end import OTHER_PAGE, ingest, rss, write_config
-from tests.test_errors import _closed_port_url
+from tests.helpers.servers import LocalServer
+from tests.helpers.cli import ingest, write_config
+from tests.helpers.paths import OTHER_PAGE
+from tests.helpers.site import rss
+from tests.helpers.ports import closed_port_url
 
 
 def on_terminal(config: Path, *args: str) -> str:
@@ -42,7 +44,7 @@ def site_config(tmp_path):
         srv.route("/a/1.html", OTHER_PAGE.read_bytes(), headers={"Content-Type": "text/html; charset=utf-8"})
         srv.route("/feed.xml", rss(srv, [("1", "/a/1.html", "Metro station opens")]),
                   headers={"Content-Type": "application/rss+xml"})
-        yield write_config(tmp_path, [("good", srv.url("/feed.xml")), ("down", _closed_port_url())])
+        yield write_config(tmp_path, [("good", srv.url("/feed.xml")), ("down", closed_port_url())])
 
 
 def test_fetch_on_a_terminal_shows_the_bar_and_the_summary_and_each_failure_once(site_config):

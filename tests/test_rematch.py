@@ -12,8 +12,7 @@ from ingest.storage.records import hit_row, item_row
 from ingest.storage.store import Store
 from ingest.storage.tables import AlertRow, HitRow
 from ingest.watchlists import Watchlist, compile_watchlists
-from tests.test_alerts import CSTO, T0, add_item
-from tests.test_store import store  # noqa: F401  (fixture)
+from tests.helpers.items import CSTO, T0, add_item
 
 
 def wl(**rule) -> Watchlist:

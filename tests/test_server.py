@@ -20,10 +20,12 @@ from ingest.pipeline import Pipeline
 from ingest import server
 from ingest.server import Heartbeat, Listener, Metrics, database_problem
 from ingest.storage.store import Store
-from tests.conftest import _free_port
-from tests.servers import LocalServer
-from tests.test_end_to_end import OTHER_PAGE, _wait_for, ingest, rss, write_config
-
+from tests.helpers.ports import free_port
+from tests.helpers.servers import LocalServer
+from tests.helpers.cli import ingest, write_config
+from tests.helpers.paths import OTHER_PAGE
+from tests.helpers.site import rss
+from tests.helpers.waiting import wait_for
 _http = build_opener(ProxyHandler({}))
 
 
@@ -132,7 +134,7 @@ def test_healthcheck_without_listener_checks_the_database(tmp_path):
 
 
 def test_daemon_serves_metrics_and_passes_healthcheck(tmp_path):
-    port = _free_port()
+    port = free_port()
     with LocalServer() as srv:
         srv.route("/a/1.html", OTHER_PAGE.read_bytes(), headers={"Content-Type": "text/html"})
         srv.route("/feed.xml", rss(srv, [("1", "/a/1.html", "Metro")]), headers={"Content-Type": "application/rss+xml"})
@@ -143,7 +145,7 @@ def test_daemon_serves_metrics_and_passes_healthcheck(tmp_path):
                                   stdout=log, stderr=log)
         try:
             metrics = f"http://127.0.0.1:{port}/metrics"
-            _wait_for(lambda: daemon.poll() is None and "ingest_items_stored_total 1.0" in _text(metrics),
+            wait_for(lambda: daemon.poll() is None and "ingest_items_stored_total 1.0" in _text(metrics),
                       "the first poll in /metrics", timeout=30)
             assert get(f"http://127.0.0.1:{port}/livez") == (200, "ok\n")
             assert get(f"http://127.0.0.1:{port}/readyz") == (200, "ok\n")

@@ -11,9 +11,7 @@ from click.testing import CliRunner
 from ingest.cli import main
 from ingest.storage import migrate
 from ingest.storage.store import Store
-from tests.test_end_to_end import write_config
-
-# The HTTP stack, the feed parser, the HTML tree, the migration tool and the log library: none is needed to
+from tests.helpers.cli import write_config
 # read the database and print it.
 HEAVY = ("alembic", "httpx", "httpcore", "feedparser", "lxml", "structlog", "apscheduler", "prometheus_client",
          "sqlalchemy.dialects.postgresql")

@@ -24,14 +24,6 @@ def _hit(watchlist: str = "csto") -> HitRow:
                   text="CSTO", snippet="[[CSTO]]")
 
 
-@pytest.fixture
-def store(db_url):
-    s = Store(db_url)
-    s.prepare()
-    yield s
-    s.close()
-
-
 def test_prepare_creates_schema_at_head(store):
     assert migrate.current_revision(store.engine) == migrate.head_revision()
     store.prepare()  # idempotent

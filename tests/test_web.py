@@ -12,8 +12,8 @@ import pytest
 from ingest import config as config_mod
 from ingest.storage.store import Store
 from ingest.web.app import WebSettings, create_app
-from tests.test_end_to_end import ingest, items
-from tests.webfarm import HOSTILE_TITLE, TITLES, filled
+from tests.helpers.cli import ingest, items
+from tests.helpers.webfarm import HOSTILE_TITLE, TITLES, filled
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -241,8 +241,8 @@ def _wait(condition, seconds: float = 30):
 
 
 def test_sources_page_charts_health_and_poll_now_through_the_pipeline(tmp_path, db_url):
-    from tests.test_end_to_end import write_config
-    from tests.webfarm import farm
+    from tests.helpers.cli import write_config
+    from tests.helpers.webfarm import farm
 
     with farm() as srv:
         config = write_config(tmp_path, [("azatutyun-test", srv.url("/feed.xml"))], db_url=db_url)
@@ -331,8 +331,10 @@ def test_watchlists_page_and_rule_tester_on_stored_items(site):
 
 
 def test_item_revisions_diff_and_metadata_provenance(tmp_path, db_url):
-    from tests.test_end_to_end import SEED_PAGE, rss, write_config
-    from tests.webfarm import farm
+    from tests.helpers.cli import write_config
+    from tests.helpers.paths import SEED_PAGE
+    from tests.helpers.site import rss
+    from tests.helpers.webfarm import farm
 
     with farm() as srv:
         config = write_config(tmp_path, [("azatutyun-test", srv.url("/feed.xml"))], db_url=db_url)
@@ -390,8 +392,9 @@ def test_item_revisions_diff_and_metadata_provenance(tmp_path, db_url):
 def test_saved_searches_unread_counts_atom_feeds_and_owners(tmp_path, db_url):
     from xml.etree import ElementTree
 
-    from tests.test_end_to_end import rss, write_config
-    from tests.webfarm import farm
+    from tests.helpers.cli import write_config
+    from tests.helpers.site import rss
+    from tests.helpers.webfarm import farm
 
     with farm() as srv:
         feed = [("seed", "/a/seed.html", "seed"), ("other", "/a/other.html", "other")]

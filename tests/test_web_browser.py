@@ -19,8 +19,8 @@ import pytest
 from ingest import config as config_mod
 from ingest.storage.store import Store
 from ingest.web.app import WebServer
-from tests.test_end_to_end import ingest
-from tests.webfarm import TITLES, filled
+from tests.helpers.cli import ingest
+from tests.helpers.webfarm import TITLES, filled
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -204,8 +204,10 @@ def test_save_a_search_and_open_it(app, page):
 
 
 def test_compare_revisions_and_read_metadata_provenance(tmp_path, page):
-    from tests.test_end_to_end import SEED_PAGE, rss, write_config
-    from tests.webfarm import farm
+    from tests.helpers.cli import write_config
+    from tests.helpers.paths import SEED_PAGE
+    from tests.helpers.site import rss
+    from tests.helpers.webfarm import farm
 
     with farm() as srv:
         config = write_config(tmp_path, [("azatutyun-test", srv.url("/feed.xml"))])
@@ -240,8 +242,8 @@ def test_compare_revisions_and_read_metadata_provenance(tmp_path, page):
 
 
 def test_poll_a_source_now_from_the_sources_page(tmp_path, page):
-    from tests.test_end_to_end import write_config
-    from tests.webfarm import farm
+    from tests.helpers.cli import write_config
+    from tests.helpers.webfarm import farm
 
     with farm() as srv:
         config = write_config(tmp_path, [("azatutyun-test", srv.url("/feed.xml"))])

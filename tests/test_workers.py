@@ -17,7 +17,7 @@ from ingest.extract import SiteRules
 from ingest.feeds import FeedEntry
 from ingest.watchlists import Term, Watchlist
 from ingest.workers import ExtractPool, extract_page
-from tests.paths import SAMPLE_ARTICLES
+from tests.helpers.paths import SAMPLE_ARTICLES
 
 
 def _pages(n: int = 4) -> list[bytes]:

@@ -13,7 +13,7 @@ from ingest.fetch import Fetcher
 from ingest.pipeline import Pipeline
 from ingest.storage.store import Store
 from ingest.workers import ExtractPool
-from tests.servers import LocalServer
+from tests.helpers.servers import LocalServer
 
 WORDS = "the parliament met on a cold morning while crews on the border counted trucks and talked".split()
 

@@ -9,7 +9,7 @@ from ingest import config
 from ingest.fetch import Fetcher
 from ingest.pipeline import Pipeline
 from ingest.storage.store import Store
-from tests.servers import LocalServer
+from tests.helpers.servers import LocalServer
 
 
 @contextmanager

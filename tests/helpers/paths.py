@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 SEED_TEXT = FIXTURES / "seed" / "article.txt"
+SEED_PAGE = FIXTURES / "pages" / "seed.html"  # the seed article's page
+OTHER_PAGE = FIXTURES / "e2e" / "other.html"
+FEEDS = FIXTURES / "feeds"
 SAMPLE_ARTICLES = FIXTURES / "corpus" / "articles"  # laid out like shared/corpus/articles
 SHARED = Path(os.environ.get("INGEST_SHARED", REPO.parent / "shared"))

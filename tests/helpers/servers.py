@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import formatdate, parsedate_to_datetime
@@ -26,7 +26,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-import pytest
 
 
 @dataclass(frozen=True)
@@ -250,10 +249,3 @@ def raw(status: int, headers: dict[str, str], body: bytes = b"") -> Handler:
         _head(out, status, headers)
         out.write(body)
     return handler
-
-
-@pytest.fixture
-def local_server() -> Iterator[LocalServer]:
-    """A running LocalServer; re-export from conftest.py with `from tests.servers import local_server`."""
-    with LocalServer() as srv:
-        yield srv
