@@ -248,7 +248,7 @@ def main() -> None:
     with store.engine.connect() as conn:
         for name, (ids, search) in queries(corpus).items():
             matches = _count(conn, ids, search)
-            p50, p95 = time_ms(lambda: _page(conn, ids, search), args.runs)
+            p50, p95 = time_ms(lambda ids=ids, search=search: _page(conn, ids, search), args.runs)
             print(f"{name:<58} {matches:>9,} {p50:8.1f} {p95:8.1f}", flush=True)
     for s in (store, empty):
         s.close()

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # legal in XML as &#127; or &#x85;, never in a URL
 from ingest.text import clean_text
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # legal in XML as &#127; or &#x85;, never in a URL
 
 
 @dataclass(frozen=True)
