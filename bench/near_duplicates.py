@@ -4,7 +4,7 @@ Usage: /work/venv/bin/python bench/near_duplicates.py [--small 10000] [--large 1
 
 Each size gets a fresh SQLite file in a temp dir with the real schema (``Store(url).prepare()``,
 Alembic). It is filled with bulk INSERTs (executemany, one transaction), then each lookup is
-timed exactly as ``Pipeline`` runs it: ``Store.candidates(band_keys(sig))``, each candidate's
+timed exactly as ``Pipeline`` runs it: ``Writer.candidates(band_keys(sig))`` (in a write transaction, as a poll's), each candidate's
 ``Signature.from_str``, and ``decide(...)`` with them (the fingerprint hashing of the new text
 is done before the clock starts: it does not depend on how much is stored). Half the lookups
 are reprints of a stored article (another first line, an added paragraph, a few words
@@ -61,7 +61,7 @@ from pathlib import Path
 
 from ingest.decide import Candidate, New, decide
 from ingest.fingerprint import SIGNATURE_SIZE, Signature, band_keys, similarity_signature
-from ingest.storage.store import Store
+from ingest.storage.store import Store, Writer
 
 N_REAL = 2_000  # stored articles with real text signatures (the originals of reprint queries)
 VOCABULARY = 20_000
@@ -138,9 +138,9 @@ def fill(path: Path, size: int, texts: Texts, rng: random.Random) -> dict[int, s
     return real
 
 
-def lookup(store: Store, sig: Signature):  # noqa: ANN201
+def lookup(writer: Writer, sig: Signature):  # noqa: ANN201
     """The pipeline's near-duplicate step (Pipeline._store_new): candidates, then decide."""
-    candidates = [Candidate(i, story, Signature.from_str(s)) for i, story, s in store.candidates(band_keys(sig))]
+    candidates = [Candidate(i, story, Signature.from_str(s)) for i, story, s in writer.candidates(band_keys(sig))]
     return decide([], {}, source="bench", owners={}, signature=sig, candidates=candidates), len(candidates)
 
 
@@ -169,20 +169,22 @@ class Bench:
         self.timings: list[float] = []
         self.raw: list[float] = []
         self.found = self.false = self.candidates = 0
-        for sig, _ in self.queries[:100]:  # warm the connection pool and page cache
-            lookup(self.store, sig)
+        with self.store.writing() as w:
+            for sig, _ in self.queries[:100]:  # warm the connection pool and page cache
+                lookup(w, sig)
 
     def round(self, queries: list[tuple[Signature, int | None]]) -> None:
-        for sig, original in queries:
-            start = time.perf_counter()
-            decision, count = lookup(self.store, sig)
-            self.timings.append((time.perf_counter() - start) * 1000)
-            self.candidates += count
-            assert isinstance(decision, New)
-            if original is not None:
-                self.found += decision.matched_item == original
-            else:
-                self.false += decision.matched_item is not None
+        with self.store.writing() as w:
+            for sig, original in queries:
+                start = time.perf_counter()
+                decision, count = lookup(w, sig)
+                self.timings.append((time.perf_counter() - start) * 1000)
+                self.candidates += count
+                assert isinstance(decision, New)
+                if original is not None:
+                    self.found += decision.matched_item == original
+                else:
+                    self.false += decision.matched_item is not None
         for sig, _ in queries:
             keys = band_keys(sig)
             start = time.perf_counter()

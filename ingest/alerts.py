@@ -13,15 +13,14 @@ import hashlib
 import hmac
 import json
 import random
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import httpx
-from ingest import atom
-from ingest.config import Outputs, Webhook
-from ingest.fetch import FetchSettings, _GuardedTransport, _Refused, _request, is_public_address, redact
+from ingest import atom, http
+from ingest.config import FetchSettings, Outputs, Webhook
+from ingest.http import redact
 from ingest.files import write_atomically
 from ingest.logs import log
 from ingest.storage import outbox
@@ -108,26 +107,20 @@ class Poster:
     """POST under the fetcher's guards: a total deadline, no private addresses unless allowed, no redirects."""
 
     def __init__(self, settings: FetchSettings):
-        allowed = (lambda ip: True) if settings.allow_private_networks else is_public_address
         self.settings = settings
-        self._client = httpx.Client(transport=_GuardedTransport(allowed), follow_redirects=False,
-                                    timeout=settings.timeout, trust_env=False)
+        self._client = http.client(http.address_policy(settings.allow_private_networks), settings.timeout)
 
     def close(self) -> None:
         self._client.close()
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         """The response status; the body is never read (the status is all a webhook answers)."""
-        _request.deadline = time.monotonic() + self.settings.timeout
         try:
-            with self._client.stream("POST", url, content=body, headers=dict(headers)) as response:
+            with http.request(self._client, "POST", url, timeout=self.settings.timeout, content=body,
+                              headers=dict(headers)) as response:
                 return response.status_code
-        except _Refused as exc:
+        except http.RequestError as exc:
             raise DeliveryError(f"{redact(url)}: {exc}") from None
-        except httpx.TimeoutException:
-            raise DeliveryError(f"{redact(url)}: no response within {self.settings.timeout:g} s") from None
-        except (httpx.TransportError, httpx.InvalidURL) as exc:
-            raise DeliveryError(f"{redact(url)}: {type(exc).__name__}: {exc}") from None
 
 
 class Sender:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ingest.logs import log
-from ingest.storage import hits as hit_store
+from ingest.storage.hits import Pair
 from ingest.storage.records import article_of, hit_row
 from ingest.storage.store import Store
 from ingest.storage.tables import HitRow, ItemRow
@@ -41,9 +41,9 @@ def rematch(store: Store, watchlists: Sequence[Watchlist], batch: int = 200,
     matcher = compile_watchlists(watchlists)
     versions = {w.name: w.version for w in watchlists}
     results = {name: Rematched(name) for name in versions}
-    for items in hit_store.item_batches(store.engine, batch):
-        stored = hit_store.hit_versions(store.engine, [i.id for i in items], list(versions))
-        stale: list[hit_store.Pair] = []
+    for items in store.hits.item_batches(batch):
+        stored = store.hits.versions([i.id for i in items], list(versions))
+        stale: list[Pair] = []
         new: list[HitRow] = []
         for item in items:
             found = _by_watchlist(matcher.match(article_of(item)))
@@ -60,10 +60,10 @@ def rematch(store: Store, watchlists: Sequence[Watchlist], batch: int = 200,
                 live = any(not historical for _, historical in old)
                 new.extend(_row(h, item, historical=not live) for h in hits)
         if stale or new:
-            hit_store.replace_hits(store.engine, versions, stale, new)
+            store.hits.replace(versions, stale, new)
         progress(len(items))
     if versions:
-        hit_store.save_versions(store.engine, versions, datetime.now(timezone.utc))
+        store.hits.save_versions(versions, datetime.now(timezone.utc))
     for r in results.values():
         log.info("rematched", watchlist=r.watchlist, checked=r.checked, flagged=r.flagged, dropped=r.dropped)
     return list(results.values())
@@ -71,7 +71,7 @@ def rematch(store: Store, watchlists: Sequence[Watchlist], batch: int = 200,
 
 def rematch_changed(store: Store, watchlists: Sequence[Watchlist]) -> list[Rematched]:
     """At daemon start: rematch only the watchlists whose definition changed since they were last run."""
-    evaluated = hit_store.evaluated_versions(store.engine)
+    evaluated = store.hits.evaluated_versions()
     return rematch(store, [w for w in watchlists if evaluated.get(w.name) != w.version])
 
 

@@ -210,12 +210,11 @@ def users() -> None:
 @pass_app
 def users_add(app: App, name: str, password: str) -> None:
     """Add user NAME, or set a new password for it (which signs out its sessions)."""
-    from ingest.storage import triage
     from ingest.web.auth import hash_password
 
     if not name.strip() or len(password) < 8:
         fail("a user needs a name and a password of at least 8 characters")
-    new = triage.save_user(app.store().engine, name, hash_password(password), datetime.now(timezone.utc))
+    new = app.store().users.save_user(name, hash_password(password), datetime.now(timezone.utc))
     click.echo(f"user {name} {'added' if new else 'has a new password'}")
 
 
@@ -225,14 +224,13 @@ def users_add(app: App, name: str, password: str) -> None:
 @pass_app
 def users_token(app: App, name: str, label: str) -> None:
     """Print a new API token for user NAME (send it as Authorization: Bearer TOKEN); it is shown only once."""
-    from ingest.storage import triage
     from ingest.web.auth import new_secret
 
-    engine = app.store().engine
-    if triage.user(engine, name) is None:
+    users = app.store().users
+    if users.user(name) is None:
         fail(f"no user named {name!r}: add it with `ingest users add {name}`", EXIT_FAILED)
     token = new_secret()
-    triage.add_token(engine, token, name, label, datetime.now(timezone.utc))
+    users.add_token(token, name, label, datetime.now(timezone.utc))
     click.echo(token)
 
 
@@ -248,28 +246,6 @@ def _run_workers(app: App, workers: int) -> None:
         fail(f"--workers needs the postgres extra (pip install 'ingest[postgres]'): {exc}", EXIT_FAILED)
     log_level = click.get_current_context().find_root().params["log_level"]
     cluster.run(app.config, app.store(), workers, log_level)
-
-
-def _when(value: str | None, option: str) -> datetime | None:
-    """ISO date/time, or a relative age like `2d`, `12h`, `30m` (that long ago)."""
-    if value is None:
-        return None
-    try:
-        return datetime.now(timezone.utc) - _age(value)
-    except ConfigError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"expected an ISO date like 2024-05-01 or an age like 2d or 12h, got {value!r}",
-                                 param_hint=option) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def _age(value: str) -> timedelta:
-    if value.strip().isdigit():  # a bare number is a year or a date fragment, not seconds
-        raise ConfigError(value)
-    return timedelta(seconds=config_mod.parse_duration(value))
 
 
 def _filters(command):  # noqa: ANN001, ANN201
@@ -299,24 +275,15 @@ def _csv_raw(command):  # noqa: ANN001, ANN201
                              "so that a spreadsheet does not run it as a formula.")(command)
 
 
-def _item_query(watchlist, flagged, sources, languages, story, since, until, search, state=None,  # noqa: ANN001
-                fetched_since=None, app: App | None = None, **page) -> ItemQuery:
-    """The store query of the filters; with `app` (the CLI), unknown source and watchlist names are errors."""
-    from ingest.search import SearchSyntaxError, parse
-    from ingest.storage.store import ItemQuery
+def _item_query(app: App, **filters) -> ItemQuery:
+    """`filters.item_query`, where unknown source and watchlist names are errors too."""
+    from ingest.filters import item_query
 
-    if app and watchlist:
-        _watchlist(app.config, watchlist)
-    if app and sources:
-        _known_sources(app, sources)
-    if search:
-        try:
-            parse(search)
-        except SearchSyntaxError as exc:
-            raise click.BadParameter(str(exc), param_hint="--search") from None
-    return ItemQuery(watchlist=watchlist, flagged=flagged, sources=tuple(sources), languages=tuple(languages),
-                     story=story, since=_when(since, "--since"), until=_when(until, "--until"),
-                     fetched_since=_when(fetched_since, "--fetched-since"), search=search, state=state, **page)
+    if filters["watchlist"]:
+        _watchlist(app.config, filters["watchlist"])
+    if filters["sources"]:
+        _known_sources(app, filters["sources"])
+    return item_query(**filters)
 
 
 def _known_sources(app: App, names: tuple[str, ...]) -> None:

@@ -1,38 +1,31 @@
-"""Bounded HTTP GET: a total deadline, a decoded-size cap, checked redirects, no private networks, polite per host.
+"""Bounded HTTP GET of feeds and pages: a decoded-size cap, checked redirects, conditional GET, polite per host.
 
-Every bound is enforced where it can be, not trusted to the server: the deadline clamps each socket
-read and write (so a server dripping one byte a second cannot stretch it), the size cap counts
-decoded bytes while decompressing (so a gzip bomb stops at the cap), and the private-network check
-runs on the addresses DNS returned, which are the only ones connected to (so DNS rebinding cannot
-slip past), on every redirect hop.
+Every bound is enforced where it can be, not trusted to the server: the size cap counts decoded bytes
+while decompressing (so a gzip bomb stops at the cap), and every redirect hop goes through `ingest.http`
+again, whose total deadline (one for the whole chain) clamps each socket operation and whose address
+policy refuses private networks on the address actually connected to.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Protocol
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
-import httpcore
 import httpx
 
+from ingest import http
 from ingest.config import FetchSettings
+from ingest.http import AddressPolicy, redact
+from ingest.schedule import MAX_RETRY_AFTER
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
-MAX_RETRY_AFTER = 31 * 24 * 3600.0
-SECRET_PARAMS = frozenset({"token", "access_token", "key", "api_key", "apikey", "password", "secret", "sig",
-                           "signature"})
 
 
 @dataclass(frozen=True)
@@ -75,29 +68,6 @@ class FetchError(Exception):
         super().__init__(f"{self.url}: {' '.join(detail.split())}")
 
 
-def redact(url: str) -> str:
-    """The URL without user:password@ and with secret-looking query values masked, for logs and errors."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    netloc = parts.netloc.rpartition("@")[2]
-    query = "&".join(_mask_param(p) for p in parts.query.split("&")) if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def _mask_param(param: str) -> str:
-    name, eq, _ = param.partition("=")
-    return f"{name}=REDACTED" if eq and name.lower() in SECRET_PARAMS else param
-
-
-def is_public_address(ip: IPAddress) -> bool:
-    """False for loopback, RFC 1918, link-local (cloud metadata), CGNAT, unique-local, multicast, unspecified."""
-    if isinstance(ip, ipaddress.IPv6Address) and (ip.ipv4_mapped or ip.sixtofour):
-        ip = ip.ipv4_mapped or ip.sixtofour
-    return ip.is_global and not ip.is_multicast
-
-
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait, from delta-seconds or an HTTP date; capped so a hostile date cannot park a feed forever."""
     if not value:
@@ -110,88 +80,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError):
         return None
     return min(max(0.0, when - (time.time() if now is None else now)), MAX_RETRY_AFTER)
-
-
-class _Refused(Exception):
-    """A hop would connect to an address the policy forbids."""
-
-    def __init__(self, ip: IPAddress):
-        super().__init__(f"refusing to connect to non-public address {ip}")
-
-
-# The deadline of the request the current thread is running: httpx is synchronous, so every
-# connect/read/write for a request happens on the thread that called Fetcher.get().
-_request = threading.local()
-
-
-def _clamp(timeout: float | None) -> float:
-    """A socket timeout that cannot outlive the request's deadline."""
-    remaining = _request.deadline - time.monotonic()
-    if remaining <= 0:
-        raise httpcore.ReadTimeout("total deadline passed")
-    return remaining if timeout is None else min(timeout, remaining)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream):
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamp(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
-
-    def get_extra_info(self, info: str):
-        return self._inner.get_extra_info(info)
-
-
-_resolver = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ingest-dns")
-
-
-class _GuardedBackend(httpcore.SyncBackend):
-    """Resolves the host itself, refuses forbidden addresses, and connects only to the addresses it checked."""
-
-    def __init__(self, allowed: Callable[[IPAddress], bool]):
-        self._allowed = allowed
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options=None) -> httpcore.NetworkStream:
-        lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-        try:
-            infos = lookup.result(timeout=_clamp(timeout))  # getaddrinfo itself cannot time out
-        except FutureTimeout:
-            raise httpcore.ConnectTimeout(f"resolving {host} took too long") from None
-        except (socket.gaierror, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
-        for ip in addresses:
-            if not self._allowed(ip):
-                raise _Refused(ip)
-        error: Exception = httpcore.ConnectError(f"no address for {host}")
-        for ip in addresses:
-            try:
-                stream = super().connect_tcp(str(ip), port, _clamp(timeout), local_address, socket_options)
-                return _DeadlineStream(stream)
-            except httpcore.ConnectError as exc:
-                error = exc
-        raise error
-
-
-class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, allowed: Callable[[IPAddress], bool]):
-        super().__init__(trust_env=False)
-        # httpx 0.28 cannot take a network backend; its pool is swapped for one that has ours.
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
-                                             max_keepalive_connections=20, keepalive_expiry=5.0,
-                                             network_backend=_GuardedBackend(allowed))
 
 
 class _Cookies(httpx.Cookies):
@@ -251,13 +139,11 @@ class Fetcher:
     """Thread-safe; `address_allowed` replaces the private-network policy (tests allow loopback only);
     `gate` replaces the in-process per-host limit (several worker processes share one in PostgreSQL)."""
 
-    def __init__(self, settings: FetchSettings, *, address_allowed: Callable[[IPAddress], bool] | None = None,
+    def __init__(self, settings: FetchSettings, *, address_allowed: AddressPolicy | None = None,
                  gate: HostGate | None = None):
         self.settings = settings
-        if address_allowed is None:
-            address_allowed = (lambda ip: True) if settings.allow_private_networks else is_public_address
-        self._client = httpx.Client(transport=_GuardedTransport(address_allowed), follow_redirects=False,
-                                    timeout=settings.timeout, trust_env=False)
+        self._client = http.client(address_allowed or http.address_policy(settings.allow_private_networks),
+                                   settings.timeout)
         self._client._cookies = _Cookies()  # the public setter would copy it into a plain httpx.Cookies
         self._cancelled = threading.Event()
         self._gate = gate or _HostGate(settings.per_host_concurrency, settings.per_host_delay, self._cancelled)
@@ -286,7 +172,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         redirects: list[tuple[int, str]] = []
-        started = None
+        started = deadline = None
         while True:
             parsed = _checked_url(url)
             if self._cancelled.is_set():
@@ -294,8 +180,8 @@ class Fetcher:
             with self._gate.slot(parsed.host):
                 if started is None:  # waiting for the first slot is queueing, not the request's time
                     started = time.monotonic()
-                    _request.deadline = started + self.settings.timeout
-                status, response_headers, content = self._exchange(url, parsed, headers, decode)
+                    deadline = started + self.settings.timeout  # one deadline for every hop
+                status, response_headers, content = self._exchange(url, parsed, headers, decode, deadline)
             if status not in REDIRECT_CODES or "location" not in response_headers:
                 break
             if len(redirects) >= self.settings.max_redirects:
@@ -308,8 +194,8 @@ class Fetcher:
         return Response(url, status, response_headers, content, int((time.monotonic() - started) * 1000),
                         tuple(redirects))
 
-    def _exchange(self, url: str, parsed: httpx.URL, headers: dict[str, str],
-                  decode: bool) -> tuple[int, httpx.Headers, bytes]:
+    def _exchange(self, url: str, parsed: httpx.URL, headers: dict[str, str], decode: bool,
+                  deadline: float) -> tuple[int, httpx.Headers, bytes]:
         """One hop, asked again once if the server hung up before answering.
 
         A keep-alive connection from the pool may be closed by the server (its idle timeout) just
@@ -317,17 +203,19 @@ class Fetcher:
         repeat opens a new connection; it stays within the request's deadline.
         """
         try:
-            return self._exchange_once(url, parsed, headers, decode)
+            return self._exchange_once(url, parsed, headers, decode, deadline)
         except FetchError as exc:
             if exc.kind != "connection" or _NO_RESPONSE not in str(exc):
                 raise
-        return self._exchange_once(url, parsed, headers, decode)
+        return self._exchange_once(url, parsed, headers, decode, deadline)
 
-    def _exchange_once(self, url: str, parsed: httpx.URL, headers: dict[str, str],
-                       decode: bool) -> tuple[int, httpx.Headers, bytes]:
+    def _exchange_once(self, url: str, parsed: httpx.URL, headers: dict[str, str], decode: bool,
+                       deadline: float) -> tuple[int, httpx.Headers, bytes]:
         """The status, headers and (only for 2xx) the body; every failure as FetchError."""
         try:
-            with self._client.stream("GET", parsed, headers=headers) as response:  # parsed once, by _checked_url
+            # `parsed` was parsed once, by _checked_url
+            with http.request(self._client, "GET", parsed, timeout=self.settings.timeout, deadline=deadline,
+                              headers=headers) as response:
                 content = b""
                 if 200 <= response.status_code < 300:
                     content = self._read_body(url, response, decode)
@@ -337,14 +225,8 @@ class Fetcher:
                     for _ in response.iter_raw():
                         pass
                 return response.status_code, response.headers, content
-        except _Refused as exc:
-            raise FetchError("private_address", url, str(exc)) from None
-        except httpx.TimeoutException:
-            raise FetchError("timeout", url, f"no complete response within {self.settings.timeout:g} s") from None
-        except (httpx.TransportError, httpx.DecodingError) as exc:
-            raise FetchError("connection", url, f"{type(exc).__name__}: {exc}") from None
-        except httpx.InvalidURL as exc:
-            raise FetchError("invalid_url", url, str(exc)) from None
+        except http.RequestError as exc:
+            raise FetchError(exc.kind, url, str(exc)) from None
 
     def _read_body(self, url: str, response: httpx.Response, decode: bool) -> bytes:
         cap = self.settings.max_bytes

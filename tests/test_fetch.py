@@ -7,7 +7,6 @@ range is still refused exactly as production refuses everything non-public.
 from __future__ import annotations
 
 import gzip
-import ipaddress
 import socket
 import threading
 import time
@@ -17,7 +16,7 @@ from email.utils import formatdate
 
 import pytest
 
-from ingest.fetch import FetchError, Fetcher, FetchSettings, decode_body, is_public_address, parse_retry_after, redact
+from ingest.fetch import FetchError, Fetcher, FetchSettings, decode_body, parse_retry_after
 from tests.helpers.servers import Request, drip, endless_chunked, raw, stall
 
 BOUND = 5.0  # seconds; every test runs with timeout=1 s, so anything near this is a hang
@@ -64,20 +63,6 @@ def test_deadline_covers_the_whole_redirect_chain(fetcher, local_server):
         local_server.route(f"/hop{hop}", handler=slow(0.4, redirect))
     assert failure(fetcher, local_server.url("/hop0")).kind == "timeout"
     assert local_server.hits["/hop3"] == 0
-
-
-def test_slow_dns_is_bounded_by_the_deadline(fetcher, monkeypatch):
-    release, real = threading.Event(), socket.getaddrinfo
-
-    def stuck_resolver(*args, **kwargs):  # a hung resolver cannot be made real on loopback
-        release.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", stuck_resolver)
-    try:
-        assert failure(fetcher, "http://feeds.example.test/rss").kind == "timeout"
-    finally:
-        release.set()
 
 
 def test_connection_refused(fetcher):
@@ -212,16 +197,6 @@ def test_allow_private_networks_setting(local_server):
         assert f.get(local_server.url("/ok")).content == b"fine"
 
 
-@pytest.mark.parametrize(("address", "public"), [
-    ("127.0.0.1", False), ("10.2.3.4", False), ("172.16.0.1", False), ("192.168.0.1", False),
-    ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False),
-    ("fc00::1", False), ("fe80::1", False), ("::1", False), ("::ffff:127.0.0.1", False), ("::ffff:10.0.0.1", False),
-    ("2002:7f00:1::", False), ("8.8.8.8", True), ("2606:4700::1111", True), ("::ffff:8.8.8.8", True),
-])
-def test_public_address_policy(address, public):
-    assert is_public_address(ipaddress.ip_address(address)) is public
-
-
 @pytest.mark.parametrize(("url", "kind"), [
     ("ftp://example.org/feed", "bad_scheme"), ("file:///etc/passwd", "bad_scheme"), ("javascript:alert(1)", "bad_scheme"),
     ("feed.xml", "invalid_url"), ("http:///feed", "invalid_url"),
@@ -235,13 +210,6 @@ def test_credentials_are_redacted_in_errors(fetcher):
     assert err.kind == "private_address"
     assert "hunter2" not in str(err) and "s3cret" not in str(err) and "alice" not in str(err)
     assert err.url == "http://10.9.9.9/feed?api_key=REDACTED&page=2"
-
-
-def test_redact():
-    assert redact("https://u:p@example.org/x?token=abc&q=news&SIG=zz#top") == \
-        "https://example.org/x?token=REDACTED&q=news&SIG=REDACTED#top"
-    assert redact("https://example.org/feed.xml") == "https://example.org/feed.xml"
-    assert redact("http://[bad") == "<unparseable URL>"
 
 
 # HTTP status handling

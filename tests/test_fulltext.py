@@ -34,7 +34,8 @@ def _add(store: Store, key: str, age_hours: int = 0, source: str = "s") -> int:
     when = NOW - timedelta(hours=age_hours)
     item = ItemRow(source=source, url=f"https://example.com/{key}", title=title, fetched_at=when, sort_time=when,
                    text=body, authors=authors, blocks=[{"kind": "paragraph", "text": body}])
-    return store.add(item, [("url", f"example.com/{key}")], [])
+    with store.writing() as w:
+        return w.add(item, [("url", f"example.com/{key}")], [])
 
 
 @pytest.fixture

@@ -56,13 +56,14 @@ def hostile(tmp_path, db_url):
     store = Store(db_url)
     now = datetime.now(timezone.utc)
     text = f"The CSTO said {TAKEOVER}red {BEL}bell {CSI}2J."
-    raw_id = store.add(
-        ItemRow(source="hostile", url=f"http://127.0.0.1/raw?{ESC}[31m", title=RAW_TITLE, published=now, fetched_at=now,
-                sort_time=now, authors=[f"{ESC}]0;author{BEL}"], site_name=f"Site{BEL}", text=text,
-                blocks=[{"kind": "paragraph", "text": text}, {"kind": "heading", "text": f"=1+1{ESC}[2J"}]),
-        [("url", "127.0.0.1/raw")],
-        [HitRow(watchlist="csto", version="v", term="CSTO", field="title", block=0, start=0, end=4, text="CSTO",
-                snippet=f"[[CSTO]] {TAKEOVER}")])
+    with store.writing() as w:
+        raw_id = w.add(
+            ItemRow(source="hostile", url=f"http://127.0.0.1/raw?{ESC}[31m", title=RAW_TITLE, published=now,
+                    fetched_at=now, sort_time=now, authors=[f"{ESC}]0;author{BEL}"], site_name=f"Site{BEL}", text=text,
+                    blocks=[{"kind": "paragraph", "text": text}, {"kind": "heading", "text": f"=1+1{ESC}[2J"}]),
+            [("url", "127.0.0.1/raw")],
+            [HitRow(watchlist="csto", version="v", term="CSTO", field="title", block=0, start=0, end=4, text="CSTO",
+                    snippet=f"[[CSTO]] {TAKEOVER}")])
     yield config, store, raw_id
     store.close()
 

@@ -35,13 +35,14 @@ def cli(tmp_path, db_url):
     store = Store(db_url)
     store.prepare()
     ids = []
-    for n, (source, lang, title, text, age, flag) in enumerate(ITEMS):
-        when = NOW - timedelta(days=age)
-        row = ItemRow(source=source, url=f"https://example.org/{n}", title=title, language=lang, published=when,
-                      fetched_at=when, sort_time=when, text=text, blocks=[{"kind": "paragraph", "text": text}])
-        hits = [HitRow(watchlist=flag, version="v", term="CSTO", field="title", block=0, start=0, end=4, text="CSTO",
-                       snippet=f"[[{title}]]")] if flag else []
-        ids.append(store.add(row, [("url", f"example.org/{n}")], hits))
+    with store.writing() as w:
+        for n, (source, lang, title, text, age, flag) in enumerate(ITEMS):
+            when = NOW - timedelta(days=age)
+            row = ItemRow(source=source, url=f"https://example.org/{n}", title=title, language=lang, published=when,
+                          fetched_at=when, sort_time=when, text=text, blocks=[{"kind": "paragraph", "text": text}])
+            hits = [HitRow(watchlist=flag, version="v", term="CSTO", field="title", block=0, start=0, end=4,
+                           text="CSTO", snippet=f"[[{title}]]")] if flag else []
+            ids.append(w.add(row, [("url", f"example.org/{n}")], hits))
     store.close()
     runner = CliRunner()
 
@@ -150,8 +151,9 @@ def test_csv_cells_cannot_start_a_formula(tmp_path, db_url):
     config = write_config(tmp_path, [("a", "https://example.org/a.xml")], db_url=db_url)
     store = Store(db_url)
     store.prepare()
-    for n, title in enumerate(formulas):
-        store.add(ItemRow(source="a", url=f"https://example.org/{n}", title=title, fetched_at=NOW,
+    with store.writing() as w:
+        for n, title in enumerate(formulas):
+            w.add(ItemRow(source="a", url=f"https://example.org/{n}", title=title, fetched_at=NOW,
                           sort_time=NOW - timedelta(minutes=n), text="x", blocks=[]), [("url", f"example.org/{n}")], [])
     store.close()
     runner = CliRunner()
@@ -169,11 +171,12 @@ def test_sort_and_filter_by_fetch_time(tmp_path, db_url):
     store = Store(db_url)
     store.prepare()
     old_page = datetime(2018, 3, 1, tzinfo=timezone.utc)
-    for n, (title, published, fetched) in enumerate([
-            ("fresh news", NOW - timedelta(hours=2), NOW - timedelta(hours=1)),
-            ("old page fetched today", old_page, NOW - timedelta(minutes=5)),
-            ("fetched last week", NOW - timedelta(days=8), NOW - timedelta(days=7))]):
-        store.add(ItemRow(source="a", url=f"https://example.org/{n}", title=title, published=published,
+    with store.writing() as w:
+        for n, (title, published, fetched) in enumerate([
+                ("fresh news", NOW - timedelta(hours=2), NOW - timedelta(hours=1)),
+                ("old page fetched today", old_page, NOW - timedelta(minutes=5)),
+                ("fetched last week", NOW - timedelta(days=8), NOW - timedelta(days=7))]):
+            w.add(ItemRow(source="a", url=f"https://example.org/{n}", title=title, published=published,
                           fetched_at=fetched, sort_time=published, text="x", blocks=[]), [("url", f"example.org/{n}")],
                   [])
     store.close()

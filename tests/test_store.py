@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, text
 
 from ingest.storage import migrate
-from ingest.storage.store import ItemQuery, SchemaError, Store, key_value
+from ingest.storage.store import Conflict, ItemQuery, SchemaError, Store, key_value
 from ingest.storage.tables import HitRow, ItemRow, SourceRow, SourceState
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -24,13 +24,19 @@ def _hit(watchlist: str = "csto") -> HitRow:
                   text="CSTO", snippet="[[CSTO]]")
 
 
+def add(store: Store, *args, **kwargs) -> int:
+    """One item in its own write transaction, as a poll's lone new item goes in."""
+    with store.writing() as w:
+        return w.add(*args, **kwargs)
+
+
 def test_prepare_creates_schema_at_head(store):
     assert migrate.current_revision(store.engine) == migrate.head_revision()
     store.prepare()  # idempotent
 
 
 def test_add_stores_item_fingerprints_and_hits_together(store):
-    item_id = store.add(_item(1), [("url", "example.com/1"), ("guid", "s\x1fg1")], [_hit()])
+    item_id = add(store, _item(1), [("url", "example.com/1"), ("guid", "s\x1fg1")], [_hit()])
     got = store.get(item_id)
     assert got.item.title == "Title 1"
     assert {(f.kind, f.value) for f in got.fingerprints} == {("url", "example.com/1"), ("guid", "s\x1fg1")}
@@ -40,8 +46,8 @@ def test_add_stores_item_fingerprints_and_hits_together(store):
 
 def test_known_answers_only_the_pairs_asked_for(store):
     """The lookup searches kinds and values as two lists: a stored pair made of one of each is not an answer."""
-    one = store.add(_item(1), [("url", "a"), ("guid", "b")], [])
-    two = store.add(_item(2), [("guid", "a"), ("content", "c")], [])
+    one = add(store, _item(1), [("url", "a"), ("guid", "b")], [])
+    two = add(store, _item(2), [("guid", "a"), ("content", "c")], [])
     assert store.known([("url", "a"), ("content", "b"), ("guid", "c")]) == {("url", "a"): one}
     assert store.known([("guid", "a"), ("guid", "b")]) == {("guid", "a"): two, ("guid", "b"): one}
 
@@ -61,8 +67,9 @@ def test_known_searches_the_fingerprint_index_on_sqlite(tmp_path):
 
 
 def test_colliding_fingerprint_rolls_back_the_whole_item(store):
-    store.add(_item(1), [("url", "example.com/1")], [])
-    assert store.add(_item(2), [("content", "abc"), ("url", "example.com/1")], [_hit()]) is None
+    add(store, _item(1), [("url", "example.com/1")], [])
+    with pytest.raises(Conflict):
+        add(store, _item(2), [("content", "abc"), ("url", "example.com/1")], [_hit()])
     assert store.count_items() == 1
     assert store.known([("content", "abc")]) == {}
     with store.engine.connect() as conn:
@@ -71,14 +78,14 @@ def test_colliding_fingerprint_rolls_back_the_whole_item(store):
 
 def test_long_fingerprint_values_are_hashed_but_still_found(store):
     long_url = "example.com/" + "x" * 2000
-    item_id = store.add(_item(1), [("url", long_url)], [])
+    item_id = add(store, _item(1), [("url", long_url)], [])
     assert key_value(long_url).startswith("sha256:")
     assert store.known([("url", long_url)]) == {("url", long_url): item_id}
 
 
 def test_query_orders_newest_first_and_filters(store):
-    old = store.add(_item(1, "a", NOW - timedelta(days=3), "the CSTO met"), [("url", "1")], [_hit()])
-    new = store.add(_item(2, "b", NOW - timedelta(hours=1), "nothing here"), [("url", "2")], [])
+    old = add(store, _item(1, "a", NOW - timedelta(days=3), "the CSTO met"), [("url", "1")], [_hit()])
+    new = add(store, _item(2, "b", NOW - timedelta(hours=1), "nothing here"), [("url", "2")], [])
     assert [s.item.id for s in store.query(ItemQuery())] == [new, old]
     assert [s.item.id for s in store.query(ItemQuery(watchlist="csto"))] == [old]
     assert [s.item.id for s in store.query(ItemQuery(sources=("b",)))] == [new]
@@ -89,8 +96,8 @@ def test_query_orders_newest_first_and_filters(store):
 
 
 def test_datetimes_come_back_timezone_aware_utc(store):
-    item_id = store.add(_item(1, published=datetime(2022, 6, 10, 9, 30, tzinfo=timezone(timedelta(hours=4)))),
-                        [("url", "1")], [])
+    item_id = add(store, _item(1, published=datetime(2022, 6, 10, 9, 30, tzinfo=timezone(timedelta(hours=4)))),
+                  [("url", "1")], [])
     assert store.get(item_id).item.published == datetime(2022, 6, 10, 5, 30, tzinfo=timezone.utc)
 
 
@@ -139,12 +146,24 @@ def test_text_postgresql_refuses_is_cleaned_on_both_backends(store):
     row = _item(1, text_="before\x00after \ud800lone")
     row.title = "Title\x00"
     row.blocks = [{"kind": "paragraph", "text": "a\x00b"}]
-    item_id = store.add(row, [("url", "nul\x00url")], [])
+    item_id = add(store, row, [("url", "nul\x00url")], [])
     assert store.known([("url", "nul\x00url")]) == {("url", "nul\x00url"): item_id}
     got = store.get(item_id).item
     assert (got.title, got.text, got.blocks[0]["text"]) == ("Title", "beforeafter ?lone", "ab")
     store.add_sightings([{"item_id": item_id, "source": "s\x00", "url": "u\x00", "by": "url", "seen_at": NOW}])
     assert [(g.source, g.url) for g in store.get(item_id).sightings] == [("s", "u")]
+
+
+def test_rows_the_stores_sessions_write_are_scrubbed_and_no_others(store):
+    """The scrubbing flush hook belongs to the store's own sessions, not to every SQLModel session in the process."""
+    import sqlmodel
+
+    from ingest.storage import session
+
+    store.saved.save(None, "mine", {"q": "a\x00b"}, NOW)  # an ORM row, through the store
+    assert store.saved.searches(None)[0].params == {"q": "ab"}
+    assert event.contains(session.Session, "before_flush", session._scrub_rows)
+    assert not event.contains(sqlmodel.Session, "before_flush", session._scrub_rows)
 
 
 def test_candidates_sharing_the_most_bands_come_first(store):
@@ -155,10 +174,11 @@ def test_candidates_sharing_the_most_bands_come_first(store):
     for n in range(CANDIDATE_LIMIT + 10):  # share only band 00
         item = _item(n)
         item.signature = f"sig{n}"
-        store.add(item, [("url", f"example.com/{n}")], [], bands=[bands[0], f"01:other{n}"])
+        add(store, item, [("url", f"example.com/{n}")], [], bands=[bands[0], f"01:other{n}"])
     twin = _item(999)
     twin.signature = "twin"
-    twin_id = store.add(twin, [("url", "example.com/999")], [], bands=bands)
-    found = store.candidates(bands)
+    twin_id = add(store, twin, [("url", "example.com/999")], [], bands=bands)
+    with store.writing() as w:
+        found = w.candidates(bands)
     assert len(found) == CANDIDATE_LIMIT
     assert found[0][0] == twin_id and found[0][2] == "twin"

@@ -495,7 +495,8 @@ def test_per_story_rows_are_each_storys_newest_stored_matching_item_and_pages_ne
                           story_id=made[story] if story else None)
             hits = [HitRow(watchlist="w", version="v", term="x", field="title", block=0, start=0, end=1, text=name[0],
                            snippet="[[x]]")] if flagged else []
-            made[name] = store.add(row, [("url", name)], hits)
+            with store.writing() as w:
+                made[name] = w.add(row, [("url", name)], hits)
 
         def rows(**kw):
             return [s.item.title for s in store.query(ItemQuery(flagged=True, per_story=True, **kw))]
@@ -509,7 +510,7 @@ def test_per_story_rows_are_each_storys_newest_stored_matching_item_and_pages_ne
             return out
 
         assert rows() == paged() == ["b1", "a3", "c1"]  # a3: stored after a2, though published before it
-        triage.apply(store.engine, [made["a3"]], triage.Change("reviewed"), None, t0)
+        store.triage.apply([made["a3"]], triage.Change("reviewed"), None, t0)
         assert rows(state="unreviewed") == paged(state="unreviewed") == ["a2", "b1", "c1"]
         assert rows(state="reviewed") == ["a3"] and rows(state="starred") == []
         assert rows(story=made["a1"]) == ["a3"] and rows(sources=("other",)) == []

@@ -29,20 +29,25 @@ def _counts(engine: Engine, stmt) -> dict[str, dict[date, int]]:  # noqa: ANN001
     return dict(out)
 
 
-def items_per_day(engine: Engine, now: datetime, count: int = 30) -> dict[str, dict[date, int]]:
-    """Items per source and day, the last `count` days."""
-    since = datetime.combine(days(now, count)[0], datetime.min.time(), now.tzinfo)
-    day = func.date(ItemRow.fetched_at)
-    stmt = (select(ItemRow.source, day, func.count()).where(ItemRow.fetched_at >= since)
-            .group_by(ItemRow.source, day))
-    return _counts(engine, stmt)
+class Activity:
+    """`Store.activity`."""
 
+    def __init__(self, engine: Engine):
+        self.engine = engine
 
-def hits_per_day(engine: Engine, now: datetime, count: int = 30) -> dict[str, dict[date, int]]:
-    """Items flagged per watchlist and day (an item counts once a day per watchlist), the last `count` days."""
-    since = datetime.combine(days(now, count)[0], datetime.min.time(), now.tzinfo)
-    day = func.date(ItemRow.fetched_at)
-    stmt = (select(HitRow.watchlist, day, func.count(func.distinct(HitRow.item_id)))
-            .join(ItemRow, ItemRow.id == HitRow.item_id).where(ItemRow.fetched_at >= since)
-            .group_by(HitRow.watchlist, day))
-    return _counts(engine, stmt)
+    def items_per_day(self, now: datetime, count: int = 30) -> dict[str, dict[date, int]]:
+        """Items per source and day, the last `count` days."""
+        since = datetime.combine(days(now, count)[0], datetime.min.time(), now.tzinfo)
+        day = func.date(ItemRow.fetched_at)
+        stmt = (select(ItemRow.source, day, func.count()).where(ItemRow.fetched_at >= since)
+                .group_by(ItemRow.source, day))
+        return _counts(self.engine, stmt)
+
+    def hits_per_day(self, now: datetime, count: int = 30) -> dict[str, dict[date, int]]:
+        """Items flagged per watchlist and day (an item counts once a day per watchlist), the last `count` days."""
+        since = datetime.combine(days(now, count)[0], datetime.min.time(), now.tzinfo)
+        day = func.date(ItemRow.fetched_at)
+        stmt = (select(HitRow.watchlist, day, func.count(func.distinct(HitRow.item_id)))
+                .join(ItemRow, ItemRow.id == HitRow.item_id).where(ItemRow.fetched_at >= since)
+                .group_by(HitRow.watchlist, day))
+        return _counts(self.engine, stmt)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,11 +22,15 @@ from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, ev
                         tuple_, update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import SQLModel, select
 
 from ingest import search
 from ingest.config import LOCK_TIMEOUT
-from ingest.storage import fulltext, migrate
+from ingest.storage import fulltext, migrate, triage
+from ingest.storage.activity import Activity
+from ingest.storage.hits import Hits
+from ingest.storage.saved import SavedSearches
+from ingest.storage.session import Session, scrub
 from ingest.storage.tables import (
     AlertRow,
     BandRow,
@@ -43,7 +46,6 @@ from ingest.storage.tables import (
 )
 
 Key = tuple[str, str]  # (fingerprint kind, value)
-_SURROGATE = re.compile("[\ud800-\udfff]")
 WRITER_LOCK_KEY = 0x1D6E59  # advisory lock id: write transactions, one at a time (PostgreSQL)
 _MAX_KEY = 512  # longer fingerprint values are hashed: index entries stay small on both backends
 
@@ -124,30 +126,6 @@ _REVISED_FIELDS = ("title", "canonical_url", "published", "updated", "fetched_at
                    "signature", "entry_hash")
 
 
-def scrub(value: Any) -> Any:
-    """Text PostgreSQL refuses (NUL characters, lone surrogates) removed, in strings and in JSON values."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            value = value.replace("\x00", "")
-        return value.encode("utf-8", "replace").decode("utf-8") if _SURROGATE.search(value) else value
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    if isinstance(value, dict):
-        return {scrub(k): scrub(v) for k, v in value.items()}
-    return value
-
-
-@event.listens_for(Session, "before_flush")
-def _scrub_rows(session: Session, _context: Any, _instances: Any) -> None:
-    """Every row written through the ORM, on either backend, so SQLite and PostgreSQL store the same text."""
-    for row in (*session.new, *session.dirty):
-        for name, value in vars(row).items():
-            if not name.startswith("_") and isinstance(value, (str, list, dict)):
-                cleaned = scrub(value)
-                if cleaned is not value and cleaned != value:
-                    setattr(row, name, cleaned)
-
-
 def _insert_ignore(s: Session, table: type, rows: list[dict]) -> None:
     """INSERT … ON CONFLICT DO NOTHING on either backend: concurrent writers may race on unique keys."""
     if not rows:
@@ -198,6 +176,12 @@ class Store:
         # SQLite has one writer at a time, and a writer waiting in its busy handler sleeps up to 100 ms
         # between tries: threads of this process queue on a lock instead, and go the moment it is free.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        # The table groups of the web app and the rematch, each its own class (as the outbox).
+        self.hits = Hits(self.engine)
+        self.triage = triage.Triage(self.engine)
+        self.users = triage.Users(self.engine)
+        self.saved = SavedSearches(self.engine)
+        self.activity = Activity(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -239,11 +223,6 @@ class Store:
         with self.engine.connect() as conn:
             return _item_facts(conn, item_ids)
 
-    def candidates(self, bands: Sequence[str]) -> list[tuple[int, int, str]]:
-        """Stored items sharing a similarity band: (item_id, story_id, signature), found by index."""
-        with self.engine.connect() as conn:
-            return _candidates(conn, bands)
-
     @contextmanager
     def writing(self) -> Iterator[Writer]:
         """One write transaction; raises `Conflict` (all of it undone) if a fingerprint was stored meanwhile."""
@@ -260,15 +239,6 @@ class Store:
                 yield Writer(s)
         except IntegrityError as exc:
             raise Conflict(str(exc.orig)) from None
-
-    def add(self, item: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow], *, bands: Sequence[str] = (),
-            alerts: Iterable[str] = (), page: PageRow | None = None) -> int | None:
-        """One item in its own transaction; None when one of its fingerprints is stored already."""
-        try:
-            with self.writing() as w:
-                return w.add(item, keys, hits, bands=bands, alerts=alerts, page=page)
-        except Conflict:
-            return None
 
     def update(self, item_id: int, new: ItemRow, keys: Sequence[Key], hits: Sequence[HitRow], *,
                bands: Sequence[str] = (), alerts: Iterable[str] = (), page: PageRow | None = None,
@@ -458,6 +428,7 @@ class Writer:
         return _known(self.conn, keys)
 
     def candidates(self, bands: Sequence[str]) -> list[tuple[int, int, str]]:
+        """Stored items sharing a similarity band: (item_id, story_id, signature), found by index."""
         return _candidates(self.conn, bands)
 
     def item_facts(self, item_ids: Iterable[int | None]) -> dict[int, ItemFacts]:
@@ -607,8 +578,6 @@ def _criteria(q: ItemQuery, item: Any, walk: bool = False) -> list[Any]:
     if q.min_id is not None:
         out.append(item.id >= q.min_id)
     if q.state:
-        from ingest.storage import triage  # (it imports this module)
-
         out.append(triage.condition(q.state, item.id))
     return out
 

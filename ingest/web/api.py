@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic import Field as PydField
 
 from ingest import render
-from ingest.storage import saved, triage
+from ingest.storage import triage
 from ingest.web import auth, queries
 from ingest.web.queries import Filters
 
@@ -37,7 +37,7 @@ def items(request: Request, f: Annotated[Filters, Depends()]) -> dict[str, Any]:
 def item(request: Request, item_id: int) -> dict[str, Any]:
     store = request.app.state.store
     return {**render.record_dict(queries.item(store, item_id)),
-            "triage": _triage(triage.states(store.engine, [item_id]).get(item_id))}
+            "triage": _triage(store.triage.states([item_id]).get(item_id))}
 
 
 @router.get("/stories", summary="Stories with flagged items, newest first: one row per story with its outlets")
@@ -149,7 +149,7 @@ def _triage(row: Any) -> dict[str, Any]:
 @router.get("/items/{item_id}/triage", summary="An item's triage state")
 def item_triage(request: Request, item_id: int) -> dict[str, Any]:
     queries.item(request.app.state.store, item_id)
-    return _triage(triage.states(request.app.state.store.engine, [item_id]).get(item_id))
+    return _triage(request.app.state.store.triage.states([item_id]).get(item_id))
 
 
 @router.post("/triage", summary="Change the triage state of items (bearer token, or X-CSRF-Token with a session)")
@@ -159,7 +159,7 @@ def change_triage(request: Request, change: TriageChange) -> dict[str, Any]:
         what = triage.Change(change.action, change.note, tuple(change.labels))
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    changed = triage.apply(request.app.state.store.engine, change.items, what, request.state.user,
+    changed = request.app.state.store.triage.apply(change.items, what, request.state.user,
                            datetime.now(timezone.utc))
     return {"changed": changed}
 
@@ -178,7 +178,7 @@ def _search(row: Any, store: Any) -> dict[str, Any]:
 @router.get("/searches", summary="Your saved searches with their unread counts (everyone's without sign-in)")
 def searches(request: Request) -> dict[str, Any]:
     store = request.app.state.store
-    return {"searches": [_search(r, store) for r in saved.searches(store.engine, request.state.user)]}
+    return {"searches": [_search(r, store) for r in store.saved.searches(request.state.user)]}
 
 
 @router.post("/searches", status_code=201, summary="Save a search (the same name again replaces its filters)")
@@ -189,26 +189,26 @@ def save_search(request: Request, body: SavedSearch) -> dict[str, Any]:
         raise HTTPException(400, f"params: unknown filter {unknown[0]!r} (known: {', '.join(queries.SAVED_KEYS)})")
     queries.saved_filters(body.params)
     store = request.app.state.store
-    row = saved.save(store.engine, request.state.user, body.name.strip(), body.params, datetime.now(timezone.utc))
+    row = store.saved.save(request.state.user, body.name.strip(), body.params, datetime.now(timezone.utc))
     return _search(row, store)
 
 
 @router.get("/searches/{search_id}/items", summary="A saved search's items, newest first; they count as read after")
 def search_items(request: Request, search_id: int, cursor: str | None = None) -> dict[str, Any]:
     store = request.app.state.store
-    row = saved.search(store.engine, request.state.user, search_id)
+    row = store.saved.search(request.state.user, search_id)
     if row is None:
         raise HTTPException(404, f"no saved search with id {search_id}")
-    newest = saved.newest_id(store.engine)
+    newest = store.saved.newest_id()
     f = queries.Filters.of(row.params)
     rows, more = queries.items(store, replace(f, flagged=True, cursor=cursor).query())
-    saved.mark_seen(store.engine, row.id, newest)
+    store.saved.mark_seen(row.id, newest)
     return {"items": [render.summary_dict(r) for r in rows], "next": more}
 
 
 @router.delete("/searches/{search_id}", summary="Delete a saved search")
 def delete_search(request: Request, search_id: int) -> dict[str, Any]:
     auth.check_api_write(request)
-    if not saved.remove(request.app.state.store.engine, request.state.user, search_id):
+    if not request.app.state.store.saved.remove(request.state.user, search_id):
         raise HTTPException(404, f"no saved search with id {search_id}")
     return {"deleted": search_id}

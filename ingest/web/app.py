@@ -144,9 +144,7 @@ class WebServer:
 
     def refusal(self) -> str | None:
         """Why this address cannot be served: beyond loopback nobody could sign in without a user."""
-        from ingest.storage import triage
-
-        if self.settings.auth_required and not triage.has_users(self.store.engine):
+        if self.settings.auth_required and not self.store.users.has_users():
             return (f"listening on {self.settings.host} needs sign-in, and there are no users: "
                     "add one with `ingest users add NAME`")
         return None

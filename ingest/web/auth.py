@@ -23,8 +23,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from ingest.storage import triage
-
 SESSION_COOKIE, CSRF_COOKIE = "ingest_session", "ingest_csrf"
 SESSION_DAYS = 14
 PUBLIC = ("/login", "/static/")  # reachable without a user
@@ -62,18 +60,17 @@ class Guard(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next):  # noqa: ANN001, ANN201
         from ingest.web.app import LOOPBACK, error_response
 
-        settings, engine = request.app.state.settings, request.app.state.store.engine
+        settings, users = request.app.state.settings, request.app.state.store.users
         path = request.url.path
         if settings.loopback and (request.url.hostname or "") not in LOOPBACK:
             return error_response(request, 400, f"this app answers to localhost only, not to {request.url.hostname!r}")
         request.state.user, request.state.bearer = None, False
         bearer = request.headers.get("authorization", "")
         if bearer.lower().startswith("bearer "):
-            request.state.user = await run_in_threadpool(triage.token_user, engine, bearer[7:].strip())
+            request.state.user = await run_in_threadpool(users.token_user, bearer[7:].strip())
             request.state.bearer = request.state.user is not None
         elif SESSION_COOKIE in request.cookies:
-            request.state.user = await run_in_threadpool(triage.session_user, engine, request.cookies[SESSION_COOKIE],
-                                                         _now())
+            request.state.user = await run_in_threadpool(users.session_user, request.cookies[SESSION_COOKIE], _now())
         if settings.auth_required and request.state.user is None and not path.startswith(PUBLIC):
             if path.startswith("/api/") or request.method != "GET":
                 return error_response(request, 401, "sign in first: a session cookie from /login, "
@@ -119,6 +116,6 @@ def local_path(target: str | None) -> str:
 def start_session(response: Response, request: Request, name: str) -> None:
     token = new_secret()
     now = _now()
-    triage.add_session(request.app.state.store.engine, token, name, now, now + timedelta(days=SESSION_DAYS))
+    request.app.state.store.users.add_session(token, name, now, now + timedelta(days=SESSION_DAYS))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure(request), path="/",
                         max_age=SESSION_DAYS * 86400)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ingest import render
-from ingest.storage import saved, triage
+from ingest.storage import triage
 from ingest.web import auth, highlight, queries
 from ingest.web.queries import Filters
 
@@ -29,7 +29,7 @@ def inbox(request: Request, f: Annotated[Filters, Depends()]) -> HTMLResponse:
     store = request.app.state.store
     f = replace(f, state=f.state or "unreviewed")
     rows, more = queries.stories(store, replace(f, flagged=True).query(per_story=True))
-    marks = triage.states(store.engine, (r.item.item.id for r in rows))
+    marks = store.triage.states(r.item.item.id for r in rows)
     return page(request, "inbox.html", rows=rows, filters=f, more=more, triage=marks, states=("all", *triage.STATES),
                 sources=[s.name for s in request.app.state.config.sources],
                 watchlists=[w.name for w in request.app.state.config.watchlists])
@@ -39,7 +39,7 @@ def inbox(request: Request, f: Annotated[Filters, Depends()]) -> HTMLResponse:
 def item(request: Request, item_id: int) -> HTMLResponse:
     stored = queries.item(request.app.state.store, item_id)
     blocks = highlight.by_block(stored.hits)
-    mark = triage.states(request.app.state.store.engine, [item_id]).get(item_id)
+    mark = request.app.state.store.triage.states([item_id]).get(item_id)
     return page(request, "item.html", s=stored, i=stored.item, block_spans=blocks, mark=mark,
                 title_spans=highlight.title_spans(stored.hits), explain=render.explain(stored),
                 metadata=queries.metadata(stored.item))
@@ -71,7 +71,7 @@ async def change_triage(request: Request) -> RedirectResponse:
                                labels=tuple(str(form.get("labels") or "").split(",")))
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    await run_in_threadpool(triage.apply, request.app.state.store.engine, ids, change, request.state.user,
+    await run_in_threadpool(request.app.state.store.triage.apply, ids, change, request.state.user,
                             datetime.now(timezone.utc))
     return RedirectResponse(auth.local_path(str(form.get("next") or "/")), status_code=303)
 
@@ -85,8 +85,7 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 async def login(request: Request) -> Response:
     form = await auth.checked_form(request)
     name, password = str(form.get("name") or ""), str(form.get("password") or "")
-    engine = request.app.state.store.engine
-    row = await run_in_threadpool(triage.user, engine, name)
+    row = await run_in_threadpool(request.app.state.store.users.user, name)
     target = auth.local_path(str(form.get("next") or "/"))
     if not await run_in_threadpool(auth.check_password, row.password_hash if row else None, password):
         response = page(request, "login.html", next=target, failed=True)
@@ -102,7 +101,7 @@ async def logout(request: Request) -> RedirectResponse:
     await auth.checked_form(request)
     token = request.cookies.get(auth.SESSION_COOKIE)
     if token:
-        await run_in_threadpool(triage.end_session, request.app.state.store.engine, token)
+        await run_in_threadpool(request.app.state.store.users.end_session, token)
     response = RedirectResponse("/login" if request.app.state.settings.auth_required else "/", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response
@@ -160,7 +159,7 @@ def test_rule(request: Request, rule: str = "", limit: int = queries.TEST_ITEMS)
 @router.get("/searches", response_class=HTMLResponse)
 def searches(request: Request) -> HTMLResponse:
     store = request.app.state.store
-    rows = [(r, queries.unread(store, r.params, r.seen_id)) for r in saved.searches(store.engine, request.state.user)]
+    rows = [(r, queries.unread(store, r.params, r.seen_id)) for r in store.saved.searches(request.state.user)]
     return page(request, "searches.html", rows=rows, cap=queries.UNREAD_CAP)
 
 
@@ -173,7 +172,7 @@ async def save_search(request: Request) -> RedirectResponse:
         raise HTTPException(400, "name: give the search a name of 1 to 100 characters")
     params = {k: str(form.get(k)) for k in queries.SAVED_KEYS if form.get(k)}
     queries.saved_filters(params)
-    await run_in_threadpool(saved.save, request.app.state.store.engine, request.state.user, name, params,
+    await run_in_threadpool(request.app.state.store.saved.save, request.state.user, name, params,
                             datetime.now(timezone.utc))
     return RedirectResponse("/searches", status_code=303)
 
@@ -191,9 +190,9 @@ def open_search(request: Request, search_id: int) -> RedirectResponse:
     """Open a saved search: the inbox with its filters; what is stored now counts as read."""
     from urllib.parse import urlencode
 
-    engine = request.app.state.store.engine
+    saved = request.app.state.store.saved
     row = _saved(request, search_id)
-    saved.mark_seen(engine, row.id, saved.newest_id(engine))
+    saved.mark_seen(row.id, saved.newest_id())
     return RedirectResponse("/?" + urlencode(row.params), status_code=303)
 
 
@@ -201,12 +200,12 @@ def open_search(request: Request, search_id: int) -> RedirectResponse:
 async def delete_search(request: Request, search_id: int) -> RedirectResponse:
     await auth.checked_form(request)
     _saved(request, search_id)
-    saved.remove(request.app.state.store.engine, request.state.user, search_id)
+    request.app.state.store.saved.remove(request.state.user, search_id)
     return RedirectResponse("/searches", status_code=303)
 
 
 def _saved(request: Request, search_id: int) -> Any:
-    row = saved.search(request.app.state.store.engine, request.state.user, search_id)
+    row = request.app.state.store.saved.search(request.state.user, search_id)
     if row is None:
         raise HTTPException(404, f"no saved search with id {search_id}")
     return row

@@ -48,17 +48,17 @@ class Filters:
 
     def query(self, **extra) -> ItemQuery:  # noqa: ANN003
         """The store query, or a 400 naming the parameter that is wrong."""
-        from ingest.cli import _item_query
+        from ingest.filters import item_query
         from ingest.storage.triage import STATES
 
         state = None if self.state in (None, "", "all") else self.state
         if state is not None and state not in STATES:
             raise HTTPException(400, f"state: expected one of all, {', '.join(STATES)}; got {self.state!r}")
         try:
-            return _item_query(self.watchlist, self.flagged, (self.source,) if self.source else (),
-                               (self.language,) if self.language else (), self.story, self.since or None,
-                               self.until or None, self.q or None, limit=self.limit,
-                               after=render.read_cursor(self.cursor), state=state, **extra)
+            return item_query(self.watchlist, self.flagged, (self.source,) if self.source else (),
+                              (self.language,) if self.language else (), self.story, self.since or None,
+                              self.until or None, self.q or None, limit=self.limit,
+                              after=render.read_cursor(self.cursor), state=state, **extra)
         except click.BadParameter as exc:
             hint = _PARAM.get(exc.param_hint or "", exc.param_hint or "parameter")
             raise HTTPException(400, f"{hint}: {exc.message}") from None
@@ -123,12 +123,12 @@ class SourceView:
 
 
 def sources(app_state) -> list[SourceView]:  # noqa: ANN001
-    from ingest.storage.activity import days, items_per_day
+    from ingest.storage.activity import days
 
     store = app_state.store
     now = datetime.now(timezone.utc)
     states = {s.name: s for s in store.source_states()}
-    counts = items_per_day(store.engine, now, CHART_DAYS)
+    counts = store.activity.items_per_day(now, CHART_DAYS)
     span = days(now, CHART_DAYS)
     return [SourceView(s, states.get(s.name), store.count_items(s.name), charts.bars(counts.get(s.name, {}), span))
             for s in app_state.config.sources]
@@ -152,10 +152,10 @@ class WatchlistView:
 
 
 def watchlists(app_state) -> list[WatchlistView]:  # noqa: ANN001
-    from ingest.storage.activity import days, hits_per_day
+    from ingest.storage.activity import days
 
     now = datetime.now(timezone.utc)
-    counts = hits_per_day(app_state.store.engine, now, CHART_DAYS)
+    counts = app_state.store.activity.hits_per_day(now, CHART_DAYS)
     span = days(now, CHART_DAYS)
     return [WatchlistView(w, charts.bars(counts.get(w.name, {}), span)) for w in app_state.config.watchlists]
 

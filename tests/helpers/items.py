@@ -24,9 +24,8 @@ def add_item(store: Store, text: str, *, url: str, source: str = "a", story: int
     row = item_row(article, source=source, guid=None, url=url, final_url=None, origin="page", fetched_at=at)
     row.story_id = story
     alerts = sorted({h.watchlist for h in hits}) if alerting else []
-    item_id = store.add(row, [("url", url)], [hit_row(h) for h in hits], alerts=alerts)
-    assert item_id is not None
-    return item_id
+    with store.writing() as w:
+        return w.add(row, [("url", url)], [hit_row(h) for h in hits], alerts=alerts)
 
 
 def stored_guids(store: Store, source: str) -> set[str]:

@@ -1,0 +1,39 @@
+"""The ORM session of the storage modules, which scrubs every row it writes, and `scrub` itself."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlmodel
+from sqlalchemy import event
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(value: Any) -> Any:
+    """Text PostgreSQL refuses (NUL characters, lone surrogates) removed, in strings and in JSON values."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        return value.encode("utf-8", "replace").decode("utf-8") if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    return value
+
+
+class Session(sqlmodel.Session):
+    """A session whose flushes scrub the rows, so SQLite and PostgreSQL store the same text; only the store's
+    own sessions do this (other SQLModel sessions in the process are left alone)."""
+
+
+@event.listens_for(Session, "before_flush")
+def _scrub_rows(session: Session, _context: Any, _instances: Any) -> None:
+    for row in (*session.new, *session.dirty):
+        for name, value in vars(row).items():
+            if not name.startswith("_") and isinstance(value, (str, list, dict)):
+                cleaned = scrub(value)
+                if cleaned is not value and cleaned != value:
+                    setattr(row, name, cleaned)
