@@ -28,6 +28,7 @@ from sqlmodel import Session, SQLModel, select
 from ingest import search
 from ingest.config import LOCK_TIMEOUT
 from ingest.storage import fulltext, migrate
+from ingest.storage.outbox import Outbox
 from ingest.storage.tables import (
     AlertRow,
     BandRow,
@@ -195,6 +196,7 @@ class Store:
     def __init__(self, url: str, lock_timeout: float = LOCK_TIMEOUT):
         self.url = url
         self.engine = engine_for(url, lock_timeout)
+        self.outbox = Outbox(self.engine)
         # SQLite has one writer at a time, and a writer waiting in its busy handler sleeps up to 100 ms
         # between tries: threads of this process queue on a lock instead, and go the moment it is free.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
