@@ -23,6 +23,7 @@ from ingest import atom
 from ingest.config import Outputs, Webhook
 from ingest.fetch import FetchSettings, _GuardedTransport, _Refused, _request, is_public_address, redact
 from ingest.files import write_atomically
+from ingest.holds import interval_due, muted
 from ingest.logs import log
 from ingest.storage.outbox import Alert
 from ingest.storage.store import Store
@@ -60,10 +61,7 @@ def signature(secret: str, body: bytes) -> str:
 
 def digest_due(pending: Sequence[AlertRow], last_sent: datetime | None, every: float, now: datetime) -> bool:
     """A digest goes once its oldest alert has waited `every`, and never sooner than `every` after the last one."""
-    anchor = min(r.created_at for r in pending)
-    if last_sent is not None:
-        anchor = max(anchor, last_sent)
-    return now >= anchor + timedelta(seconds=every)
+    return interval_due(min(r.created_at for r in pending), last_sent, every, now)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -142,6 +140,8 @@ class Sender:
         work = []
         for name, out in self.hooks.items():  # each list on its own, so a dead receiver cannot starve the others
             at = now or datetime.now(timezone.utc)
+            if muted(out, at):
+                continue  # held in the outbox until the mute ends
             rows = self.outbox.due([name], at, BATCH)
             if not rows:
                 continue
@@ -234,19 +234,24 @@ class AtomFiles:
 
 
 class Alerts:
-    """The daemon's periodic job: send due webhooks, then refresh Atom files."""
+    """The daemon's periodic job: send due webhooks and notify messages, then refresh Atom files."""
 
-    def __init__(self, store: Store, outputs: Mapping[str, Outputs], settings: FetchSettings):
+    def __init__(self, store: Store, outputs: Mapping[str, Outputs], settings: FetchSettings,
+                 public_url: str | None = None):
+        from ingest.channels import Notifier  # (it imports this module)
+
         self.sender = Sender(store, outputs, settings)
+        self.notifier = Notifier(store, outputs, settings, public_url)
         self.atom = AtomFiles(store, outputs)
 
     @property
     def active(self) -> bool:
-        return bool(self.sender.hooks or self.atom.paths)
+        return bool(self.sender.hooks or self.notifier.lists or self.atom.paths)
 
     def tick(self) -> None:
         try:
             self.sender.run()
+            self.notifier.run()
             self.atom.refresh()
         except Exception:  # a bug or a database hiccup must not end the job; the next tick retries
             log.exception("alerts_crashed")
