@@ -66,9 +66,10 @@ def send(target: Target, message: Message, allow_private: bool) -> None:
     why = refusal(host, allow_private)
     if why:
         raise DeliveryError(f"{target.name}: {why}")
+    logging.getLogger("apprise").propagate = False  # its lines may name hosts and users: we report, scrubbed
     sender = apprise.Apprise()
     sender.add(target.url)
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         ok = sender.notify(body=message.body, title=message.title,
                            body_format=apprise.NotifyFormat.HTML if message.html else apprise.NotifyFormat.TEXT)
         said = captured.getvalue().strip().splitlines()

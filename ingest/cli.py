@@ -652,7 +652,8 @@ def alerts(ctx: click.Context, limit: int) -> None:
     """The delivery log, newest first: webhook alerts (wID) and notify deliveries (nID), pending, delivered or failing."""
     if ctx.invoked_subcommand is not None:
         return
-    entries = ctx.find_object(App).store().outbox.log(limit)
+    app = ctx.find_object(App)
+    entries = app.store().outbox.log([name for name, out in app.config.outputs.items() if out.webhook], limit)
     if not entries:
         say("no alerts yet")
     for e in entries:

@@ -106,10 +106,12 @@ class Outbox:
             rows = {r.id: r for r in s.exec(select(AlertRow).where(AlertRow.id.in_([d.alert_id for d in deliveries])))}
         return [rows[d.alert_id] for d in deliveries]
 
-    def log(self, limit: int = 50) -> list[Entry]:
-        """The newest webhook alerts and notify deliveries, for `ingest alerts`: newest first."""
+    def log(self, webhooks: Sequence[str], limit: int = 50) -> list[Entry]:
+        """The newest alerts of these watchlists' webhooks and every notify delivery, for `ingest alerts`:
+        newest first (a watchlist without a webhook has alert rows only as the source of its deliveries)."""
         with Session(self.engine) as s:
             alerts = s.exec(select(AlertRow, ItemRow.title).outerjoin(ItemRow, ItemRow.id == AlertRow.item_id)
+                            .where(AlertRow.watchlist.in_(list(webhooks)))
                             .order_by(AlertRow.id.desc()).limit(limit)).all()
             deliveries = s.exec(select(DeliveryRow, ItemRow.title).join(AlertRow, AlertRow.id == DeliveryRow.alert_id)
                                 .outerjoin(ItemRow, ItemRow.id == AlertRow.item_id)
