@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from ingest.storage.tables import AlertRow, DeliveryRow, HitRow, ItemRow, TargetRow
 
 Row = TypeVar("Row", AlertRow, DeliveryRow)
+NEW_TARGET_BACKLOG = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -78,11 +79,13 @@ class Outbox:
 
     def fan_out(self, watchlist: str, target: str, now: datetime) -> int:
         """Delivery rows for the watchlist's alerts this target has not got yet; returns how many were made.
-        A target seen for the first time starts after the newest alert, so adding one sends no backlog."""
+        A target seen for the first time gets only the alerts of the last `NEW_TARGET_BACKLOG`: adding one
+        to a busy watchlist sends no history, and a daemon's first poll racing its first sender run loses none."""
         from ingest.storage.store import _insert_ignore  # (store.py imports this module)
 
         with Session(self.engine) as s, s.begin():
-            newest = select(func.coalesce(func.max(AlertRow.id), 0)).where(AlertRow.watchlist == watchlist)
+            newest = select(func.coalesce(func.max(AlertRow.id), 0)).where(
+                AlertRow.watchlist == watchlist, AlertRow.created_at < now - NEW_TARGET_BACKLOG)
             _insert_ignore(s, TargetRow, [{"watchlist": watchlist, "target": target,
                                            "since_alert": s.exec(newest).one(), "added_at": now}])
             since = select(TargetRow.since_alert).where(TargetRow.watchlist == watchlist, TargetRow.target == target)
