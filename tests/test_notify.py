@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
 from ingest import config, messages
-from ingest.alerts import Sender
+from ingest.alerts import Alerts, Sender
 from ingest.article import Article, Block
 from ingest.channels import Notifier, refusal
 from ingest.config import Digest, FetchSettings, Outputs, Target, Webhook
@@ -184,6 +184,17 @@ def test_the_pipeline_queues_alerts_for_a_watchlist_with_only_notify_targets(tmp
             assert notifier.run() == 1 and notifier.run() == 0
         (request,) = chat.requests
     assert json.loads(request.body)["title"] == "[csto] Summit"
+
+
+def test_the_daemons_alert_job_runs_the_notifier(store):
+    with LocalServer() as chat:
+        chat.route("/hook", handler=answers([]))
+        job = Alerts(store, {"csto": Outputs(notify=(json_target(chat),))}, LOOPBACK, "https://ingest.example.org")
+        assert job.active
+        add_item(store, "CSTO.", url="https://e.org/1", at=datetime.now(timezone.utc))
+        job.tick()
+        (request,) = chat.requests
+    assert "https://ingest.example.org/items/" in json.loads(request.body)["message"]
 
 
 def test_concurrent_notifiers_send_each_delivery_once(store, db_url):
