@@ -93,8 +93,10 @@ class Target:
 
     def scrub(self, text: str) -> str:
         """`text` (an error from a channel) with every secret of this target replaced."""
+        from urllib.parse import quote
+
         for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
+            text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
         return text
 
 

@@ -302,6 +302,7 @@ def test_secrets_from_the_environment_never_reach_errors_or_logs(store, tmp_path
     assert row.last_error and "notify_failed" in logged
     assert "pw-secret-9876" not in row.last_error + logged
     assert target.scrub("x pw-secret-9876 y") == "x *** y"
+    assert replace(target, secrets=("p w/1",)).scrub("a p%20w%2F1 b p w/1") == "a *** b ***"  # URL-encoded too
 
 
 # -- holds: digests, mute, quiet hours ----------------------------------------------------------
@@ -322,7 +323,7 @@ def test_an_hourly_digest_holds_every_alert_of_its_window_once(store):
         assert notifier.run(T0 + timedelta(minutes=131)) == 1
         assert notifier.run(T0 + timedelta(hours=5)) == 0
         first, second = (json.loads(r.body) for r in chat.requests)
-    assert first["title"] == "[csto] 3 new alerts" and second["title"] == "[csto] 1 new alerts"
+    assert first["title"] == "[csto] 3 new alerts" and second["title"] == "[csto] 1 new alert"
     for minutes in (0, 10, 50):
         assert first["message"].count(f"CSTO]] at {minutes}.") == 1
     assert "CSTO]] later." in second["message"] and "at 0." not in second["message"]
