@@ -22,8 +22,8 @@ from ingest import atom, http
 from ingest.config import FetchSettings, Outputs, Webhook
 from ingest.http import redact
 from ingest.files import write_atomically
+from ingest.holds import interval_due, muted
 from ingest.logs import log
-from ingest.storage import outbox
 from ingest.storage.outbox import Alert
 from ingest.storage.store import Store
 from ingest.storage.tables import AlertRow, ItemRow
@@ -60,10 +60,7 @@ def signature(secret: str, body: bytes) -> str:
 
 def digest_due(pending: Sequence[AlertRow], last_sent: datetime | None, every: float, now: datetime) -> bool:
     """A digest goes once its oldest alert has waited `every`, and never sooner than `every` after the last one."""
-    anchor = min(r.created_at for r in pending)
-    if last_sent is not None:
-        anchor = max(anchor, last_sent)
-    return now >= anchor + timedelta(seconds=every)
+    return interval_due(min(r.created_at for r in pending), last_sent, every, now)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -126,7 +123,7 @@ class Poster:
 class Sender:
     def __init__(self, store: Store, outputs: Mapping[str, Outputs], settings: FetchSettings,
                  rng: Callable[[], float] = random.random):
-        self.engine = store.engine
+        self.outbox = store.outbox
         self.hooks = {name: o for name, o in outputs.items() if o.webhook}
         self.settings, self.rng = settings, rng
 
@@ -136,12 +133,14 @@ class Sender:
         work = []
         for name, out in self.hooks.items():  # each list on its own, so a dead receiver cannot starve the others
             at = now or datetime.now(timezone.utc)
-            rows = outbox.due(self.engine, [name], at, BATCH)
+            if muted(out, at):
+                continue  # held in the outbox until the mute ends
+            rows = self.outbox.due([name], at, BATCH)
             if not rows:
                 continue
             if not out.digest:
                 work.append((name, out, [[r] for r in rows]))
-            elif digest_due(rows, outbox.last_sent(self.engine, name), out.digest, at):
+            elif digest_due(rows, self.outbox.last_sent(name), out.digest, at):
                 work.append((name, out, [rows]))
         if not work:
             return 0
@@ -162,22 +161,22 @@ class Sender:
     def _deliver(self, poster: Poster, name: str, hook: Webhook, rows: list[AlertRow], digest: bool,
                  now: datetime) -> bool | None:
         """True: accepted; False: failed (retried later); None: another sender claimed every row."""
-        claimed = outbox.claim(self.engine, rows, now, self.settings.timeout + LEASE_MARGIN)
+        claimed = self.outbox.claim(rows, now, self.settings.timeout + LEASE_MARGIN)
         if not claimed:
             return None
-        key, body = message(name, outbox.details(self.engine, claimed), digest)
+        key, body = message(name, self.outbox.details(claimed), digest)
         try:
             status = poster.post(hook.url, body, headers(key, body, hook.secret, self.settings.user_agent))
             error = None if 200 <= status < 300 else f"HTTP {status} {httpx.codes.get_reason_phrase(status)}"
         except DeliveryError as exc:
             error = str(exc)
         if error is None:
-            outbox.mark_sent(self.engine, claimed, now)
+            self.outbox.mark_sent(claimed, now)
             log.info("alert_sent", watchlist=name, alerts=len(claimed), key=key, url=redact(hook.url))
             return True
         attempts = min(r.attempts for r in claimed)
         retry_at = now + timedelta(seconds=backoff(attempts, self.rng))
-        outbox.mark_failed(self.engine, claimed, retry_at, error)
+        self.outbox.mark_failed(claimed, retry_at, error)
         log.warning("alert_failed", watchlist=name, alerts=len(claimed), key=key, attempts=attempts,
                     retry_at=_iso(retry_at), error=error)
         return False
@@ -201,7 +200,7 @@ def feed_of(store: Store, watchlists: Sequence[str]) -> Callable[[str], bytes | 
     def feed(name: str) -> bytes | None:
         if name not in names:
             return None
-        return atom_feed(name, outbox.flagged(store.engine, name, ATOM_ENTRIES), datetime.now(timezone.utc))
+        return atom_feed(name, store.outbox.flagged(name, ATOM_ENTRIES), datetime.now(timezone.utc))
 
     return feed
 
@@ -210,17 +209,17 @@ class AtomFiles:
     """Rewrites a watchlist's Atom file when its ingestion hits changed since the last write."""
 
     def __init__(self, store: Store, outputs: Mapping[str, Outputs]):
-        self.engine = store.engine
+        self.outbox = store.outbox
         self.paths = {name: o.atom for name, o in outputs.items() if o.atom}
         self._marks: dict[str, tuple[int | None, int]] = {}
 
     def refresh(self, now: datetime | None = None) -> int:
         written = 0
         for name, path in self.paths.items():
-            mark = outbox.flagged_mark(self.engine, name)
+            mark = self.outbox.flagged_mark(name)
             if self._marks.get(name) == mark and path.exists():
                 continue
-            entries = outbox.flagged(self.engine, name, ATOM_ENTRIES)
+            entries = self.outbox.flagged(name, ATOM_ENTRIES)
             write_atomically(path, atom_feed(name, entries, now or datetime.now(timezone.utc)))
             self._marks[name] = mark
             written += 1
@@ -228,19 +227,24 @@ class AtomFiles:
 
 
 class Alerts:
-    """The daemon's periodic job: send due webhooks, then refresh Atom files."""
+    """The daemon's periodic job: send due webhooks and notify messages, then refresh Atom files."""
 
-    def __init__(self, store: Store, outputs: Mapping[str, Outputs], settings: FetchSettings):
+    def __init__(self, store: Store, outputs: Mapping[str, Outputs], settings: FetchSettings,
+                 public_url: str | None = None):
+        from ingest.channels import Notifier  # (it imports this module)
+
         self.sender = Sender(store, outputs, settings)
+        self.notifier = Notifier(store, outputs, settings, public_url)
         self.atom = AtomFiles(store, outputs)
 
     @property
     def active(self) -> bool:
-        return bool(self.sender.hooks or self.atom.paths)
+        return bool(self.sender.hooks or self.notifier.lists or self.atom.paths)
 
     def tick(self) -> None:
         try:
             self.sender.run()
+            self.notifier.run()
             self.atom.refresh()
         except Exception:  # a bug or a database hiccup must not end the job; the next tick retries
             log.exception("alerts_crashed")

@@ -583,6 +583,7 @@ def watchlists(ctx: click.Context) -> None:
         out = cfg.outputs.get(w.name)
         sends = [n for n in ("webhook", "atom") if out and getattr(out, n)]
         sends += [f"digest {out.digest:g}s"] if out and out.digest else []
+        sends += [f"notify {t.name}" for t in out.notify] if out else []
         say(f"{w.name}  version {w.version}  {w.describe()}" + (f"; outputs: {', '.join(sends)}" if sends else ""))
 
 
@@ -609,6 +610,57 @@ def watchlists_test(app: App, name: str, text: str | None, path: str | None) -> 
     say(f"{name}: {plural(occurrences(hits), 'hit')}{capped}" if hits else f"{name}: no match")
     for h in hits:
         say(f"  paragraph {h.block + 1}, {h.term!r}: {h.snippet}")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.pass_context
+def alerts(ctx: click.Context, limit: int) -> None:
+    """The delivery log, newest first: webhook alerts (wID) and notify deliveries (nID), pending, delivered or failing."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = ctx.find_object(App)
+    entries = app.store().outbox.log([name for name, out in app.config.outputs.items() if out.webhook], limit)
+    if not entries:
+        say("no alerts yet")
+    for e in entries:
+        row = e.row
+        when = f"sent {_fmt(row.sent_at)}" if row.sent_at else f"next try {_fmt(row.next_attempt)}"
+        error = f"; last error: {row.last_error}" if row.last_error and row.state != "sent" else ""
+        say(f"{e.ident}  {e.status:<9}  {row.watchlist} -> {e.target}  {plural(row.attempts, 'attempt')}, {when}"
+            f"{error}  {e.title or '(item pruned)'}")
+
+
+@alerts.command(name="retry")
+@click.argument("ident", metavar="ID")
+@pass_app
+def alerts_retry(app: App, ident: str) -> None:
+    """Try alert or delivery ID (as `ingest alerts` shows it: w12, n34) at the next sender run."""
+    entry = app.store().outbox.retry(ident, datetime.now(timezone.utc))
+    if entry is None:
+        fail(f"no alert or delivery {ident!r} (ids look like w12 or n34, as 'ingest alerts' lists them)", EXIT_FAILED)
+    if entry.row.state == "sent":
+        fail(f"{ident} was delivered {_fmt(entry.row.sent_at)}; nothing to retry", EXIT_FAILED)
+    say(f"{ident}: due now ({entry.row.watchlist} -> {entry.target}); the running sender takes it within seconds")
+
+
+@alerts.command(name="test")
+@click.argument("name")
+@pass_app
+def alerts_test(app: App, name: str) -> None:
+    """Send one sample message to each notify target of watchlist NAME (ignoring digests, quiet hours and mute)."""
+    from ingest.channels import Notifier
+
+    cfg = app.config
+    _watchlist(cfg, name)
+    out = cfg.outputs.get(name)
+    if out is None or not out.notify:
+        fail(f"{cfg.path}: watchlist {name!r} has no notify targets")
+    outcomes = Notifier(app.store(), cfg.outputs, cfg.settings.fetch, cfg.public_url).test(name)
+    for o in outcomes:
+        say(f"{o.target}: " + ("sent" if o.error is None else f"FAILED {o.error}"))
+    if any(o.error for o in outcomes):
+        sys.exit(EXIT_FAILED)
 
 
 @main.group()

@@ -170,7 +170,7 @@ class _Worker:
                           config.settings.fetch.per_host_delay)
         fetcher = Fetcher(config.settings.fetch, gate=gate)
         return cls(config, store, fetcher, gate, Pipeline(config, store, fetcher),
-                   Alerts(store, config.outputs, config.settings.fetch), tuning)
+                   Alerts(store, config.outputs, config.settings.fetch, config.public_url), tuning)
 
     def close(self) -> None:
         self.fetcher.close()
@@ -272,7 +272,7 @@ def build_app(config: Config, tuning: Tuning, engine: Engine) -> procrastinate.A
                                       lock="ingest.recover_stalled", queueing_lock="ingest.recover_stalled")(recover_stalled))
     app.task(name="ingest.poll_source")(poll_source)
     app.task(name="ingest.rematch", lock="ingest.rematch", queueing_lock="ingest.rematch")(rematch)
-    if any(o.webhook or o.atom for o in config.outputs.values()):
+    if any(o.sends or o.atom for o in config.outputs.values()):
         app.periodic(cron=f"* * * * * */{int(ALERTS_EVERY)}")(
             app.task(name="ingest.alerts", lock="ingest.alerts", queueing_lock="ingest.alerts")(send_alerts))
     if config.retention.keep:

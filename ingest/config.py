@@ -6,12 +6,14 @@ so a user can fix a typo without reading a traceback.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import stat
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -67,12 +69,51 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class Digest:
+    """One message per interval (`every`, seconds) or per day at a local time (`at`, in the target's zone)."""
+
+    every: float | None = None
+    at: time | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A notify target: an Apprise URL with `${VAR}`s taken from the environment, and when it may be sent to."""
+
+    name: str
+    url: str = field(repr=False)  # expanded: may hold passwords and tokens, never logged or shown
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # the values put in, scrubbed from any error text
+    digest: Digest | None = None
+    quiet: tuple[time, time] | None = None  # local start and end (may wrap past midnight)
+    zone: str = "UTC"  # IANA time zone of `digest.at` and `quiet`
+
+    @property
+    def scheme(self) -> str:
+        return self.url.partition("://")[0].lower()
+
+    def scrub(self, text: str) -> str:
+        """`text` (an error from a channel) with every secret of this target replaced."""
+        from urllib.parse import quote
+
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
+        return text
+
+
+@dataclass(frozen=True)
 class Outputs:
     """Where a watchlist's alerts go; not part of the rule, so changing it never changes `Watchlist.version`."""
 
     webhook: Webhook | None = None
     atom: Path | None = None  # an Atom file rewritten by the daemon
     digest: float | None = None  # seconds: one webhook message per interval instead of one per alert
+    notify: tuple[Target, ...] = ()  # Apprise targets, each with its own outbox rows
+    mute_until: datetime | None = None  # nothing is sent before then; what was held goes after
+
+    @property
+    def sends(self) -> bool:
+        """Its alerts go through the outbox (the pipeline queues a row per story)."""
+        return bool(self.webhook or self.notify)
 
 
 @dataclass(frozen=True)
@@ -123,6 +164,7 @@ class Config:
     listen: tuple[str, int] | None = None  # `[server] listen`: the observability listener, off by default
     lock_timeout: float = LOCK_TIMEOUT  # `[database] lock_timeout`
     web_listen: tuple[str, int] | None = None  # `[web] listen`: the web app in `ingest run`, off by default
+    public_url: str | None = None  # `[web] public_url`: the web app as analysts reach it, for links in alerts
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -193,7 +235,8 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         watchlists=watchlists,
         outputs=outputs,
         listen=_listen(_table(raw, "server", where), where),
-        web_listen=_listen(_table(raw, "web", where), where, "web", "127.0.0.1:8080"),
+        web_listen=_listen(_table(raw, "web", where), where, "web", "127.0.0.1:8080", {"public_url"}),
+        public_url=_public_url(_table(raw, "web", where), where),
     )
 
 
@@ -215,10 +258,17 @@ def _check_atom_paths(outputs: dict[str, Outputs], database_url: str, path: Path
 
 
 def _listen(table: dict[str, Any], where: str, section: str = "server",
-            example: str = "127.0.0.1:9108") -> tuple[str, int] | None:
-    _check_keys(table, {"listen"}, where, f"{section}.")
+            example: str = "127.0.0.1:9108", others: set[str] = frozenset()) -> tuple[str, int] | None:
+    _check_keys(table, {"listen"} | others, where, f"{section}.")
     value = _typed(table, "listen", str, where, f"{section}.", None)
     return None if value is None else parse_listen(value, f"{where}: {section}.listen", example)
+
+
+def _public_url(table: dict[str, Any], where: str) -> str | None:
+    url = _typed(table, "public_url", str, where, "web.", None)
+    if url is not None and not re.match(r"^https?://[^/?#]+", url, re.I):
+        raise ConfigError(f"{where}: 'web.public_url' must be an http(s) URL like 'https://ingest.example.org', got {url!r}")
+    return url.rstrip("/") if url else None
 
 
 def parse_listen(value: str, what: str, example: str = "127.0.0.1:8080") -> tuple[str, int]:
@@ -389,12 +439,113 @@ def _outputs(items: list[dict[str, Any]], where: str, base: Path) -> dict[str, O
         atom = _typed(table, "atom", str, at, "", None)
         digest = parse_duration(table["digest"], f"{at}: 'digest'") if "digest" in table else None
         if digest is not None and webhook is None:
-            raise ConfigError(f"{at}: 'digest' needs a 'webhook' to send the digest to")
+            raise ConfigError(f"{at}: 'digest' needs a 'webhook' to send the digest to "
+                              "(a notify target takes its own: notify = [{url = \"...\", digest = \"1h\"}])")
         if atom is not None and not atom.strip():
             raise ConfigError(f"{at}: 'atom' must be a file path")
-        if webhook or atom:
-            outputs[table["name"]] = Outputs(webhook, base / atom if atom else None, digest)
+        notify = _notify(table.get("notify", []), at)
+        mute = _mute_until(table.get("mute_until"), at)
+        if webhook or atom or notify:
+            outputs[table["name"]] = Outputs(webhook, base / atom if atom else None, digest, notify, mute)
     return outputs
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _notify(items: Any, at: str) -> tuple[Target, ...]:
+    """`notify = ["json://…", {url = "mailto://…", name = "desk", digest = "08:00", timezone = "…", quiet = "22:00-07:00"}]`."""
+    if not isinstance(items, list):
+        raise ConfigError(f"{at}: 'notify' must be a list of Apprise URLs or tables like {{url = \"...\"}}")
+    targets: list[Target] = []
+    for i, item in enumerate(items):
+        prefix = f"notify[{i}]."
+        table = {"url": item} if isinstance(item, str) else item
+        if not isinstance(table, dict):
+            raise ConfigError(f"{at}: 'notify[{i}]' must be an Apprise URL or a table")
+        _check_keys(table, {"url", "name", "digest", "timezone", "quiet"}, at, prefix)
+        raw = _required(table, "url", str, at, prefix)
+        if not re.match(r"^[a-z][a-z0-9+.-]*://\S+$", raw, re.I):
+            raise ConfigError(f"{at}: '{prefix}url' must be an Apprise URL like 'mailto://…' or 'ntfy://…'")
+        scheme = raw.partition("://")[0].lower()
+        default = f"{scheme}-{hashlib.sha256(raw.encode()).hexdigest()[:6]}"  # stable while the URL is
+        name = check_name(_typed(table, "name", str, at, prefix, default), "notify target", at)
+        if name in {t.name for t in targets}:
+            raise ConfigError(f"{at}: two notify targets are named {name!r}")
+        zone = _typed(table, "timezone", str, at, prefix, "UTC")
+        _zone(zone, f"{at}: '{prefix}timezone'")
+        url, secrets = _expand(raw, f"{at}: '{prefix}url'")
+        targets.append(Target(name, url, secrets, _digest(table.get("digest"), f"{at}: '{prefix}digest'"),
+                              _quiet(_typed(table, "quiet", str, at, prefix, None), f"{at}: '{prefix}quiet'"), zone))
+    return tuple(targets)
+
+
+def _expand(url: str, where: str) -> tuple[str, tuple[str, ...]]:
+    """`${VAR}` replaced from the environment; the values are secrets (a missing one is a config error)."""
+    values = []
+
+    def value(match: re.Match) -> str:
+        found = os.environ.get(match.group(1))
+        if not found:
+            raise ConfigError(f"{where}: environment variable {match.group(1)} is not set or empty")
+        values.append(found)
+        return found
+
+    return _VARIABLE.sub(value, url), tuple(values)
+
+
+def _digest(value: Any, where: str) -> Digest | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and _CLOCK.match(value.strip()):
+        return Digest(at=_clock(value, where))
+    try:
+        return Digest(every=parse_duration(value, where))
+    except ConfigError:
+        raise ConfigError(f"{where}: expected an interval like '1h' or a daily time like '08:00', got {value!r}") from None
+
+
+def _clock(value: str, where: str) -> time:
+    m = _CLOCK.match(value.strip())
+    if not m:
+        raise ConfigError(f"{where}: expected a time of day like '07:30', got {value!r}")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _quiet(value: str | None, where: str) -> tuple[time, time] | None:
+    if value is None:
+        return None
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ConfigError(f"{where}: expected 'HH:MM-HH:MM' like '22:00-07:00', got {value!r}")
+    window = (_clock(start, where), _clock(end, where))
+    if window[0] == window[1]:
+        raise ConfigError(f"{where}: the quiet hours start and end at the same time")
+    return window
+
+
+def _zone(name: str, where: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: unknown time zone {name!r} (an IANA name like 'Europe/Yerevan')") from None
+
+
+def _mute_until(value: Any, at: str) -> datetime | None:
+    """A TOML date-time or an ISO string; one without a zone is UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(f"{at}: 'mute_until' must be a date and time like 2026-12-24T08:00:00Z, got {value!r}") from None
+    if not isinstance(value, datetime):
+        raise ConfigError(f"{at}: 'mute_until' must be a date and time like 2026-12-24T08:00:00Z, got {value!r}")
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _webhook(table: Any, at: str) -> Webhook:

@@ -91,7 +91,7 @@ class Daemon:
         self.store = store
         self.sources = config.sources
         self.watchlists = config.watchlists
-        self.alerts = Alerts(store, config.outputs, config.settings.fetch)
+        self.alerts = Alerts(store, config.outputs, config.settings.fetch, config.public_url)
         self.retention = config.retention
         self._executors = (CancellableExecutor(max_workers=max(2, min(len(config.sources), config.settings.concurrent_sources))),
                            CancellableExecutor(max_workers=1))  # heartbeat: long polls must not delay liveness

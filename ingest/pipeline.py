@@ -140,8 +140,8 @@ class Pipeline:
         self._blocked: dict[str, datetime] = {}
         self._blocked_read_at = datetime.min.replace(tzinfo=timezone.utc)
         self.robots = Robots(fetcher, config.settings.fetch.user_agent) if config.settings.robots else None
-        # Watchlists with a webhook: their hits go to the outbox (an Atom file reads the hits themselves).
-        self.alerting: set[str] = {name for name, out in config.outputs.items() if out.webhook}
+        # Watchlists with a webhook or notify targets: their hits go to the outbox (an Atom file reads the hits themselves).
+        self.alerting: set[str] = {name for name, out in config.outputs.items() if out.sends}
         self.settings = config.settings
 
     def poll(self, source: Source, planned: datetime | None = None) -> PollResult:

@@ -31,6 +31,7 @@ from ingest.storage.activity import Activity
 from ingest.storage.hits import Hits
 from ingest.storage.saved import SavedSearches
 from ingest.storage.session import Session, scrub
+from ingest.storage.outbox import Outbox
 from ingest.storage.tables import (
     AlertRow,
     BandRow,
@@ -176,7 +177,8 @@ class Store:
         # SQLite has one writer at a time, and a writer waiting in its busy handler sleeps up to 100 ms
         # between tries: threads of this process queue on a lock instead, and go the moment it is free.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
-        # The table groups of the web app and the rematch, each its own class (as the outbox).
+        # Table groups, each its own class on this engine: callers never reach into `engine`.
+        self.outbox = Outbox(self.engine)
         self.hits = Hits(self.engine)
         self.triage = triage.Triage(self.engine)
         self.users = triage.Users(self.engine)

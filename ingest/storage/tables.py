@@ -218,6 +218,33 @@ class AlertRow(SQLModel, table=True):
     sent_at: datetime | None = _utc()
 
 
+class DeliveryRow(SQLModel, table=True):
+    """One alert to one notify target (an Apprise URL): the outbox row of that channel, sent at most once."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (UniqueConstraint("alert_id", "target"), Index("ix_delivery_due", "watchlist", "target", "state"))
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(sa_column=Column(Integer, ForeignKey("alert.id", ondelete="CASCADE"), nullable=False))
+    watchlist: str
+    target: str  # the target's name in the watchlist's `notify` list
+    created_at: datetime = _utc(nullable=False)  # the alert's: digests and quiet hours count from it
+    state: str = "pending"  # pending | sent
+    attempts: int = 0
+    next_attempt: datetime = _utc(nullable=False)
+    last_error: str | None = None
+    sent_at: datetime | None = _utc()
+
+
+class TargetRow(SQLModel, table=True):
+    """A notify target as first seen: only alerts after `since_alert` go to it (adding one sends no backlog)."""
+
+    __tablename__ = "notify_target"
+    watchlist: str = Field(primary_key=True)
+    target: str = Field(primary_key=True)
+    since_alert: int
+    added_at: datetime = _utc(nullable=False)
+
+
 class WatchlistStateRow(SQLModel, table=True):
     """The definition of a watchlist last run over every stored item: a new version means a rematch is due."""
 

@@ -11,7 +11,7 @@ from ingest.watchlists.fold import fold_text
 
 FIELDS: tuple[str, ...] = ("title", "body", "caption")
 _FIELD_NAMES = {"title": "title", "body": "body", "caption": "caption", "captions": "caption"}
-OUTPUT_KEYS = {"webhook", "atom", "digest"}  # where alerts go: parsed by ingest.config, not part of the rule
+OUTPUT_KEYS = {"webhook", "atom", "digest", "notify", "mute_until"}  # where alerts go: parsed by ingest.config, not part of the rule
 _KEYS = {"name", "terms", "any", "all", "not", "near", "regex", "fields", "case", "diacritics"} | OUTPUT_KEYS
 _CASES = ("auto", "sensitive", "insensitive")
 

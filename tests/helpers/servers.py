@@ -249,3 +249,14 @@ def raw(status: int, headers: dict[str, str], body: bytes = b"") -> Handler:
         _head(out, status, headers)
         out.write(body)
     return handler
+
+
+def answers(plan: list[int]) -> Handler:
+    """A receiver (a JSON webhook's): each request gets the next status of `plan`, then 200; `plan` shrinks."""
+    lock = threading.Lock()
+
+    def handler(request: Request, out: BinaryIO) -> None:
+        with lock:
+            status = plan.pop(0) if plan else 200
+        _head(out, status, {"Content-Length": "0"})
+    return handler
