@@ -545,3 +545,22 @@ def test_keep_alive_responses_are_not_held_back_by_nagle(site):
         conn.close()
     finally:
         server.close()
+
+
+def test_a_request_made_the_moment_the_server_starts_is_answered(site):
+    """The socket listens before uvicorn's thread is up: a browser sent to the page at once is served, not refused."""
+    import http.client
+
+    from ingest.web.app import WebServer
+
+    _, cfg, store = site
+    server = WebServer(cfg, store, ("127.0.0.1", 0))
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.connect()  # before start(): refused if the socket only listened once uvicorn ran
+    server.start()
+    try:
+        conn.request("GET", "/nothing-here")
+        assert conn.getresponse().status == 404
+        conn.close()
+    finally:
+        server.close()

@@ -133,6 +133,9 @@ class WebServer:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.socket.bind((host, port))
+            # Listening from here on: a connection made before uvicorn's thread is up waits in the backlog
+            # instead of being refused.
+            self.socket.listen(2048)
         except OSError as exc:
             self.socket.close()
             raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
