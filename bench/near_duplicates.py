@@ -59,7 +59,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.decide import Candidate, New, decide
+from ingest.poll.decide import Candidate, New, decide
 from ingest.fingerprint import SIGNATURE_SIZE, Signature, band_keys, similarity_signature
 from ingest.storage.store import Store
 

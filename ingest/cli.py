@@ -120,8 +120,8 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from ingest.fetch import Fetcher
-    from ingest.pipeline import Pipeline
-    from ingest.workers import ExtractPool
+    from ingest.poll.pipeline import Pipeline
+    from ingest.poll.workers import ExtractPool
 
     cfg = app.config
     try:
@@ -503,8 +503,8 @@ def _fmt(value: datetime | None) -> str:
 def reextract(app: App, name: str | None) -> None:
     """Rebuild records from their stored pages with the current extractor, and re-run watchlists."""
     from ingest.fetch import Fetcher
-    from ingest.pipeline import Pipeline
-    from ingest.workers import ExtractPool
+    from ingest.poll.pipeline import Pipeline
+    from ingest.poll.workers import ExtractPool
 
     cfg = app.config
     try:
@@ -526,7 +526,7 @@ def check_source(app: App, name: str, limit: int) -> None:
     """Fetch a few current entries of a source and show what the extractor makes of them (stores nothing)."""
     from ingest.feeds import FeedError
     from ingest.fetch import Fetcher, FetchError
-    from ingest.pipeline import Pipeline
+    from ingest.poll.pipeline import Pipeline
 
     cfg = app.config
     try:

@@ -52,7 +52,7 @@ from ingest.backfill import rematch_changed
 from ingest.config import Config, ConfigError, Source
 from ingest.fetch import Fetcher
 from ingest.logs import log
-from ingest.pipeline import Pipeline, utcnow
+from ingest.poll.pipeline import Pipeline, utcnow
 from ingest.storage import migrate
 from ingest.storage.store import Store
 from ingest.storage.tables import SourceState

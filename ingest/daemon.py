@@ -22,11 +22,11 @@ from ingest.backfill import rematch_changed
 from ingest.config import Config, Source
 from ingest.fetch import Fetcher, FetchError, redact
 from ingest.logs import log
-from ingest.pipeline import Pipeline, PollResult, utcnow
+from ingest.poll.pipeline import Pipeline, PollResult, utcnow
 from ingest.schedule import NETWORK_KINDS, network_down
 from ingest.server import HEARTBEAT_SECONDS, Heartbeat, Listener, ListenError, Metrics
 from ingest.storage.store import Store
-from ingest.workers import ExtractPool
+from ingest.poll.workers import ExtractPool
 
 DAEMON_LOCK_KEY = 0x1D6E58  # advisory lock id: one embedded daemon per PostgreSQL database
 GRACE_SECONDS = 30.0  # how long SIGTERM waits for in-flight polls before leaving them to be redone

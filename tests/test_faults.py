@@ -29,7 +29,7 @@ import pytest
 from ingest import config, daemon
 from ingest.config import Config
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
+from ingest.poll.pipeline import Pipeline
 from ingest.storage.store import ItemQuery, Store
 from tests.servers import LocalServer, drip, endless_chunked, raw, stall
 from tests.test_end_to_end import _wait_for

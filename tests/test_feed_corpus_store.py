@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ingest import config
 from ingest.config import Source
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
+from ingest.poll.pipeline import Pipeline
 from ingest.storage.store import Store
 from tests.servers import LocalServer
 from tests.test_feed_corpus import manifest, summarize

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from ingest import config as config_mod
-from ingest import pipeline as pipeline_mod
+from ingest.poll import pipeline as pipeline_mod
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
+from ingest.poll.pipeline import Pipeline
 from ingest.storage.store import Store
-from ingest.workers import ExtractPool
+from ingest.poll.workers import ExtractPool
 from tests.servers import LocalServer
 
 # Tag soup inside an RSS item: feedparser's lenient path takes seconds per hundred kilobytes.

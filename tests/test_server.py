@@ -16,7 +16,7 @@ import pytest
 from ingest import config
 from ingest.config import ConfigError
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
+from ingest.poll.pipeline import Pipeline
 from ingest import server
 from ingest.server import Heartbeat, Listener, Metrics, database_problem
 from ingest.storage.store import Store

@@ -12,11 +12,11 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from ingest.build import Context, Page, build
+from ingest.poll.build import Context, Page, build
 from ingest.extract import SiteRules
 from ingest.feeds import FeedEntry
 from ingest.watchlists import Term, Watchlist
-from ingest.workers import ExtractPool, extract_page
+from ingest.poll.workers import ExtractPool, extract_page
 from tests.paths import SAMPLE_ARTICLES
 
 
@@ -91,7 +91,7 @@ def test_workers_leave_when_their_parent_dies(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(
         "import os, sys, time\n"
-        "from ingest.workers import ExtractPool\n"
+        "from ingest.poll.workers import ExtractPool\n"
         "if __name__ == '__main__':\n"
         "    pool = ExtractPool(processes=2)\n"
         "    pool.submit(b'<p>x</p>', 'text/html', 'https://example.org/').result(timeout=60)\n"

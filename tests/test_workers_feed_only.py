@@ -10,9 +10,9 @@ from html import escape
 from ingest import config
 from ingest.config import Source
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
+from ingest.poll.pipeline import Pipeline
 from ingest.storage.store import Store
-from ingest.workers import ExtractPool
+from ingest.poll.workers import ExtractPool
 from tests.servers import LocalServer
 
 WORDS = "the parliament met on a cold morning while crews on the border counted trucks and talked".split()

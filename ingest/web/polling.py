@@ -46,8 +46,8 @@ class Poller:
 
     def _poll(self, source: Source) -> None:
         from ingest.fetch import Fetcher
-        from ingest.pipeline import Pipeline, utcnow
-        from ingest.workers import ExtractPool
+        from ingest.poll.pipeline import Pipeline, utcnow
+        from ingest.poll.workers import ExtractPool
 
         try:
             with Fetcher(self.config.settings.fetch) as fetcher, \

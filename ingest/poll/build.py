@@ -1,7 +1,7 @@
 """What one feed entry becomes before storage: its article, fingerprints and watchlist hits.
 
 `build` is pure and takes only picklable arguments, so it runs in the extraction workers
-(`ingest.workers`): everything per entry that costs CPU (HTML extraction, the MinHash
+(`ingest.poll.workers`): everything per entry that costs CPU (HTML extraction, the MinHash
 signature, watchlist matching, compressing the page) happens there, on every core, and
 the polling process is left with fetching and storing.
 """

@@ -20,15 +20,15 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import OperationalError
 
 from ingest.article import Article
-from ingest.build import Built, Context, Page, build, fill
+from ingest.poll.build import Built, Context, Page, build, fill
 from ingest.config import Config, Source
-from ingest.decide import Candidate, Duplicate, Revision, claimed_only, decide, entry_hash, entry_keys, item_keys
+from ingest.poll.decide import Candidate, Duplicate, Revision, claimed_only, decide, entry_hash, entry_keys, item_keys
 from ingest.feeds import Feed, FeedEntry, FeedError
 from ingest.fetch import FetchError, Fetcher, Response, redact
 from ingest.fingerprint import Signature, fingerprints, normalize_url
 from ingest.logs import log
 from ingest.robots import Robots
-from ingest.workers import ExtractPool
+from ingest.poll.workers import ExtractPool
 from ingest.schedule import AUTO_MAX, Outcome, auto_interval, cache_hint, plan
 from ingest.storage.records import article_of, hit_row, item_row, page_body, page_row
 from ingest.storage.store import Conflict, Store, Writer
