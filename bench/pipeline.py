@@ -414,7 +414,8 @@ _MATCHER: list = []
 
 def _build_one(n: int) -> int:
     """The work every stored item requires, as a worker does it: extract, language, fingerprints, match, compress."""
-    from ingest.poll.build import Context, Page, build
+    from ingest.article import Page
+    from ingest.poll.build import Context, build
     from ingest.feeds import FeedEntry
 
     if not _MATCHER:

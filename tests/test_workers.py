@@ -12,7 +12,8 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from ingest.poll.build import Context, Page, build
+from ingest.article import Page
+from ingest.poll.build import Context, build
 from ingest.extract import SiteRules
 from ingest.feeds import FeedEntry
 from ingest.watchlists import Term, Watchlist

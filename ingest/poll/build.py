@@ -11,7 +11,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, replace
 
-from ingest.article import Article
+from ingest.article import Article, Page
 from ingest.extract import SiteRules, decode_html, extract
 from ingest.feeds import FeedEntry
 from ingest.fetch import FetchError, FetchSettings, decode_body, redact
@@ -27,21 +27,6 @@ class Context:
     rules: SiteRules | None = None
     tracking_params: tuple[str, ...] = ()
     max_bytes: int = FetchSettings.max_bytes  # of a decoded page
-
-
-@dataclass(frozen=True)
-class Page:
-    """A fetched article page, its body as sent: gzip-compressed if the server compressed it.
-
-    Decoding here, in a worker, rather than in the fetching process means that process never
-    holds or pickles the inflated page, and a compressed page is stored as it came.  In `Built`
-    the body is always compressed (gzip, or zlib when it came plain): `zlib.decompress(body, 47)`.
-    """
-
-    url: str
-    content_type: str | None
-    body: bytes
-    encoding: str = "identity"  # Content-Encoding
 
 
 @dataclass(frozen=True)

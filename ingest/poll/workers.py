@@ -31,8 +31,8 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import cached_property
 from typing import Any, TypeVar
 
-from ingest.article import Article
-from ingest.poll.build import Built, Context, Page, build
+from ingest.article import Article, Page
+from ingest.poll.build import Built, Context, build
 from ingest.extract import SiteRules, decode_html, extract
 from ingest.feeds import Feed, FeedEntry, parse_feed
 from ingest.watchlists import Matcher, Watchlist, compile_watchlists

@@ -6,7 +6,7 @@ import zlib
 from datetime import datetime, timedelta, timezone
 
 from ingest.article import Article, Block, LeadImage
-from ingest.poll.build import Page
+from ingest.article import Page
 from ingest.storage.tables import HitRow, ItemRow, PageRow
 from ingest.watchlists import Hit
 
@@ -74,7 +74,7 @@ def article_of(row: ItemRow) -> Article:
 
 
 def page_row(page: Page) -> PageRow:
-    """`page.body` is compressed already (as it came, or by `ingest.poll.build` in a worker)."""
+    """`page.body` is compressed already (as it came, or by `ingest.build` in a worker)."""
     return PageRow(url=page.url, content_type=page.content_type, body=page.body, fetched_at=datetime.now(timezone.utc))
 
 
