@@ -18,7 +18,7 @@ and per_host_delay = 0, because every feed is on one host (127.0.0.1) and per-ho
 would otherwise throttle the whole farm; logs at info level go to a file, as a daemon's would.
 
 What each line means (load = `uptime` 1-minute load average when the section ended):
-  ceiling      the work every item requires, alone: `ingest.poll.build.build` (decode, extract, language,
+  ceiling      the work every item requires, alone: `ingest.poll.draft.build` (decode, extract, language,
                fingerprints, watchlist matching, page compression) on the farm's pages, a fork Pool
                of cpu_count() processes, no I/O, no store: items/s, and CPU ms per item (the workers'
                user+sys).  The most the pipeline could reach; the target is cold >= 80% of it.
@@ -415,7 +415,7 @@ _MATCHER: list = []
 def _build_one(n: int) -> int:
     """The work every stored item requires, as a worker does it: extract, language, fingerprints, match, compress."""
     from ingest.article import Page
-    from ingest.poll.build import Context, build
+    from ingest.poll.draft import Context, build
     from ingest.feeds import FeedEntry
 
     if not _MATCHER:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.poll.build import Context, build
+from ingest.poll.draft import Context, build
 from ingest.feeds import FeedError, parse_feed
 from ingest.watchlists import compile_watchlists
 from tests.servers import local_server  # noqa: F401

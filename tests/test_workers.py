@@ -13,7 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 
 from ingest.article import Page
-from ingest.poll.build import Context, build
+from ingest.poll.draft import Context, build
 from ingest.extract import SiteRules
 from ingest.feeds import FeedEntry
 from ingest.watchlists import Term, Watchlist

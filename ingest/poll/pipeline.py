@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import OperationalError
 
 from ingest.article import Article, Page
-from ingest.poll.build import Built, Context, build, fill
+from ingest.poll.draft import Built, Context, build, fill
 from ingest.config import Config, Source
 from ingest.poll.decide import Candidate, Duplicate, Revision, claimed_only, decide, entry_hash, entry_keys, item_keys
 from ingest.feeds import Feed, FeedEntry, FeedError

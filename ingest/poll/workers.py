@@ -1,4 +1,4 @@
-"""Article extraction (and the rest of `ingest.poll.build`) in worker processes, so that it is not serialized by the GIL.
+"""Article extraction (and the rest of `ingest.poll.draft`) in worker processes, so that it is not serialized by the GIL.
 
 Fetching pages is I/O and is fine in threads; `decode_html` + `extract` are pure Python/lxml work
 that holds the GIL for most of their time, so with N page threads only about one core extracts.
@@ -32,7 +32,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from ingest.article import Article, Page
-from ingest.poll.build import Built, Context, build
+from ingest.poll.draft import Built, Context, build
 from ingest.extract import SiteRules, decode_html, extract
 from ingest.feeds import Feed, FeedEntry, parse_feed
 from ingest.watchlists import Matcher, Watchlist, compile_watchlists
