@@ -415,7 +415,7 @@ _MATCHER: list = []
 def _build_one(n: int) -> int:
     """The work every stored item requires, as a worker does it: extract, language, fingerprints, match, compress."""
     from ingest.article import Page
-    from ingest.poll.draft import Context, build
+    from ingest.poll.draft import Context, draft
     from ingest.feeds import FeedEntry
 
     if not _MATCHER:
@@ -424,7 +424,7 @@ def _build_one(n: int) -> int:
                                             for name, terms in WATCHLISTS.items()]))
     url = f"http://127.0.0.1/a/{n}.html"
     entry = FeedEntry(guid=f"farm-{n}", url=url, title=None, published=EPOCH, updated=None)
-    built = build(entry, Context("farm"), _MATCHER[0], Page(url, "text/html; charset=utf-8", _CEILING_PAGES[n]))
+    built = draft(entry, Context("farm"), _MATCHER[0], Page(url, "text/html; charset=utf-8", _CEILING_PAGES[n]))
     return len(built.article.blocks)
 
 

@@ -121,7 +121,7 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
 
     from ingest.fetch import Fetcher
     from ingest.poll.pipeline import Pipeline
-    from ingest.poll.workers import ExtractPool
+    from ingest.poll.workers import WorkerPool
 
     cfg = app.config
     try:
@@ -131,8 +131,8 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
     if not sources:
         fail(f"{cfg.path}: no sources configured")
     store = app.store()
-    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes, cfg.watchlists) as extractor:
-        pipeline = Pipeline(cfg, store, fetcher, extractor)
+    with Fetcher(cfg.settings.fetch) as fetcher, WorkerPool(cfg.settings.processes, cfg.watchlists) as workers:
+        pipeline = Pipeline(cfg, store, fetcher, workers)
         # Several sources at once, like the daemon: one source's feed is parsed or its items stored
         # while another's pages are fetched and extracted, so the workers and the network stay busy.
         with ThreadPoolExecutor(max_workers=cfg.settings.concurrent_sources) as pool, \
@@ -504,7 +504,7 @@ def reextract(app: App, name: str | None) -> None:
     """Rebuild records from their stored pages with the current extractor, and re-run watchlists."""
     from ingest.fetch import Fetcher
     from ingest.poll.pipeline import Pipeline
-    from ingest.poll.workers import ExtractPool
+    from ingest.poll.workers import WorkerPool
 
     cfg = app.config
     try:
@@ -512,9 +512,9 @@ def reextract(app: App, name: str | None) -> None:
     except ConfigError as exc:
         fail(str(exc))
     store = app.store()
-    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes, cfg.watchlists) as extractor, \
+    with Fetcher(cfg.settings.fetch) as fetcher, WorkerPool(cfg.settings.processes, cfg.watchlists) as workers, \
             progress(store.count_items(name), "re-extracting") as advance:
-        rebuilt, changed = Pipeline(cfg, store, fetcher, extractor).reextract(source, progress=advance)
+        rebuilt, changed = Pipeline(cfg, store, fetcher, workers).reextract(source, progress=advance)
     say(f"re-extracted {plural(rebuilt, 'item')}, {changed} changed")
 
 

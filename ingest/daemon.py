@@ -26,7 +26,7 @@ from ingest.poll.pipeline import Pipeline, PollResult, utcnow
 from ingest.schedule import NETWORK_KINDS, network_down
 from ingest.server import HEARTBEAT_SECONDS, Heartbeat, Listener, ListenError, Metrics
 from ingest.storage.store import Store
-from ingest.poll.workers import ExtractPool
+from ingest.poll.workers import WorkerPool
 
 DAEMON_LOCK_KEY = 0x1D6E58  # advisory lock id: one embedded daemon per PostgreSQL database
 GRACE_SECONDS = 30.0  # how long SIGTERM waits for in-flight polls before leaving them to be redone
@@ -86,8 +86,8 @@ class Daemon:
     """One APScheduler date job per source; each poll schedules the source's next one from its plan."""
 
     def __init__(self, config: Config, store: Store, fetcher: Fetcher):
-        self.extractor = ExtractPool(config.settings.processes, config.watchlists)
-        self.pipeline = Pipeline(config, store, fetcher, self.extractor)
+        self.workers = WorkerPool(config.settings.processes, config.watchlists)
+        self.pipeline = Pipeline(config, store, fetcher, self.workers)
         self.store = store
         self.sources = config.sources
         self.watchlists = config.watchlists
@@ -225,7 +225,7 @@ class Daemon:
             # Each item is one transaction: abandoning a poll loses nothing stored; it is redone next time.
             log.warning("daemon_abandoned_polls", grace_s=grace)
         else:
-            self.extractor.close()
+            self.workers.close()
 
 
 def _web(config: Config, store: Store):  # noqa: ANN202

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import OperationalError
 
 from ingest.article import Article, Page
-from ingest.poll.draft import Built, Context, build, fill
+from ingest.poll.draft import Draft, Context, draft, fill
 from ingest.config import Config, Source
 from ingest.poll.decide import Candidate, Duplicate, Revision, claimed_only, decide, entry_hash, entry_keys, item_keys
 from ingest.feeds import Feed, FeedEntry, FeedError
@@ -28,7 +28,7 @@ from ingest.fetch import FetchError, Fetcher, Response, redact
 from ingest.fingerprint import Signature, fingerprints, normalize_url
 from ingest.logs import log
 from ingest.robots import Robots
-from ingest.poll.workers import ExtractPool
+from ingest.poll.workers import WorkerPool
 from ingest.schedule import AUTO_MAX, Outcome, auto_interval, cache_hint, plan
 from ingest.storage.records import article_of, hit_row, item_row, page_body, page_row
 from ingest.storage.store import Conflict, Store, Writer
@@ -82,7 +82,7 @@ class Health:
     missing_titles: int = 0
     feed_fallbacks: int = 0
 
-    def count(self, b: Built) -> None:
+    def count(self, b: Draft) -> None:
         self.extracted += 1
         self.empty_bodies += b.empty_page
         self.feed_fallbacks += b.origin == "feed" and b.error is not None
@@ -100,7 +100,7 @@ class Stored:
     """What storing one built entry did; counted and logged once its transaction has committed."""
 
     outcome: str  # new, revised, duplicate or failed
-    built: Built
+    built: Draft
     item_id: int | None
     by: str | None = None  # the fingerprint kind that identified a duplicate or revision
     revision: int | None = None
@@ -132,11 +132,11 @@ def utcnow() -> datetime:
 
 
 class Pipeline:
-    def __init__(self, config: Config, store: Store, fetcher: Fetcher, extractor: ExtractPool | None = None):
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher, workers: WorkerPool | None = None):
         self.config = config
         self.store = store
         self.fetcher = fetcher
-        self.extractor = extractor or ExtractPool(processes=0, watchlists=config.watchlists)
+        self.workers = workers or WorkerPool(processes=0, watchlists=config.watchlists)
         self._blocked: dict[str, datetime] = {}
         self._blocked_read_at = datetime.min.replace(tzinfo=timezone.utc)
         self.robots = Robots(fetcher, config.settings.fetch.user_agent) if config.settings.robots else None
@@ -234,7 +234,7 @@ class Pipeline:
 
     def _parse(self, response: Response) -> Feed:
         """Parse in a worker process, bounded in time: feedparser is slow on big broken XML (~7 s/MB)."""
-        future = self.extractor.parse_feed(response.content, response.url, response.content_type,
+        future = self.workers.parse_feed(response.content, response.url, response.content_type,
                                            self.settings.max_entries)
         try:
             return future.result(timeout=PARSE_SECONDS)
@@ -323,7 +323,7 @@ class Pipeline:
             with ThreadPoolExecutor(max_workers=min(self.settings.threads, len(fresh))) as pool:
                 built = list(pool.map(lambda e: self._build(ctx, e), fresh))
         else:  # nothing to fetch: every entry to the workers at once, a chunk per process, then collect
-            futures = self.extractor.build_many(fresh, ctx)
+            futures = self.workers.draft_many(fresh, ctx)
             built = [self._built(ctx, e, f) for e, f in zip(fresh, futures)]
         for b in built:
             health.count(b)
@@ -334,19 +334,19 @@ class Pipeline:
     def _context(self, source: Source) -> Context:
         return Context(source.name, source.rules, tuple(self.settings.tracking_params), self.settings.fetch.max_bytes)
 
-    def _build(self, ctx: Context, entry: FeedEntry) -> Built:
+    def _build(self, ctx: Context, entry: FeedEntry) -> Draft:
         """Whatever goes wrong with one entry fails that entry alone; shutting down still stops the poll."""
         try:
             return self._fetch_and_build(ctx, entry)
         except Exception as exc:
             if _cancelled(exc):
                 raise
-            return Built(entry, None, "feed", None, error=_error(exc))
+            return Draft(entry, None, "feed", None, error=_error(exc))
 
-    def _fetch_and_build(self, ctx: Context, entry: FeedEntry) -> Built:
+    def _fetch_and_build(self, ctx: Context, entry: FeedEntry) -> Draft:
         """Fetch the entry's page here (I/O); extracting, fingerprinting and matching run in a worker."""
         if not (self.settings.pages and entry.url):
-            return self._built(ctx, entry, self.extractor.build(entry, ctx))
+            return self._built(ctx, entry, self.workers.draft(entry, ctx))
         started, response = time.monotonic(), None
         try:
             if self.robots and not self.robots.allowed(entry.url):
@@ -358,10 +358,10 @@ class Pipeline:
         except (FetchError, ValueError) as exc:
             if _cancelled(exc):
                 raise  # shutting down: storing the feed's text instead would be a worse record for good
-            future = self.extractor.build(entry, ctx, page_error=str(exc))
+            future = self.workers.draft(entry, ctx, page_error=str(exc))
         else:
             page = Page(response.url, response.content_type, response.content, response.content_encoding)
-            future = self.extractor.build(entry, ctx, page)
+            future = self.workers.draft(entry, ctx, page)
         b = self._built(ctx, entry, future)
         if b.origin == "page":
             log.info("page_fetch", source=ctx.source, url=redact(entry.url), status=response.status,
@@ -371,17 +371,17 @@ class Pipeline:
                         status=response.status if response else None, error=b.error)
         return b
 
-    def _built(self, ctx: Context, entry: FeedEntry, future: Future[Built]) -> Built:
+    def _built(self, ctx: Context, entry: FeedEntry, future: Future[Draft]) -> Draft:
         try:
             return future.result()
         except Exception as exc:  # the worker died (killed, out of memory): the feed's own content, built here
             error = f"extraction failed for {redact(entry.url or '')}: {_error(exc)}"
             try:
-                return build(entry, ctx, self.extractor.matcher, page_error=error)
+                return draft(entry, ctx, self.workers.matcher, page_error=error)
             except Exception as again:  # the entry itself breaks a stage: this entry fails, not the poll
-                return Built(entry, None, "feed", None, error=f"{error}; then {_error(again)}")
+                return Draft(entry, None, "feed", None, error=f"{error}; then {_error(again)}")
 
-    def _store_batch(self, source: Source, batch: list[Built], result: PollResult) -> None:
+    def _store_batch(self, source: Source, batch: list[Draft], result: PollResult) -> None:
         """Store a batch in one transaction; if another worker raced us to one of its items, or the database
         refused one, one at a time, so that only that entry fails."""
         try:
@@ -394,7 +394,7 @@ class Pipeline:
         for s in stored:
             s.count_and_log(source.name, result)
 
-    def _store_alone(self, source: Source, b: Built) -> Stored:
+    def _store_alone(self, source: Source, b: Draft) -> Stored:
         try:
             with self.store.writing() as w:
                 return self._store(w, source, b)
@@ -405,7 +405,7 @@ class Pipeline:
                 raise
             return Stored("failed", replace(b, error=f"storing failed: {_error(exc)}"), None)
 
-    def _store(self, w: Writer, source: Source, b: Built) -> Stored:
+    def _store(self, w: Writer, source: Source, b: Draft) -> Stored:
         url = b.entry.url or b.final_url or ""
         if b.article is None:
             return Stored("failed", b, None)
@@ -454,7 +454,7 @@ class Pipeline:
         rules = {s.name: s.rules for s in self.config.sources}
         rebuilt = changed = 0
         for item, page in self.store.pages(source.name if source else None):
-            article = self.extractor.submit(page_body(page), page.content_type, page.url,
+            article = self.workers.extract(page_body(page), page.content_type, page.url,
                                             rules.get(item.source)).result()
             article = _fill_missing(article, article_of(item))
             fps = fingerprints(article, source=item.source, guid=item.guid, entry_url=item.url, final_url=page.url,
@@ -462,7 +462,7 @@ class Pipeline:
             new = item_row(article, source=item.source, guid=item.guid, url=item.url, final_url=page.url,
                            origin=item.origin, fetched_at=item.fetched_at)
             new.entry_hash, new.signature = item.entry_hash, fps.signature.to_str() if fps.signature else None
-            hits = self.extractor.matcher.match(article)
+            hits = self.workers.matcher.match(article)
             self.store.update(item.id, new, item_keys(fps), [hit_row(h) for h in hits], bands=fps.bands,
                               revision=False)
             rebuilt += 1
@@ -470,7 +470,7 @@ class Pipeline:
             progress(1)
         return rebuilt, changed
 
-    def preview(self, source: Source, limit: int = 3) -> list[Built]:
+    def preview(self, source: Source, limit: int = 3) -> list[Draft]:
         """Fetch a few current entries and extract them, storing nothing (`ingest check-source`)."""
         feed = self._parse(self.fetcher.get(source.url))
         ctx = self._context(source)
