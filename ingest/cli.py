@@ -502,8 +502,7 @@ def _fmt(value: datetime | None) -> str:
 @pass_app
 def reextract(app: App, name: str | None) -> None:
     """Rebuild records from their stored pages with the current extractor, and re-run watchlists."""
-    from ingest.fetch import Fetcher
-    from ingest.poll.pipeline import Pipeline
+    from ingest.poll.reextract import reextract as rebuild
     from ingest.poll.workers import WorkerPool
 
     cfg = app.config
@@ -512,9 +511,9 @@ def reextract(app: App, name: str | None) -> None:
     except ConfigError as exc:
         fail(str(exc))
     store = app.store()
-    with Fetcher(cfg.settings.fetch) as fetcher, WorkerPool(cfg.settings.processes, cfg.watchlists) as workers, \
+    with WorkerPool(cfg.settings.processes, cfg.watchlists) as workers, \
             progress(store.count_items(name), "re-extracting") as advance:
-        rebuilt, changed = Pipeline(cfg, store, fetcher, workers).reextract(source, progress=advance)
+        rebuilt, changed = rebuild(cfg, store, workers, source, progress=advance)
     say(f"re-extracted {plural(rebuilt, 'item')}, {changed} changed")
 
 
@@ -535,10 +534,10 @@ def check_source(app: App, name: str, limit: int) -> None:
         fail(str(exc))
     with Fetcher(cfg.settings.fetch) as fetcher:
         try:
-            built = Pipeline(cfg, app.store(), fetcher).preview(source, limit)
+            drafts = Pipeline(cfg, app.store(), fetcher).preview(source, limit)
         except (FetchError, FeedError) as exc:
             fail(f"{name}: {exc}", EXIT_FAILED)
-    for b in built:
+    for b in drafts:
         say(f"== {b.entry.url}")
         if b.article is None:
             say(f"   failed: {b.error}")

@@ -45,8 +45,9 @@ class Poller:
         return thread
 
     def _poll(self, source: Source) -> None:
+        from ingest.clock import utcnow
         from ingest.fetch import Fetcher
-        from ingest.poll.pipeline import Pipeline, utcnow
+        from ingest.poll.pipeline import Pipeline
         from ingest.poll.workers import WorkerPool
 
         try:
