@@ -45,7 +45,7 @@ def test_rules_cross_the_process_boundary():
     assert got == extract_page(page, "text/html; charset=utf-8", "https://example.org/x", rules)
 
 
-def test_build_in_workers_equals_in_thread():
+def test_draft_in_workers_equals_in_thread():
     """Fingerprints and hits are computed in the workers, with watchlists compiled there once."""
     pages = _pages(3)
     entries = [FeedEntry(guid=f"g{n}", url=f"https://example.org/a/{n}", title=None, published=None, updated=None)
@@ -125,7 +125,7 @@ def _feed_entries(n: int) -> list[FeedEntry]:
             for i in range(n)]
 
 
-def test_build_many_equals_one_build_per_entry_in_order():
+def test_draft_many_equals_one_draft_per_entry_in_order():
     entries, ctx = _feed_entries(7), Context("src")
     watchlists = (Watchlist(name="fox", any_of=(Term("fox", case_sensitive=False),)),)
     in_thread = WorkerPool(processes=0, watchlists=watchlists)
