@@ -6,7 +6,7 @@ that holds the GIL for most of their time, so with N page threads only about one
 0 or 1 it runs in the calling thread, which is what a one-core machine or a test wants.
 
     with WorkerPool(processes=None, watchlists=config.watchlists) as pool:   # None: one process per core
-        built = pool.draft(entry, Context(source), Page(url, content_type, body)).result()
+        drafted = pool.draft(entry, Context(source), Page(url, content_type, body)).result()
         futures = pool.draft_many(entries, Context(source))   # feed-only: one task per process, a future per entry
         article = pool.extract(body, content_type, url, rules).result()        # extraction alone
 
