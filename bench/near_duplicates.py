@@ -59,8 +59,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.decide import Candidate, New, decide
 from ingest.fingerprint import SIGNATURE_SIZE, Signature, band_keys, similarity_signature
+from ingest.poll.decide import Candidate, New, decide
 from ingest.storage.store import Store, Writer
 
 N_REAL = 2_000  # stored articles with real text signatures (the originals of reprint queries)

@@ -18,7 +18,7 @@ and per_host_delay = 0, because every feed is on one host (127.0.0.1) and per-ho
 would otherwise throttle the whole farm; logs at info level go to a file, as a daemon's would.
 
 What each line means (load = `uptime` 1-minute load average when the section ended):
-  ceiling      the work every item requires, alone: `ingest.build.build` (decode, extract, language,
+  ceiling      the work every item requires, alone: `ingest.poll.draft.draft` (decode, extract, language,
                fingerprints, watchlist matching, page compression) on the farm's pages, a fork Pool
                of cpu_count() processes, no I/O, no store: items/s, and CPU ms per item (the workers'
                user+sys).  The most the pipeline could reach; the target is cold >= 80% of it.
@@ -414,8 +414,9 @@ _MATCHER: list = []
 
 def _build_one(n: int) -> int:
     """The work every stored item requires, as a worker does it: extract, language, fingerprints, match, compress."""
-    from ingest.build import Context, Page, build
+    from ingest.article import Page
     from ingest.feeds import FeedEntry
+    from ingest.poll.draft import Context, draft
 
     if not _MATCHER:
         from ingest.watchlists import Watchlist, compile_watchlists
@@ -423,8 +424,8 @@ def _build_one(n: int) -> int:
                                             for name, terms in WATCHLISTS.items()]))
     url = f"http://127.0.0.1/a/{n}.html"
     entry = FeedEntry(guid=f"farm-{n}", url=url, title=None, published=EPOCH, updated=None)
-    built = build(entry, Context("farm"), _MATCHER[0], Page(url, "text/html; charset=utf-8", _CEILING_PAGES[n]))
-    return len(built.article.blocks)
+    d = draft(entry, Context("farm"), _MATCHER[0], Page(url, "text/html; charset=utf-8", _CEILING_PAGES[n]))
+    return len(d.article.blocks)
 
 
 def ceiling(farm: Farm, limit: int) -> dict:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers.postgres import new_postgres_database, running_postgres  # noqa: E402
 from tests.helpers.cluster import FeedFarm, cluster_env, ingest, item_counts, start_workers, stop_workers, write_config  # noqa: E402
+from tests.helpers.postgres import new_postgres_database, running_postgres  # noqa: E402
 
 
 def _postgres_cpu(server: str) -> float:

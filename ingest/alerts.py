@@ -18,11 +18,12 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import httpx
+
 from ingest import atom, http
 from ingest.config import FetchSettings, Outputs, Webhook
-from ingest.http import redact
 from ingest.files import write_atomically
 from ingest.holds import interval_due, muted
+from ingest.http import redact
 from ingest.logs import log
 from ingest.storage.outbox import Alert
 from ingest.storage.store import Store

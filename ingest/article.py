@@ -56,3 +56,18 @@ class Article:
         """The seed layout: title, blank line, then every block (lead caption first) separated by blank lines."""
         parts = [self.title or ""] + [b.text for b in self.blocks]
         return "\n\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A fetched article page, its body as sent: gzip-compressed if the server compressed it.
+
+    It is decoded in an extraction worker rather than in the fetching process, so that process
+    never holds or pickles the inflated page, and a compressed page is stored as it came.  Once
+    built, the body is always compressed (gzip, or zlib when it came plain): `zlib.decompress(body, 47)`.
+    """
+
+    url: str
+    content_type: str | None
+    body: bytes
+    encoding: str = "identity"  # Content-Encoding

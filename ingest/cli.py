@@ -12,8 +12,8 @@ the standard library and the light `config` and `render` modules are imported he
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -120,8 +120,8 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from ingest.fetch import Fetcher
-    from ingest.pipeline import Pipeline
-    from ingest.workers import ExtractPool
+    from ingest.poll.pipeline import Pipeline
+    from ingest.poll.workers import WorkerPool
 
     cfg = app.config
     try:
@@ -131,8 +131,8 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
     if not sources:
         fail(f"{cfg.path}: no sources configured")
     store = app.store()
-    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes, cfg.watchlists) as extractor:
-        pipeline = Pipeline(cfg, store, fetcher, extractor)
+    with Fetcher(cfg.settings.fetch) as fetcher, WorkerPool(cfg.settings.processes, cfg.watchlists) as workers:
+        pipeline = Pipeline(cfg, store, fetcher, workers)
         # Several sources at once, like the daemon: one source's feed is parsed or its items stored
         # while another's pages are fetched and extracted, so the workers and the network stay busy.
         with ThreadPoolExecutor(max_workers=cfg.settings.concurrent_sources) as pool, \
@@ -469,9 +469,8 @@ def _fmt(value: datetime | None) -> str:
 @pass_app
 def reextract(app: App, name: str | None) -> None:
     """Rebuild records from their stored pages with the current extractor, and re-run watchlists."""
-    from ingest.fetch import Fetcher
-    from ingest.pipeline import Pipeline
-    from ingest.workers import ExtractPool
+    from ingest.poll.reextract import reextract as rebuild
+    from ingest.poll.workers import WorkerPool
 
     cfg = app.config
     try:
@@ -479,9 +478,9 @@ def reextract(app: App, name: str | None) -> None:
     except ConfigError as exc:
         fail(str(exc))
     store = app.store()
-    with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(cfg.settings.processes, cfg.watchlists) as extractor, \
+    with WorkerPool(cfg.settings.processes, cfg.watchlists) as workers, \
             progress(store.count_items(name), "re-extracting") as advance:
-        rebuilt, changed = Pipeline(cfg, store, fetcher, extractor).reextract(source, progress=advance)
+        rebuilt, changed = rebuild(cfg, store, workers, source, progress=advance)
     say(f"re-extracted {plural(rebuilt, 'item')}, {changed} changed")
 
 
@@ -493,7 +492,7 @@ def check_source(app: App, name: str, limit: int) -> None:
     """Fetch a few current entries of a source and show what the extractor makes of them (stores nothing)."""
     from ingest.feeds import FeedError
     from ingest.fetch import Fetcher, FetchError
-    from ingest.pipeline import Pipeline
+    from ingest.poll.pipeline import Pipeline
 
     cfg = app.config
     try:
@@ -502,10 +501,10 @@ def check_source(app: App, name: str, limit: int) -> None:
         fail(str(exc))
     with Fetcher(cfg.settings.fetch) as fetcher:
         try:
-            built = Pipeline(cfg, app.store(), fetcher).preview(source, limit)
+            drafts = Pipeline(cfg, app.store(), fetcher).preview(source, limit)
         except (FetchError, FeedError) as exc:
             fail(f"{name}: {exc}", EXIT_FAILED)
-    for b in built:
+    for b in drafts:
         say(f"== {b.entry.url}")
         if b.article is None:
             say(f"   failed: {b.error}")

@@ -34,30 +34,27 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from multiprocessing.process import BaseProcess
 
 import procrastinate
-from procrastinate.schema import SchemaManager
 from procrastinate import exceptions as queue_errors
 from procrastinate.jobs import Status
+from procrastinate.schema import SchemaManager
 from procrastinate.worker import Worker
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from ingest import config as config_mod
-from ingest import logs
-from ingest.alerts import EVERY as ALERTS_EVERY
+from ingest import jobs, logs
 from ingest.alerts import Alerts
-from ingest.backfill import rematch_changed
-from ingest.config import Config, ConfigError, Source
+from ingest.clock import utcnow
+from ingest.config import Config, ConfigError
 from ingest.fetch import Fetcher
+from ingest.jobs import ALERTS_EVERY, GRACE_SECONDS, is_due
 from ingest.logs import log
-from ingest.pipeline import Pipeline, utcnow
+from ingest.poll.pipeline import Pipeline
 from ingest.storage import migrate
 from ingest.storage.store import Store
-from ingest.storage.tables import SourceState
 
-GRACE_SECONDS = 30.0  # SIGTERM: running polls get this long to finish (as in the embedded daemon)
 JOBS_PER_WORKER = 4  # polls one worker process runs at once (each fetches its pages on its own threads)
 RESTART_BACKOFF_MAX = 30.0  # seconds between attempts to rebuild a worker that lost its database
 
@@ -186,14 +183,6 @@ def _here() -> _Worker:
     return _current
 
 
-def is_due(source: Source, state: SourceState | None, now: datetime, tick: float = 0.0) -> bool:
-    """Due at the tick nearest its planned time (half a tick early at most): waiting for the tick after
-    it would stretch every interval by up to a tick (`every = "10s"` polled every 20 s at a 10 s tick)."""
-    if state is None or state.config_url != source.url:  # never polled, or the config changed its URL
-        return True
-    return state.state != "gone" and (state.next_poll is None or state.next_poll <= now + timedelta(seconds=tick / 2))
-
-
 def _due_sources() -> list[str]:
     w, now = _here(), utcnow()
     states = {s.name: s for s in w.store.source_states()}
@@ -226,7 +215,7 @@ def poll_source(name: str) -> None:
     if not is_due(source, state, utcnow(), w.tuning.tick):
         return
     # The next poll is planned from this one's planned time, so the tick's rounding does not add up.
-    result = w.pipeline.poll(source, planned=state.next_poll if state and state.config_url == source.url else None)
+    result = w.pipeline.poll(source, planned=jobs.planned(source, state))
     if result.error:
         log.warning("poll_failed", source=name, error=result.error, next_poll=str(result.next_poll))
 
@@ -250,13 +239,12 @@ def send_alerts(timestamp: int) -> None:
 
 def prune(timestamp: int) -> None:
     w = _here()
-    cutoff = utcnow() - timedelta(seconds=w.config.retention.keep)
-    log.info("pruned", items=w.store.prune(cutoff, w.config.retention.keep_flagged), older_than=cutoff.isoformat())
+    jobs.prune(w.store, w.config.retention)
 
 
 def rematch() -> None:
     w = _here()
-    rematch_changed(w.store, w.config.watchlists)
+    jobs.rematch(w.store, w.config.watchlists)
 
 
 def build_app(config: Config, tuning: Tuning, engine: Engine) -> procrastinate.App:
@@ -272,7 +260,7 @@ def build_app(config: Config, tuning: Tuning, engine: Engine) -> procrastinate.A
                                       lock="ingest.recover_stalled", queueing_lock="ingest.recover_stalled")(recover_stalled))
     app.task(name="ingest.poll_source")(poll_source)
     app.task(name="ingest.rematch", lock="ingest.rematch", queueing_lock="ingest.rematch")(rematch)
-    if any(o.sends or o.atom for o in config.outputs.values()):
+    if jobs.alerts_wanted(config.outputs):
         app.periodic(cron=f"* * * * * */{int(ALERTS_EVERY)}")(
             app.task(name="ingest.alerts", lock="ingest.alerts", queueing_lock="ingest.alerts")(send_alerts))
     if config.retention.keep:

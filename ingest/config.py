@@ -216,7 +216,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     _check_keys(database, {"url", "lock_timeout"}, where, "database.")
     url = _resolve_sqlite_url(_typed(database, "url", str, where, "database.", "sqlite:///ingest.db"), path.parent)
     try:
-        urlsplit(url).port
+        _ = urlsplit(url).port  # raises on a port that is not a number
     except ValueError as exc:  # the message names the port, never the URL: it may hold a password
         raise ConfigError(f"{where}: 'database.url' is not a valid URL: {exc}") from None
     lock_timeout = _typed(database, "lock_timeout", (int, float), where, "database.", LOCK_TIMEOUT)

@@ -16,20 +16,20 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from sqlalchemy import text
 
-from ingest.alerts import EVERY as ALERTS_EVERY
 from ingest.alerts import Alerts, feed_of
-from ingest.backfill import rematch_changed
+from ingest.clock import utcnow
 from ingest.config import Config, Source
-from ingest.fetch import Fetcher, FetchError, redact
+from ingest.fetch import Fetcher, FetchError
+from ingest.http import redact
+from ingest.jobs import ALERTS_EVERY, GRACE_SECONDS, alerts_wanted, first_poll, poll_url, prune, rematch
 from ingest.logs import log
-from ingest.pipeline import Pipeline, PollResult, utcnow
+from ingest.poll.pipeline import Pipeline, PollResult
+from ingest.poll.workers import WorkerPool
 from ingest.schedule import NETWORK_KINDS, network_down
 from ingest.server import HEARTBEAT_SECONDS, Heartbeat, Listener, ListenError, Metrics
 from ingest.storage.store import Store
-from ingest.workers import ExtractPool
 
 DAEMON_LOCK_KEY = 0x1D6E58  # advisory lock id: one embedded daemon per PostgreSQL database
-GRACE_SECONDS = 30.0  # how long SIGTERM waits for in-flight polls before leaving them to be redone
 FIRST_POLL_SPREAD = 5.0  # seconds over which the first polls after start are spread
 PROBE_SECONDS = 30.0  # while our network is down: one probe request this often instead of every source's polls
 
@@ -86,13 +86,14 @@ class Daemon:
     """One APScheduler date job per source; each poll schedules the source's next one from its plan."""
 
     def __init__(self, config: Config, store: Store, fetcher: Fetcher):
-        self.extractor = ExtractPool(config.settings.processes, config.watchlists)
-        self.pipeline = Pipeline(config, store, fetcher, self.extractor)
+        self.workers = WorkerPool(config.settings.processes, config.watchlists)
+        self.pipeline = Pipeline(config, store, fetcher, self.workers)
         self.store = store
         self.sources = config.sources
         self.watchlists = config.watchlists
         self.alerts = Alerts(store, config.outputs, config.settings.fetch, config.public_url)
         self.retention = config.retention
+        self.outputs = config.outputs
         self._executors = (CancellableExecutor(max_workers=max(2, min(len(config.sources), config.settings.concurrent_sources))),
                            CancellableExecutor(max_workers=1))  # heartbeat: long polls must not delay liveness
         self.scheduler = BackgroundScheduler(
@@ -108,32 +109,24 @@ class Daemon:
         now = utcnow()
         states = {s.name: s for s in self.store.source_states()}  # one query, not one per source
         for source in self.sources:
-            state = states.get(source.name)
-            due = now
-            if state and state.config_url == source.url:
-                if state.state == "gone":
-                    log.warning("source_gone", source=source.name, url=redact(state.url))
-                    continue
-                due = max(state.next_poll or now, now)
+            due = first_poll(source, states.get(source.name), now)
+            if due is None:
+                log.warning("source_gone", source=source.name, url=redact(states[source.name].url))
+                continue
             # Spread the first polls so that a restart does not fire every source at once.
             self._schedule(source, due + timedelta(seconds=random.uniform(0, FIRST_POLL_SPREAD)))
             self._active.add(source.name)
         if self.retention.keep:
-            self.scheduler.add_job(self._prune, "interval", days=1, id="prune", next_run_time=now + timedelta(minutes=1))
+            self.scheduler.add_job(prune, "interval", days=1, args=[self.store, self.retention], id="prune",
+                                   next_run_time=now + timedelta(minutes=1))
         self.scheduler.add_job(self.heartbeat.beat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat",
                                executor="heartbeat", next_run_time=now, coalesce=True)
-        # Watchlists defined or changed since the last run see the stored items too (historical hits, no alerts).
-        self.scheduler.add_job(rematch_changed, "date", run_date=now, args=[self.store, self.watchlists],
+        self.scheduler.add_job(rematch, "date", run_date=now, args=[self.store, self.watchlists],
                                id="rematch", misfire_grace_time=None)
-        if self.alerts.active:
+        if alerts_wanted(self.outputs):
             self.scheduler.add_job(self.alerts.tick, "interval", seconds=ALERTS_EVERY, id="alerts", next_run_time=now,
                                    coalesce=True, max_instances=1, misfire_grace_time=None)
         self.scheduler.start()
-
-    def _prune(self) -> None:
-        cutoff = utcnow() - timedelta(seconds=self.retention.keep)
-        deleted = self.store.prune(cutoff, self.retention.keep_flagged)
-        log.info("pruned", items=deleted, older_than=cutoff.isoformat())
 
     def _schedule(self, source: Source, when: datetime) -> None:
         self.scheduler.add_job(self._poll, "date", run_date=when, args=[source], id=source.name, name=source.name,
@@ -195,9 +188,8 @@ class Daemon:
             return
         self._probes += 1
         source = next(s for s in self.sources if s.name == names[self._probes % len(names)])
-        state = self.store.source_state(source.name)
         try:
-            self.pipeline.fetcher.get(state.url if state and state.config_url == source.url else source.url)
+            self.pipeline.fetcher.get(poll_url(source, self.store.source_state(source.name)))
         except FetchError as exc:
             if exc.kind in NETWORK_KINDS:
                 log.info("network_probe", source=source.name, error=str(exc))
@@ -225,7 +217,7 @@ class Daemon:
             # Each item is one transaction: abandoning a poll loses nothing stored; it is redone next time.
             log.warning("daemon_abandoned_polls", grace_s=grace)
         else:
-            self.extractor.close()
+            self.workers.close()
 
 
 def _web(config: Config, store: Store):  # noqa: ANN202

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from ingest.fetch import FetchError, Fetcher
+from ingest.fetch import Fetcher, FetchError
 from ingest.logs import log
 
 TTL = 24 * 3600.0

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from ingest.storage import migrate
 
 if TYPE_CHECKING:
-    from ingest.pipeline import PollResult
+    from ingest.poll.pipeline import PollResult
 
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER = 3 * HEARTBEAT_SECONDS  # /livez fails when the scheduler has not ticked for this long

@@ -19,7 +19,6 @@ from tests.helpers.servers import LocalServer
 from tests.helpers.site import HTML, RSS, rss
 
 
-
 @pytest.fixture(scope="session")
 def postgres_server():
     """The base URL of a PostgreSQL server (database `postgres`)."""

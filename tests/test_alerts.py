@@ -33,9 +33,9 @@ from ingest.storage.tables import AlertRow, HitRow
 from ingest.watchlists import Watchlist
 from tests.helpers.items import CSTO, T0, add_item
 from tests.helpers.paths import SEED_PAGE
+from tests.helpers.servers import LocalServer
 from tests.helpers.site import rss
 from tests.helpers.waiting import wait_for
-from tests.helpers.servers import LocalServer
 
 SECRET = "s3cret"
 LOOPBACK = FetchSettings(allow_private_networks=True, timeout=5)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 
 from ingest.watchlists.matcher import MAX_HITS_PER_TERM
+from tests.helpers.cli import ingest, write_config
 from tests.helpers.servers import LocalServer
 from tests.helpers.site import page, serve_feed, serve_page
-from tests.helpers.cli import ingest, write_config
+
 REPEATS = 100_000
 
 

@@ -20,8 +20,8 @@ from ingest.config import Source
 from ingest.storage import migrate
 from ingest.storage.store import Store
 from ingest.storage.tables import ItemRow, SightingRow
-from tests.helpers.site import page
 from tests.helpers.polling import polling
+from tests.helpers.site import page
 
 SIZES = (4_000, 100_000)
 

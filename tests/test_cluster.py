@@ -23,10 +23,22 @@ except ImportError:
         raise
     pytest.skip("procrastinate not installed (extra `postgres`)", allow_module_level=True)
 
+from tests.helpers.cluster import (
+    HOSTS,
+    FeedFarm,
+    children,
+    cluster_env,
+    ingest,
+    item_counts,
+    owner_of_port,
+    stalled_sources,
+    start_workers,
+    stop_workers,
+    write_config,
+)
 from tests.helpers.postgres import as_postgres, pg_bin
-from tests.helpers.cluster import (HOSTS, FeedFarm, children, cluster_env, ingest, item_counts, owner_of_port,
-                                   stalled_sources, start_workers, stop_workers, write_config)
 from tests.helpers.waiting import wait_for
+
 postgres_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from ingest.config import LOCK_TIMEOUT
+from tests.helpers.cli import ingest, write_config
 from tests.helpers.servers import LocalServer
 from tests.helpers.site import page, serve_feed, serve_page
-from tests.helpers.cli import ingest, write_config
 
 SOURCE = "azatutyun-test"
 

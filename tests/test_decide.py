@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 
 from ingest.article import Article, Block
-from ingest.decide import Duplicate, New, Revision, decide, entry_keys, item_keys
 from ingest.feeds import FeedEntry
 from ingest.fingerprint import fingerprints
+from ingest.poll.decide import Duplicate, New, Revision, decide, entry_keys, item_keys
 
 
 def _entry(guid=None, url=None) -> FeedEntry:
@@ -86,7 +86,7 @@ def test_item_keys_cover_guid_urls_and_content():
 
 
 def test_a_url_is_claimed_only_when_it_is_the_items_canonical_and_not_its_own_link():
-    from ingest.decide import claimed_only
+    from ingest.poll.decide import claimed_only
 
     copy = _Owner("world", 1, url="http://example.com/world/copy", canonical_url="https://www.example.com/sci")
     assert claimed_only(("url", "https://example.com/sci"), copy)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from tests.helpers.cli import ingest, items, write_config
 from tests.helpers.paths import SAMPLE_ARTICLES
 from tests.helpers.servers import LocalServer
-from tests.helpers.cli import ingest, items, write_config
 from tests.helpers.site import page, serve_feed, serve_page
 
 

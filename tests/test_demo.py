@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from tests.helpers.cli import ingest, items
+
+
 def demo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ingest", "demo", *args], capture_output=True, text=True,
                           timeout=120, env=env)

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 
-
 from tests.helpers.cli import ingest, items, write_config
 from tests.helpers.paths import OTHER_PAGE, SEED_PAGE, SEED_TEXT
 from tests.helpers.site import rss

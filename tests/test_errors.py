@@ -6,10 +6,10 @@ import json
 import subprocess
 import sys
 
-from tests.helpers.servers import LocalServer
 from tests.helpers.cli import ingest, write_config
 from tests.helpers.paths import OTHER_PAGE
 from tests.helpers.ports import closed_port_url
+from tests.helpers.servers import LocalServer
 from tests.helpers.site import rss
 
 

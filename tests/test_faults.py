@@ -27,10 +27,10 @@ import pytest
 from ingest import config, daemon
 from ingest.config import Config
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
+from ingest.poll.pipeline import Pipeline
 from ingest.storage.store import ItemQuery, Store
-from tests.helpers.servers import LocalServer, drip, endless_chunked, raw, stall
 from tests.helpers.ports import free_port
+from tests.helpers.servers import LocalServer, drip, endless_chunked, raw, stall
 from tests.helpers.site import HTML, RSS, dated_rss, unique_page
 from tests.helpers.waiting import wait_for
 

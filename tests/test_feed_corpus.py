@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-
 from tests.helpers.feed_corpus import manifest, summarize
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from ingest import config
 from ingest.config import Source
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
+from ingest.poll.pipeline import Pipeline
 from ingest.storage.store import Store
-from tests.helpers.servers import LocalServer
 from tests.helpers.feed_corpus import manifest, summarize
+from tests.helpers.servers import LocalServer
 
 
 @dataclass

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.build import Context, build
 from ingest.feeds import FeedError, parse_feed
+from ingest.poll.draft import Context, draft
 from ingest.watchlists import compile_watchlists
 
 FEED_URL = "https://news.example.org/section/feed.xml"
@@ -161,7 +161,7 @@ def test_relative_images_in_entry_html_end_up_absolute():
     [in_rss] = parse_feed(rss, "https://news.example.org/feed.xml").entries
     [in_atom] = parse_feed(atom, "https://blog.example.com/feed.atom").entries
     assert 'src="img/a.jpg"' in in_rss.summary and 'src="https://cdn.example.com/posts/img/b.jpg"' in in_atom.content
-    images = [build(e, Context("s"), compile_watchlists(())).article.lead_image.url for e in (in_rss, in_atom)]
+    images = [draft(e, Context("s"), compile_watchlists(())).article.lead_image.url for e in (in_rss, in_atom)]
     assert images == ["https://news.example.org/2024/img/a.jpg", "https://cdn.example.com/posts/img/b.jpg"]
 
 
@@ -173,7 +173,7 @@ def test_unsanitized_entry_html_yields_only_text():
       &lt;object data="x.swf"&gt;&lt;/object&gt;&lt;p&gt;More words.&lt;/p&gt;</description></item></channel></rss>"""
     [entry] = parse_feed(rss, "https://news.example.org/feed.xml").entries
     assert "<script>" in entry.summary  # as the feed gave it
-    article = build(entry, Context("s"), compile_watchlists(())).article
+    article = draft(entry, Context("s"), compile_watchlists(())).article
     assert article.text == "Words of the story.\n\nMore words."
 
 

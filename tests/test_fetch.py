@@ -16,7 +16,7 @@ from email.utils import formatdate
 
 import pytest
 
-from ingest.fetch import FetchError, Fetcher, FetchSettings, decode_body, parse_retry_after
+from ingest.fetch import Fetcher, FetchError, FetchSettings, decode_body, parse_retry_after
 from tests.helpers.servers import Request, drip, endless_chunked, raw, stall
 
 BOUND = 5.0  # seconds; every test runs with timeout=1 s, so anything near this is a hang

@@ -21,13 +21,14 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from ingest import alerts, config as config_mod
+from ingest import alerts
+from ingest import config as config_mod
 from ingest.cli import main
 from ingest.opml import OpmlSource, to_opml
 from ingest.server import Heartbeat, Listener, Metrics
 from ingest.storage.store import Store
-from ingest.text import clean_text
 from ingest.storage.tables import HitRow, ItemRow
+from ingest.text import clean_text
 from tests.helpers.servers import LocalServer
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "hostile-output" / "feed.json"

@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from sqlmodel import Session, select
 
 from ingest.config import Source

@@ -7,10 +7,12 @@ import json
 import pytest
 from lxml import html as lxml_html
 
-from tests.helpers.servers import LocalServer
-from tests.helpers.site import page, serve_feed, serve_page
 from tests.helpers.cli import ingest, items, write_config
 from tests.helpers.paths import SEED_PAGE
+from tests.helpers.servers import LocalServer
+from tests.helpers.site import page, serve_feed, serve_page
+
+
 def _seed_paragraphs() -> list[str]:
     """The seed article's body paragraphs (a real news text, bundled with the tests)."""
     doc = lxml_html.fromstring(SEED_PAGE.read_bytes())

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from ingest import config as config_mod
-from ingest import pipeline as pipeline_mod
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
+from ingest.poll import pipeline as pipeline_mod
+from ingest.poll.pipeline import Pipeline
+from ingest.poll.workers import WorkerPool
 from ingest.storage.store import Store
-from ingest.workers import ExtractPool
 from tests.helpers.servers import LocalServer
 
 # Tag soup inside an RSS item: feedparser's lenient path takes seconds per hundred kilobytes.
@@ -27,7 +27,7 @@ def test_slow_parse_is_abandoned_and_the_source_marked_failed(tmp_path, monkeypa
         cfg = config_mod.load(path)
         store = Store(cfg.database_url)
         store.prepare()
-        with Fetcher(cfg.settings.fetch) as fetcher, ExtractPool(processes=2) as pool:
+        with Fetcher(cfg.settings.fetch) as fetcher, WorkerPool(processes=2) as pool:
             started = time.monotonic()
             result = Pipeline(cfg, store, fetcher, pool).poll(cfg.sources[0])
             took = time.monotonic() - started

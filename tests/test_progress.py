@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.servers import LocalServer
 from tests.helpers.cli import ingest, write_config
 from tests.helpers.paths import OTHER_PAGE
-from tests.helpers.site import rss
 from tests.helpers.ports import closed_port_url
+from tests.helpers.servers import LocalServer
+from tests.helpers.site import rss
 
 
 def on_terminal(config: Path, *args: str) -> str:

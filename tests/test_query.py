@@ -15,8 +15,9 @@ from sqlalchemy import update
 from ingest.cli import main
 from ingest.storage.store import Store
 from ingest.storage.tables import HitRow, ItemRow
-from tests.helpers.servers import LocalServer
 from tests.helpers.cli import write_config
+from tests.helpers.servers import LocalServer
+
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 ITEMS = [

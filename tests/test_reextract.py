@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import text
 
 from ingest.storage.store import Store
-from tests.helpers.servers import LocalServer
 from tests.helpers.cli import ingest, items, write_config
 from tests.helpers.paths import SEED_PAGE
+from tests.helpers.servers import LocalServer
 from tests.helpers.site import rss
+
+
 @pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
 def test_reextract_rebuilds_records_and_reruns_watchlists(tmp_path, gzipped):
     html = SEED_PAGE.read_bytes()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers.servers import LocalServer
 from tests.helpers.cli import ingest, items, write_config
 from tests.helpers.paths import OTHER_PAGE, SEED_PAGE
+from tests.helpers.servers import LocalServer
 from tests.helpers.site import rss
+
+
 def _site(srv: LocalServer, robots: str | None) -> None:
     if robots is not None:
         srv.route("/robots.txt", robots, headers={"Content-Type": "text/plain"})

@@ -5,8 +5,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ingest.schedule import (MAX_BACKOFF, MAX_RETRY_AFTER, MOVED_AFTER, NETWORK_WINDOW, Outcome, auto_interval,
-                             cache_hint, network_down, plan)
+from ingest.schedule import (
+    MAX_BACKOFF,
+    MAX_RETRY_AFTER,
+    MOVED_AFTER,
+    NETWORK_WINDOW,
+    Outcome,
+    auto_interval,
+    cache_hint,
+    network_down,
+    plan,
+)
 
 NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
 EVERY = 900.0

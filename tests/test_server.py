@@ -13,19 +13,19 @@ from urllib.request import ProxyHandler, build_opener
 
 import pytest
 
-from ingest import config
+from ingest import config, server
 from ingest.config import ConfigError
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
-from ingest import server
+from ingest.poll.pipeline import Pipeline
 from ingest.server import Heartbeat, Listener, Metrics, database_problem
 from ingest.storage.store import Store
-from tests.helpers.ports import free_port
-from tests.helpers.servers import LocalServer
 from tests.helpers.cli import ingest, write_config
 from tests.helpers.paths import OTHER_PAGE
+from tests.helpers.ports import free_port
+from tests.helpers.servers import LocalServer
 from tests.helpers.site import rss
 from tests.helpers.waiting import wait_for
+
 _http = build_opener(ProxyHandler({}))
 
 

@@ -12,6 +12,7 @@ from ingest.cli import main
 from ingest.storage import migrate
 from ingest.storage.store import Store
 from tests.helpers.cli import write_config
+
 # read the database and print it.
 HEAVY = ("alembic", "httpx", "httpcore", "feedparser", "lxml", "structlog", "apscheduler", "prometheus_client",
          "sqlalchemy.dialects.postgresql")

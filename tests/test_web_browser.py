@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest

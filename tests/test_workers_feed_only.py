@@ -10,9 +10,9 @@ from html import escape
 from ingest import config
 from ingest.config import Source
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
+from ingest.poll.pipeline import Pipeline
+from ingest.poll.workers import WorkerPool
 from ingest.storage.store import Store
-from ingest.workers import ExtractPool
 from tests.helpers.servers import LocalServer
 
 WORDS = "the parliament met on a cold morning while crews on the border counted trucks and talked".split()
@@ -39,7 +39,7 @@ def _stored(tmp_path, processes: int) -> list[tuple]:
     store = Store(cfg.database_url)
     store.prepare()
     with LocalServer() as srv, Fetcher(cfg.settings.fetch) as fetcher, \
-            ExtractPool(processes, cfg.watchlists) as pool:
+            WorkerPool(processes, cfg.watchlists) as pool:
         srv.route("/feed.xml", _feed(7), headers={"Content-Type": "application/rss+xml"})
         result = Pipeline(cfg, store, fetcher, pool).poll(Source(name="news", url=srv.url("/feed.xml")))
     assert (result.error, result.new, result.failed) == (None, 7, 0)

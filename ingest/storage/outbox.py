@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
 from typing import TypeVar
 
 from sqlalchemy import Engine, exists, func, update
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from ingest.storage.session import Session
 from ingest.storage.tables import AlertRow, DeliveryRow, HitRow, ItemRow, TargetRow
 
 Row = TypeVar("Row", AlertRow, DeliveryRow)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import zlib
 from datetime import datetime, timedelta, timezone
 
-from ingest.article import Article, Block, LeadImage
-from ingest.build import Page
+from ingest.article import Article, Block, LeadImage, Page
 from ingest.storage.tables import HitRow, ItemRow, PageRow
 from ingest.watchlists import Hit
-
 
 # A published date before this (older than news on the web: a CMS default such as 1970-01-01, or a misread
 # year) or more than FUTURE_SLACK after the fetch is kept in `meta` as what the source said, but not used:

@@ -18,8 +18,20 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
-from sqlalchemy import (Connection, Engine, bindparam, create_engine, delete, event, exists, func, insert, text,
-                        tuple_, update)
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, select
@@ -29,9 +41,9 @@ from ingest.config import LOCK_TIMEOUT
 from ingest.storage import fulltext, migrate, triage
 from ingest.storage.activity import Activity
 from ingest.storage.hits import Hits
+from ingest.storage.outbox import Outbox
 from ingest.storage.saved import SavedSearches
 from ingest.storage.session import Session, scrub
-from ingest.storage.outbox import Outbox
 from ingest.storage.tables import (
     AlertRow,
     BandRow,
@@ -411,7 +423,7 @@ class Conflict(Exception):
 
 def _values(row: SQLModel) -> dict[str, Any]:
     """A row's column values for a Core INSERT (the ORM's unit of work costs more than the insert itself)."""
-    return {c: getattr(row, c) for c in row.__table__.columns.keys() if c != "id" or getattr(row, "id") is not None}
+    return {c: getattr(row, c) for c in row.__table__.columns.keys() if c != "id" or row.id is not None}
 
 
 class Writer:

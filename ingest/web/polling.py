@@ -45,14 +45,15 @@ class Poller:
         return thread
 
     def _poll(self, source: Source) -> None:
+        from ingest.clock import utcnow
         from ingest.fetch import Fetcher
-        from ingest.pipeline import Pipeline, utcnow
-        from ingest.workers import ExtractPool
+        from ingest.poll.pipeline import Pipeline
+        from ingest.poll.workers import WorkerPool
 
         try:
             with Fetcher(self.config.settings.fetch) as fetcher, \
-                    ExtractPool(0, self.config.watchlists) as extractor:
-                result = Pipeline(self.config, self.store, fetcher, extractor).poll(source)
+                    WorkerPool(0, self.config.watchlists) as workers:
+                result = Pipeline(self.config, self.store, fetcher, workers).poll(source)
             self.last[source.name] = Outcome(utcnow(), result.summary(), result.ok)
         except Exception as exc:  # reported on the page; the app goes on
             log.exception("web_poll_failed", source=source.name)

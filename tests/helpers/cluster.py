@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-
 HOSTS = ("127.0.0.1", "localhost", "127.0.0.2")  # all loopback: three hosts to be polite to
 
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from ingest import config
 from ingest.fetch import Fetcher
-from ingest.pipeline import Pipeline
+from ingest.poll.pipeline import Pipeline
 from ingest.storage.store import Store
 from tests.helpers.servers import LocalServer
 

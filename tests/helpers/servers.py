@@ -27,7 +27,6 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 
-
 @dataclass(frozen=True)
 class Request:
     method: str

@@ -9,10 +9,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.helpers.servers import LocalServer
 from tests.helpers.cli import ingest, write_config
 from tests.helpers.paths import OTHER_PAGE, SEED_PAGE
+from tests.helpers.servers import LocalServer
 from tests.helpers.site import rss
+
 HOSTILE_TITLE = 'CSTO <script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 HOSTILE_PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{HOSTILE_TITLE.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}</title></head>

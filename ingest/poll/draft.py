@@ -1,7 +1,7 @@
 """What one feed entry becomes before storage: its article, fingerprints and watchlist hits.
 
-`build` is pure and takes only picklable arguments, so it runs in the extraction workers
-(`ingest.workers`): everything per entry that costs CPU (HTML extraction, the MinHash
+`draft` is pure and takes only picklable arguments, so it runs in the extraction workers
+(`ingest.poll.workers`): everything per entry that costs CPU (HTML extraction, the MinHash
 signature, watchlist matching, compressing the page) happens there, on every core, and
 the polling process is left with fetching and storing.
 """
@@ -11,17 +11,18 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, replace
 
-from ingest.article import Article
+from ingest.article import Article, Page
 from ingest.extract import SiteRules, decode_html, extract
 from ingest.feeds import FeedEntry
-from ingest.fetch import FetchError, FetchSettings, decode_body, redact
+from ingest.fetch import FetchError, FetchSettings, decode_body
 from ingest.fingerprint import Fingerprints, fingerprints
+from ingest.http import redact
 from ingest.watchlists import Hit, Matcher
 
 
 @dataclass(frozen=True)
 class Context:
-    """What `build` needs to know about the entry's source."""
+    """What `draft` needs to know about the entry's source."""
 
     source: str
     rules: SiteRules | None = None
@@ -30,22 +31,7 @@ class Context:
 
 
 @dataclass(frozen=True)
-class Page:
-    """A fetched article page, its body as sent: gzip-compressed if the server compressed it.
-
-    Decoding here, in a worker, rather than in the fetching process means that process never
-    holds or pickles the inflated page, and a compressed page is stored as it came.  In `Built`
-    the body is always compressed (gzip, or zlib when it came plain): `zlib.decompress(body, 47)`.
-    """
-
-    url: str
-    content_type: str | None
-    body: bytes
-    encoding: str = "identity"  # Content-Encoding
-
-
-@dataclass(frozen=True)
-class Built:
+class Draft:
     """What became of one feed entry before storage."""
 
     entry: FeedEntry
@@ -59,8 +45,8 @@ class Built:
     hits: tuple[Hit, ...] = ()
 
 
-def build(entry: FeedEntry, ctx: Context, matcher: Matcher, page: Page | None = None,
-          page_error: str | None = None) -> Built:
+def draft(entry: FeedEntry, ctx: Context, matcher: Matcher, page: Page | None = None,
+          page_error: str | None = None) -> Draft:
     """Extract the entry's page, falling back to the feed's own content; then fingerprint and match it."""
     empty = False
     if page is not None:
@@ -75,17 +61,17 @@ def build(entry: FeedEntry, ctx: Context, matcher: Matcher, page: Page | None = 
             if article.text.strip():
                 compressed = page.body if page.encoding not in ("identity", "") else zlib.compress(body, 1)
                 stored = Page(page.url, page.content_type, compressed)
-                return _finish(Built(entry, merge_entry(article, entry), "page", page.url, page=stored), ctx, matcher)
+                return _finish(Draft(entry, merge_entry(article, entry), "page", page.url, page=stored), ctx, matcher)
             page_error, empty = f"page has no article text: {redact(entry.url or page.url)}", True
     html = entry.content or entry.summary or ""
     article = merge_entry(extract(html, entry.url) if html.strip() else Article(url=entry.url), entry)
     if not article.title and not article.text:
-        return Built(entry, None, "feed", None, error=page_error or "entry has neither title nor content",
+        return Draft(entry, None, "feed", None, error=page_error or "entry has neither title nor content",
                      empty_page=empty)
-    return _finish(Built(entry, article, "feed", None, error=page_error, empty_page=empty), ctx, matcher)
+    return _finish(Draft(entry, article, "feed", None, error=page_error, empty_page=empty), ctx, matcher)
 
 
-def _finish(b: Built, ctx: Context, matcher: Matcher) -> Built:
+def _finish(b: Draft, ctx: Context, matcher: Matcher) -> Draft:
     fps = fingerprints(b.article, source=ctx.source, guid=b.entry.guid, entry_url=b.entry.url, final_url=b.final_url,
                        extra_tracking_params=ctx.tracking_params)
     return replace(b, fingerprints=fps, hits=tuple(matcher.match(b.article)))

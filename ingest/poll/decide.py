@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ingest.feeds import FeedEntry
@@ -39,6 +39,7 @@ class Owner(Protocol):
     story_id: int | None
     url: str  # the item's own link
     canonical_url: str | None  # the link its page named canonical
+    entry_hash: str | None  # what its feed entry said when it was stored (`entry_hash`)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,60 @@ class Revision:
 
 
 Decision = New | Duplicate | Revision
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """Before its page is fetched: fetch and draft this entry."""
+
+    entry: FeedEntry  # with its GUID dropped when the feed reuses it for another link
+    why: str  # new, changed (in the feed), claimed (another source's copy named its link canonical), guid_reused
+    guid_rotated: bool = False  # known by its link under another GUID: the feed rotates GUIDs
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Before its page is fetched: known and unchanged, no request."""
+
+    item_id: int | None
+    by: str
+    sighting: bool  # the item is another source's: record that this source carries it too
+    guid_rotated: bool = False
+
+
+def before_fetch(entry: FeedEntry, keys: Sequence[Key], known: Mapping[Key, int | None], *, source: str,
+                 owners: Mapping[int, Owner], tracking_params: Iterable[str] = ()) -> Fetch | Skip:
+    """Whether a feed entry's page must be fetched, from its pre-fetch `keys` (`entry_keys`) and what storage
+    knows of them; a known entry is fetched again when its feed entry changed, so a correction becomes a revision."""
+    decision = decide(keys, known, source=source, owners=owners)
+    if not isinstance(decision, Duplicate):
+        return Fetch(entry, "new")
+    owner = owners.get(decision.item_id) if decision.item_id is not None else None
+    if owner and owner.source != source and claimed_only((decision.by, decision.value), owner, tracking_params):
+        return Fetch(entry, "claimed")  # another source's copy named this link canonical: the article itself is new
+    url_key = next((k for k in keys if k[0] == "url"), None)
+    if decision.by == "guid" and url_key is not None and url_key not in known:
+        # A known GUID on an unknown link: the feed reuses GUIDs, so this one identifies nothing.
+        return Fetch(replace(entry, guid=None), "guid_reused")
+    ours = owner is not None and owner.source == source
+    rotated = decision.by == "url" and bool(entry.guid) and ours
+    if ours and owner.entry_hash != entry_hash(entry):
+        return Fetch(entry, "changed", guid_rotated=rotated)  # it may be a revision
+    return Skip(decision.item_id, decision.by, sighting=owner is not None and not ours, guid_rotated=rotated)
+
+
+def reclaimed(keys: Sequence[Key], known: Mapping[Key, int | None], owners: Mapping[int, Owner],
+              links: Iterable[str | None], tracking_params: Iterable[str] = ()) -> list[Key]:
+    """The keys of a new item's own `links` that another source's copy holds only because its page named them
+    canonical: they identify the new item from now on, whichever of the two was polled first."""
+    own = {normalize_url(u, extra_tracking_params=tracking_params) for u in links if u}
+    return [k for k in keys if k in known and k[1] in own and claimed_only(k, owners[known[k]], tracking_params)]
+
+
+def records_entry_hash(decision: Decision) -> bool:
+    """A duplicate found by GUID or URL is the same feed entry: its new hash is kept, so an entry changed in
+    the feed but not on its page is not fetched again at every poll."""
+    return isinstance(decision, Duplicate) and decision.item_id is not None and decision.by in _IDENTITY
 
 
 def entry_keys(source: str, entry: FeedEntry, tracking_params: Iterable[str] = ()) -> list[Key]:

@@ -1,17 +1,17 @@
-"""Article extraction (and the rest of `ingest.build`) in worker processes, so that it is not serialized by the GIL.
+"""Article extraction (and the rest of `ingest.poll.draft`) in worker processes, so that it is not serialized by the GIL.
 
 Fetching pages is I/O and is fine in threads; `decode_html` + `extract` are pure Python/lxml work
 that holds the GIL for most of their time, so with N page threads only about one core extracts.
-`ExtractPool` runs that work in a `ProcessPoolExecutor` sized to the cores; with `processes`
+`WorkerPool` runs that work in a `ProcessPoolExecutor` sized to the cores; with `processes`
 0 or 1 it runs in the calling thread, which is what a one-core machine or a test wants.
 
-    with ExtractPool(processes=None, watchlists=config.watchlists) as pool:   # None: one process per core
-        built = pool.build(entry, Context(source), Page(url, content_type, body)).result()
-        futures = pool.build_many(entries, Context(source))   # feed-only: one task per process, a future per entry
-        article = pool.submit(body, content_type, url, rules).result()        # extraction alone
+    with WorkerPool(processes=None, watchlists=config.watchlists) as pool:   # None: one process per core
+        drafted = pool.draft(entry, Context(source), Page(url, content_type, body)).result()
+        futures = pool.draft_many(entries, Context(source))   # feed-only: one task per process, a future per entry
+        article = pool.extract(body, content_type, url, rules).result()        # extraction alone
 
 The worker function is a module-level function of picklable arguments (bytes, str, frozen
-`SiteRules`, `FeedEntry`) and returns a picklable `Article` or `Built`; each worker compiles the
+`SiteRules`, `FeedEntry`) and returns a picklable `Article` or `Draft`; each worker compiles the
 watchlists once, when it starts, rather than receiving the matcher with every entry. A worker that dies (segfault, OOM kill) fails
 the futures in flight with `BrokenProcessPool` and the pool is rebuilt on the next submit.
 Workers are spawned (not forked: the parent runs threads whose locks fork would copy), so the
@@ -31,10 +31,10 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import cached_property
 from typing import Any, TypeVar
 
-from ingest.article import Article
-from ingest.build import Built, Context, Page, build
+from ingest.article import Article, Page
 from ingest.extract import SiteRules, decode_html, extract
 from ingest.feeds import Feed, FeedEntry, parse_feed
+from ingest.poll.draft import Context, Draft, draft
 from ingest.watchlists import Matcher, Watchlist, compile_watchlists
 
 T = TypeVar("T")
@@ -55,14 +55,14 @@ def extract_page(content: bytes, content_type: str | None, url: str, rules: Site
 _matcher: Matcher | None = None  # a worker's compiled watchlists
 
 
-def _build_in_worker(entry: FeedEntry, ctx: Context, page: Page | None, page_error: str | None) -> Built:
+def _draft_in_worker(entry: FeedEntry, ctx: Context, page: Page | None, page_error: str | None) -> Draft:
     assert _matcher is not None, "worker started without _start_worker"
-    return build(entry, ctx, _matcher, page, page_error)
+    return draft(entry, ctx, _matcher, page, page_error)
 
 
-def _build_many_in_worker(entries: Sequence[FeedEntry], ctx: Context) -> list[Built]:
+def _draft_many_in_worker(entries: Sequence[FeedEntry], ctx: Context) -> list[Draft]:
     assert _matcher is not None, "worker started without _start_worker"
-    return [build(entry, ctx, _matcher) for entry in entries]
+    return [draft(entry, ctx, _matcher) for entry in entries]
 
 
 def _start_worker(parent: int, watchlists: Sequence[Watchlist]) -> None:
@@ -86,7 +86,7 @@ def default_processes() -> int:
         return os.cpu_count() or 1
 
 
-class ExtractPool:
+class WorkerPool:
     """`submit(...) -> Future[Article]`; thread-safe, so the page-fetching threads share one pool."""
 
     def __init__(self, processes: int | None = None, watchlists: Sequence[Watchlist] = (),
@@ -107,30 +107,30 @@ class ExtractPool:
         """The watchlists compiled in this process: for the in-thread mode and for callers that match themselves."""
         return compile_watchlists(self.watchlists)
 
-    def build(self, entry: FeedEntry, ctx: Context, page: Page | None = None,
-              page_error: str | None = None) -> Future[Built]:
+    def draft(self, entry: FeedEntry, ctx: Context, page: Page | None = None,
+              page_error: str | None = None) -> Future[Draft]:
         if self.in_thread:
-            return _run_here(build, entry, ctx, self.matcher, page, page_error)
-        return self._submit(_build_in_worker, entry, ctx, page, page_error)
+            return _run_here(draft, entry, ctx, self.matcher, page, page_error)
+        return self._submit(_draft_in_worker, entry, ctx, page, page_error)
 
-    def build_many(self, entries: Sequence[FeedEntry], ctx: Context) -> list[Future[Built]]:
+    def draft_many(self, entries: Sequence[FeedEntry], ctx: Context) -> list[Future[Draft]]:
         """Entries without pages (feed-only mode), one future each, in order, but one task per worker process.
 
         An entry built from its feed's HTML costs about a millisecond, so a task per entry spends a good
         share of that on the round trip to the worker; a chunk per process pays it once.  If the chunk's
-        worker dies, every future of the chunk fails with its error, as `build`'s future would.
+        worker dies, every future of the chunk fails with its error, as `draft`'s future would.
         """
         if self.in_thread:
-            return [self.build(entry, ctx) for entry in entries]
-        futures: list[Future[Built]] = []
+            return [self.draft(entry, ctx) for entry in entries]
+        futures: list[Future[Draft]] = []
         size = max(1, -(-len(entries) // self.processes))  # ceiling: one chunk per process
         for start in range(0, len(entries), size):
             chunk = entries[start:start + size]
-            futures += _one_per_item(self._submit(_build_many_in_worker, chunk, ctx, tasks=len(chunk)), len(chunk))
+            futures += _one_per_item(self._submit(_draft_many_in_worker, chunk, ctx, tasks=len(chunk)), len(chunk))
         return futures
 
-    def submit(self, content: bytes, content_type: str | None, url: str,
-               rules: SiteRules | None = None) -> Future[Article]:
+    def extract(self, content: bytes, content_type: str | None, url: str,
+                rules: SiteRules | None = None) -> Future[Article]:
         return self._submit(extract_page, content, content_type, url, rules)
 
     def parse_feed(self, body: bytes, url: str, content_type: str | None, max_entries: int) -> Future[Feed]:
@@ -174,7 +174,7 @@ class ExtractPool:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self) -> ExtractPool:
+    def __enter__(self) -> WorkerPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

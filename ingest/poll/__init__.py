@@ -1,0 +1,1 @@
+"""One poll of one source: fetch the feed, decide what is new, build and store its entries."""
