@@ -39,13 +39,6 @@ def _add(store: Store, key: str, age_hours: int = 0, source: str = "s") -> int:
 
 
 @pytest.fixture
-def store(db_url):
-    with closing(Store(db_url)) as s:
-        s.prepare()
-        yield s
-
-
-@pytest.fixture
 def ids(store) -> dict[str, int]:
     # The body-only peace article is the newest, so ranking, not recency, must put the title match first.
     return {key: _add(store, key, age_hours=0 if key == "peace_body" else 5 + n) for n, key in enumerate(ARTICLES)}

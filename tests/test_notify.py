@@ -19,28 +19,16 @@ from sqlmodel import Session, select
 
 from ingest import config, messages
 from ingest.alerts import Alerts, Sender
-from ingest.article import Article, Block
 from ingest.channels import Notifier, refusal
 from ingest.config import Digest, FetchSettings, Outputs, Target, Webhook
 from ingest.storage.outbox import Alert
-from ingest.storage.records import hit_row, item_row
 from ingest.storage.store import Store
 from ingest.storage.tables import AlertRow, DeliveryRow, ItemRow
-from ingest.watchlists import Watchlist, compile_watchlists
+from tests.helpers.items import T0, add_item
 from tests.helpers.polling import polling
 from tests.helpers.servers import LocalServer, answers
 
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 LOOPBACK = FetchSettings(allow_private_networks=True, timeout=5)
-CSTO = Watchlist.from_config({"name": "csto", "terms": ["CSTO"]}, "test")
-
-
-@pytest.fixture
-def store(db_url):
-    s = Store(db_url)
-    s.prepare()
-    yield s
-    s.close()
 
 
 def free_port() -> int:
@@ -83,18 +71,6 @@ def mail_target(box: Mailbox, **kw) -> Target:
 
 def json_target(server: LocalServer, **kw) -> Target:
     return Target(kw.pop("name", "chat"), f"json://127.0.0.1:{server.port}/hook", **kw)
-
-
-def add_item(store: Store, text: str, *, url: str, title: str | None = None, at: datetime = T0,
-             story: int | None = None) -> int:
-    """Store an item as the pipeline does: its hits, and an outbox row for each matched watchlist."""
-    article = Article(title=title or f"Title {url}", url=url, blocks=[Block("paragraph", text)], site_name="Site")
-    hits = compile_watchlists([CSTO]).match(article)
-    row = item_row(article, source="a", guid=None, url=url, final_url=None, origin="page", fetched_at=at)
-    row.story_id = story
-    item_id = store.add(row, [("url", url)], [hit_row(h) for h in hits], alerts=sorted({h.watchlist for h in hits}))
-    assert item_id is not None
-    return item_id
 
 
 def deliveries(store: Store) -> list[DeliveryRow]:

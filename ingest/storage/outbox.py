@@ -20,7 +20,7 @@ from typing import TypeVar
 from sqlalchemy import Engine, exists, func, update
 from sqlmodel import select
 
-from ingest.storage.session import Session
+from ingest.storage.session import Session, insert_ignore
 from ingest.storage.tables import AlertRow, DeliveryRow, HitRow, ItemRow, TargetRow
 
 Row = TypeVar("Row", AlertRow, DeliveryRow)
@@ -81,12 +81,10 @@ class Outbox:
         """Delivery rows for the watchlist's alerts this target has not got yet; returns how many were made.
         A target seen for the first time gets only the alerts of the last `NEW_TARGET_BACKLOG`: adding one
         to a busy watchlist sends no history, and a daemon's first poll racing its first sender run loses none."""
-        from ingest.storage.store import _insert_ignore  # (store.py imports this module)
-
         with Session(self.engine) as s, s.begin():
             newest = select(func.coalesce(func.max(AlertRow.id), 0)).where(
                 AlertRow.watchlist == watchlist, AlertRow.created_at < now - NEW_TARGET_BACKLOG)
-            _insert_ignore(s, TargetRow, [{"watchlist": watchlist, "target": target,
+            insert_ignore(s, TargetRow, [{"watchlist": watchlist, "target": target,
                                            "since_alert": s.exec(newest).one(), "added_at": now}])
             since = select(TargetRow.since_alert).where(TargetRow.watchlist == watchlist, TargetRow.target == target)
             had = select(DeliveryRow.id).where(DeliveryRow.alert_id == AlertRow.id, DeliveryRow.target == target)
@@ -94,7 +92,7 @@ class Outbox:
                      "next_attempt": a.created_at, "state": "pending", "attempts": 0}
                     for a in s.exec(select(AlertRow).where(AlertRow.watchlist == watchlist,
                                                            AlertRow.id > since.scalar_subquery(), ~exists(had)))]
-            _insert_ignore(s, DeliveryRow, rows)
+            insert_ignore(s, DeliveryRow, rows)
             return len(rows)
 
     def due_deliveries(self, watchlist: str, target: str, now: datetime, limit: int = 100) -> list[DeliveryRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import Any
 
@@ -37,3 +38,17 @@ def _scrub_rows(session: Session, _context: Any, _instances: Any) -> None:
                 cleaned = scrub(value)
                 if cleaned is not value and cleaned != value:
                     setattr(row, name, cleaned)
+
+
+def dialect_module(name: str) -> Any:
+    """The dialect module, for its INSERT ... ON CONFLICT; imported on first use, not at start-up (PostgreSQL's
+    costs 60 ms, which read commands on SQLite never need)."""
+    return importlib.import_module(f"sqlalchemy.dialects.{name}")
+
+
+def insert_ignore(s: Session, table: type, rows: list[dict]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on either backend: concurrent writers may race on unique keys."""
+    if not rows:
+        return
+    rows = [scrub(r) for r in rows]
+    s.exec(dialect_module(s.get_bind().dialect.name).insert(table).values(rows).on_conflict_do_nothing())

@@ -8,7 +8,6 @@ racing on the same story cannot both store it.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -43,7 +42,7 @@ from ingest.storage.activity import Activity
 from ingest.storage.hits import Hits
 from ingest.storage.outbox import Outbox
 from ingest.storage.saved import SavedSearches
-from ingest.storage.session import Session, scrub
+from ingest.storage.session import Session, dialect_module, insert_ignore, scrub
 from ingest.storage.tables import (
     AlertRow,
     BandRow,
@@ -137,15 +136,6 @@ class ItemFacts:
 _REVISED_FIELDS = ("title", "canonical_url", "published", "updated", "fetched_at", "authors", "language", "site_name",
                    "lead_image_url", "lead_image_caption", "lead_image_credit", "blocks", "text", "origin", "meta",
                    "signature", "entry_hash")
-
-
-def _insert_ignore(s: Session, table: type, rows: list[dict]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on either backend: concurrent writers may race on unique keys."""
-    if not rows:
-        return
-    rows = [scrub(r) for r in rows]
-    module = _dialect(s.get_bind().dialect.name)
-    s.exec(module.insert(table).values(rows).on_conflict_do_nothing())
 
 
 @dataclass
@@ -501,7 +491,7 @@ class Writer:
             hit.item_id = item_id
             hit.revision, hit.historical = first_seen.get((hit.watchlist, hit.term), (item.revision, False))
             s.add(hit)
-        _insert_ignore(s, FingerprintRow, [{"kind": k, "value": key_value(v), "item_id": item_id}
+        insert_ignore(s, FingerprintRow, [{"kind": k, "value": key_value(v), "item_id": item_id}
                                            for k, v in dict.fromkeys(keys)])
         s.exec(delete(BandRow).where(BandRow.item_id == item_id))
         s.add_all(BandRow(key=b, item_id=item_id) for b in dict.fromkeys(bands))
@@ -521,12 +511,12 @@ class Writer:
 
     def add_sightings(self, sightings: Sequence[dict]) -> None:
         """Remember where dropped duplicates were seen (item_id, source, url, by, seen_at), for `ingest explain`."""
-        _insert_ignore(self.session, SightingRow, [{**s, "url_hash": digest(s["url"])} for s in sightings])
+        insert_ignore(self.session, SightingRow, [{**s, "url_hash": digest(s["url"])} for s in sightings])
 
     def _queue_alerts(self, item: ItemRow, watchlists: Iterable[str]) -> None:
         """Outbox rows in the item's own transaction; one per (watchlist, story), so a story alerts once."""
         now = item.fetched_at
-        _insert_ignore(self.session, AlertRow, [
+        insert_ignore(self.session, AlertRow, [
             {"key": f"{w}\x1f{item.story_id}", "watchlist": w, "item_id": item.id, "story_id": item.story_id,
              "created_at": now, "next_attempt": now, "state": "pending", "attempts": 0}
             for w in dict.fromkeys(watchlists)
@@ -611,15 +601,9 @@ def _upsert_source(module: Any) -> Any:
                                       set_={c: stmt.excluded[c] for c in _SOURCE_COLUMNS if c != "name"})
 
 
-def _dialect(name: str) -> Any:
-    """The dialect module, for its INSERT ... ON CONFLICT; imported on first use, not at start-up (PostgreSQL's
-    costs 60 ms, which read commands on SQLite never need)."""
-    return importlib.import_module(f"sqlalchemy.dialects.{name}")
-
-
 @cache
 def _save_source(dialect: str) -> Any:
-    return _upsert_source(_dialect(dialect))
+    return _upsert_source(dialect_module(dialect))
 
 
 def _known(conn: Connection, keys: Iterable[Key]) -> dict[Key, int | None]:

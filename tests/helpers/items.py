@@ -17,9 +17,9 @@ CSTO = Watchlist.from_config({"name": "csto", "terms": ["CSTO"]}, "test")
 
 
 def add_item(store: Store, text: str, *, url: str, source: str = "a", story: int | None = None,
-             at: datetime = T0, watchlists=(CSTO,), alerting: bool = True) -> int:
+             at: datetime = T0, watchlists=(CSTO,), alerting: bool = True, title: str | None = None) -> int:
     """Store an item as the pipeline does: its hits, and an outbox row per matched watchlist."""
-    article = Article(title=f"Title {url}", url=url, blocks=[Block("paragraph", text)], site_name=f"Site {source}")
+    article = Article(title=title or f"Title {url}", url=url, blocks=[Block("paragraph", text)], site_name=f"Site {source}")
     hits = compile_watchlists(watchlists).match(article)
     row = item_row(article, source=source, guid=None, url=url, final_url=None, origin="page", fetched_at=at)
     row.story_id = story
