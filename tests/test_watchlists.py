@@ -9,7 +9,7 @@ import pytest
 
 from ingest.article import Article, Block
 from ingest.watchlists import Hit, Watchlist, WatchlistError, compile_watchlists, match, schema
-from ingest.watchlists.fold import _fold_clusters, fold
+from ingest.watchlists.fold import fold_clusters, fold
 from tests.helpers.paths import SEED_TEXT
 
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -287,5 +287,5 @@ def test_empty_matcher_and_article() -> None:
 ])
 @pytest.mark.parametrize(("fold_case", "strip_marks"), [(True, True), (False, False), (True, False)])
 def test_fast_fold_agrees_with_cluster_fold(text: str, fold_case: bool, strip_marks: bool) -> None:
-    fast, slow = fold(text, fold_case, strip_marks), _fold_clusters(text, fold_case, strip_marks)
+    fast, slow = fold(text, fold_case, strip_marks), fold_clusters(text, fold_case, strip_marks)
     assert (fast.text, list(fast.starts), list(fast.ends)) == (slow.text, list(slow.starts), list(slow.ends))

@@ -78,7 +78,7 @@ def fold(text: str, fold_case: bool = True, strip_marks: bool = True) -> Folded:
     """Fold `text`; runs of spaces (after folding) collapse into one."""
     one_to_one = text.translate(_TABLES[fold_case, strip_marks])
     if _IRREGULAR in one_to_one or _MARK.search(text):
-        return _fold_clusters(text, fold_case, strip_marks)
+        return fold_clusters(text, fold_case, strip_marks)
     # Common case: every character folds to exactly one, so offsets only shift where spaces collapse.
     out: list[str] = []
     starts: list[int] = []
@@ -99,7 +99,7 @@ def fold(text: str, fold_case: bool = True, strip_marks: bool = True) -> Folded:
     return Folded("".join(out), starts, ends)
 
 
-def _fold_clusters(text: str, fold_case: bool, strip_marks: bool) -> Folded:
+def fold_clusters(text: str, fold_case: bool, strip_marks: bool) -> Folded:
     """The general path: cluster by cluster, for combining marks and characters that fold to 0 or 2+."""
     out: list[str] = []
     starts: list[int] = []
