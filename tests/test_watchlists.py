@@ -9,7 +9,7 @@ import pytest
 
 from ingest.article import Article, Block
 from ingest.watchlists import Hit, Watchlist, WatchlistError, compile_watchlists, match, schema
-from ingest.watchlists.fold import fold_clusters, fold
+from ingest.watchlists.fold import fold, fold_clusters
 from tests.helpers.paths import SEED_TEXT
 
 NBSP, NNBSP = "\u00a0", "\u202f"
