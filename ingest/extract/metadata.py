@@ -294,10 +294,14 @@ def _headline_h1(root: etree._Element, title_tag: str, site_name: str | None) ->
 
 
 def _language(value: str | None) -> str | None:
-    """'en_US' / 'EN-us' -> 'en' (the primary subtag is what filtering and routing need)."""
+    """'en_US' / 'EN-us' -> 'en' (the primary subtag is what filtering and routing need); a charset put
+    where the language goes ("utf-8": a digit subtag no language tag has) is no language."""
     if not value:
         return None
-    primary = re.split(r"[-_\s,;]", value.strip())[0].casefold()
+    subtags = re.split(r"[-_\s,;]", value.strip())
+    primary = subtags[0].casefold()
+    if any(tag.isdigit() and len(tag) != 3 for tag in subtags[1:]):
+        return None
     return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
 
 
