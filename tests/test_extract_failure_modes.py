@@ -1,6 +1,9 @@
 """Issue 17's failure modes, each as the smallest page that shows it (generic markup, no site's names)."""
 
+from ingest.build import Context, Page, build
 from ingest.extract import extract
+from ingest.feeds import FeedEntry
+from ingest.watchlists import compile_watchlists
 
 PROSE = ("The committee met on Tuesday to discuss the proposal, which has been debated for months, "
          "and its members said they would vote on it next week after hearing from residents.")
@@ -86,3 +89,30 @@ def test_an_article_split_into_sibling_sections_is_kept_whole():
     text = extract(html).text
     assert [i for i in range(1, 6) if f"Item {i}." not in text] == []
     assert "Another story" not in text
+
+
+SOFT_404 = page("<header><a href='/'>Daily Example</a><nav><a href='/w'>World</a><a href='/s'>Sport</a></nav></header>"
+                "<main><h1>Oops! That page can't be found.</h1><p>It looks like nothing was found at this location. "
+                "Maybe try one of the links below or a search?</p><form><input name='q'></form>"
+                "<ul><li><a href='/a'>Council approves budget</a></li><li><a href='/b'>Storm closes roads</a></li></ul>"
+                "</main><footer><p>© Daily Example</p></footer>", "<title>Page not found – Daily Example</title>")
+
+
+def test_an_error_page_served_as_200_yields_no_article_so_the_feeds_content_is_used():
+    """Issue 17, point 8: a soft 404 (an error heading over a body too short for an article)."""
+    assert extract(SOFT_404, "https://news.example/2024/story").text == ""
+    entry = FeedEntry(guid="g", url="https://news.example/2024/story", title="Council approves budget",
+                      published=None, updated=None, summary=f"<p>{PROSE}</p>")
+    built = build(entry, Context("s"), compile_watchlists(()),
+                  Page(entry.url, "text/html; charset=utf-8", SOFT_404.encode()))
+    assert built.origin == "feed" and built.article.title == "Council approves budget"
+    assert built.article.text == PROSE and built.empty_page
+
+
+def test_an_article_whose_headline_mentions_not_found_is_kept():
+    """A headline naming no page, or a long body, is an article."""
+    html = page(f"<article><h1>Page not found: the web's forgotten corners</h1>{f'<p>{PROSE}</p>' * 10}</article>")
+    assert len(extract(html).text) > 1500
+    for headline in ("Missing hiker not found after two days", "404 days later: the hiker walks home"):
+        html = page(f"<article><h1>{headline}</h1><p>{PROSE}</p></article>", f"<title>{headline}</title>")
+        assert extract(html).text == PROSE

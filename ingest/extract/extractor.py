@@ -14,6 +14,7 @@ from ingest.urls import web_url
 from .blocks import caption_block, figure_caption, walk_blocks
 from .body import find_containers
 from .clean import drop, drop_furniture, drop_junk, in_furniture
+from .errorpage import is_error_page
 from .language import contradicted, detect
 from .metadata import Metadata, extract_metadata, parse_date
 from .rules import SiteRules, compile_selector
@@ -103,6 +104,8 @@ def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -
         if _body_length(lenient_blocks) > _body_length(blocks):
             containers, blocks = lenient_containers, lenient_blocks
             figures = []  # they belong to the first tree
+    if is_error_page(root, _body_length(blocks)):
+        return Article(url=url)  # a "not found" page sent as 200: no article, so the feed's content is used
     title = meta.values.get("title")
     blocks = _drop_title(blocks, title)
     lead_figure = _lead_figure(root, containers, figures, h1, blocks)

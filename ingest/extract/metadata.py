@@ -23,7 +23,7 @@ _DATE_META = ("article:published_time", "article:published", "og:published_time"
 _UPDATED_META = ("article:modified_time", "article:modified", "og:updated_time", "datemodified", "dcterms.modified", "last-modified")
 _AUTHOR_META = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author", "byl")
 _TRAILING_COMMA = re.compile(r",\s*([\]}])")
-_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»)\s+")
+TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»)\s+")
 # "By", "Analysis by", "Von": what precedes the names in a byline.
 _BY = re.compile(r"^\s*(?:[\w-]+\s+)?(?:by|von|par|por|di|door|av|af)\s*[:\s]\s*", re.I)
 _BY_WORDS = {"by", "von", "par", "por", "di", "door", "av", "af"}
@@ -100,7 +100,7 @@ def _name_like(part: str) -> bool:
 def strip_title(title: str, site_name: str | None) -> str:
     """Drop ' | Site' / ' - Site' suffixes (and such prefixes when they name the site)."""
     title = normalize(title)
-    seps = list(_TITLE_SEPARATORS.finditer(title))
+    seps = list(TITLE_SEPARATORS.finditer(title))
     if not seps:
         return title
     head, tail = title[: seps[-1].start()], title[seps[-1].end():]
