@@ -116,3 +116,25 @@ def test_an_article_whose_headline_mentions_not_found_is_kept():
     for headline in ("Missing hiker not found after two days", "404 days later: the hiker walks home"):
         html = page(f"<article><h1>{headline}</h1><p>{PROSE}</p></article>", f"<title>{headline}</title>")
         assert extract(html).text == PROSE
+
+
+STORY = ("Денвер, 5 января. Российский центровой набрал 11 очков в матче, проведя на площадке 20 минут. "
+         "Его команда победила со счётом 110:83 и занимает пятое место в конференции.")
+LEGAL = ("Владелец проекта: © Example Media, 2004-2012. Все права на материалы, опубликованные на сайте, охраняются "
+         "законом. Цитирование допускается не более 50% от объёма, с обязательной ссылкой, до или после блока, "
+         "при этом редакция, учредитель, издатель и авторы не несут ответственности за рекламу, объявления, "
+         "комментарии, форумы, опросы, рассылки, ссылки, баннеры, счётчики и справочную информацию. ")
+
+
+def test_an_old_table_layout_yields_the_story_not_its_tag_cloud_or_copyright_footer():
+    """Issue 17, failure mode 4: in a table layout the story is the td with prose; a tag cloud's separators
+    and a legal footer's commas must not outscore it (scores count words outside links, a "©" notice none)."""
+    tags = " , ".join(f"<a href='/tag/{i}'>тег {i}</a>" for i in range(80))
+    html = page(
+        "<table width='760'><tr><td colspan='2'><a href='/'>Главная</a> | <a href='/news'>Новости</a></td></tr>"
+        "<tr><td width='150'><a href='/a'>Политика</a><br><a href='/b'>Спорт</a></td><td>"
+        f"<table><tr><td><b>Мозгов набрал 11 очков</b></td></tr><tr><td>{STORY}<br><br>{STORY}</td></tr></table>"
+        f"<table><tr><td>{tags}</td></tr></table></td></tr>"
+        f"<tr><td colspan='2'>{LEGAL * 2}</td></tr></table>", lang="ru")
+    text = extract(html).text
+    assert STORY in text and "©" not in text and "тег 1" not in text
