@@ -138,3 +138,14 @@ def test_an_old_table_layout_yields_the_story_not_its_tag_cloud_or_copyright_foo
         f"<tr><td colspan='2'>{LEGAL * 2}</td></tr></table>", lang="ru")
     text = extract(html).text
     assert STORY in text and "©" not in text and "тег 1" not in text
+
+
+def test_unclassed_sibling_sections_led_by_headings_are_kept_whole():
+    """Failure mode 1 without class names: a listicle whose items are bare <div id=N> wrappers, each a heading
+    and a block of prose."""
+    items = "".join(f"<div id='{1000 + i}'><h2>{i}. Agency {i}</h2><div>{f'<p>{PROSE}</p>' * (4 if i == 2 else 0)}"
+                    f"<p>{PROSE} Item {i}.</p></div></div>" for i in range(5))
+    html = page(f"<div><div class='intro'><p>{PROSE} Intro.</p></div><div class='list'>{items}</div></div>"
+                "<aside><p>Sidebar text that is long enough to count as a paragraph somewhere.</p></aside>")
+    text = extract(html).text
+    assert all(f"Item {i}." in text for i in range(5))

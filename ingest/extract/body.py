@@ -88,13 +88,22 @@ def _classes(el: etree._Element) -> frozenset[str]:
 
 
 def _same_template(a: etree._Element, b: etree._Element, classes: frozenset[str]) -> bool:
-    """Same tag and most classes shared (page builders add an id-like class to each block)."""
+    """Same tag and most classes shared (page builders add an id-like class to each block); without classes,
+    a section tag or the same heading-led shape."""
     if a.tag != b.tag:
         return False
     other = _classes(b)
     if not classes and not other:
-        return a.tag in ("section", "article")
+        return a.tag in ("section", "article") or _heading_shape(a) is not None and _heading_shape(a) == _heading_shape(b)
     return 2 * len(classes & other) >= len(classes | other)
+
+
+def _heading_shape(el: etree._Element) -> tuple | None:
+    """For unclassed wrappers: a heading then a block, with their classes (a listicle's numbered items)."""
+    children = [c for c in el if isinstance(c.tag, str)][:2]
+    if len(children) < 2 or children[0].tag not in _HEADINGS:
+        return None
+    return tuple((c.tag, _classes(c)) for c in children)
 
 
 def _prose_section(el: etree._Element) -> bool:
