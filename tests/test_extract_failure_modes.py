@@ -149,3 +149,14 @@ def test_unclassed_sibling_sections_led_by_headings_are_kept_whole():
                 "<aside><p>Sidebar text that is long enough to count as a paragraph somewhere.</p></aside>")
     text = extract(html).text
     assert all(f"Item {i}." in text for i in range(5))
+
+
+def test_sibling_sections_are_found_above_deeply_nested_text():
+    """Failure mode 1 with wrappers five deep (a page builder's section > row > column > widget > text)."""
+    def section(i: int, paragraphs: int) -> str:
+        prose = f"<p>{PROSE}</p>" * paragraphs + f"<p>{PROSE} Part {i}.</p>"
+        icon = "<span class='icon'></span>"  # a second child at each level: no single-child wrapper to climb
+        return (f"<section class='builder-section'>{icon}<div class='row'>{icon}<div class='column'>{icon}"
+                f"<div class='widget-text'>{icon}<div class='rich'>{prose}</div></div></div></div></section>")
+    text = extract(page(f"<main>{''.join(section(i, 4 if i == 1 else 0) for i in range(4))}</main>")).text
+    assert all(f"Part {i}." in text for i in range(4))

@@ -115,7 +115,7 @@ def _sections(top: etree._Element, body: etree._Element) -> list[etree._Element]
     """A body split into repeated sibling sections (listicles, page builders' blocks): the section holding
     the best paragraphs, the same-template siblings that also hold prose, and the headings between them."""
     el = top
-    for _ in range(3):
+    for _ in range(5):
         parent = el.getparent()
         if parent is None or el is body:
             return []
