@@ -160,3 +160,11 @@ def test_sibling_sections_are_found_above_deeply_nested_text():
                 f"<div class='widget-text'>{icon}<div class='rich'>{prose}</div></div></div></div></section>")
     text = extract(page(f"<main>{''.join(section(i, 4 if i == 1 else 0) for i in range(4))}</main>")).text
     assert all(f"Part {i}." in text for i in range(4))
+
+
+def test_a_comment_thread_after_a_counting_heading_is_left_out_in_any_language():
+    """A thread inside the body's container, announced by a heading with a count ("Komentarze (3)")."""
+    comments = "".join(f"<div><p>Comment number {i}: I do not agree with the committee at all, and I said so.</p>"
+                       f"<p>+{i} / -1 reply</p></div>" for i in range(3))
+    html = page(f"<article><p>{PROSE}</p><p>{PROSE} Second.</p><h3>Komentarze (3)</h3>{comments}</article>", lang="pl")
+    assert extract(html).text == f"{PROSE}\n\n{PROSE} Second."
