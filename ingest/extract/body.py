@@ -10,7 +10,6 @@ from lxml import etree
 from .clean import BLOCK_TAGS, class_id, link_density, name_signals
 
 _COMMAS = re.compile(r"[,，、،]")
-_SPACES = re.compile(r"\s+")
 _NOT_WORDS = re.compile(r"\W+")
 _TAG_BONUS = {"div": 5, "article": 10, "section": 3, "main": 5, "pre": 3, "td": 3, "blockquote": 3,
               "form": -3, "ol": -3, "ul": -3, "li": -3, "dl": -3, "dd": -3, "dt": -3, "th": -5,
@@ -37,10 +36,16 @@ def own_text(el: etree._Element, links: bool = True) -> str:
 def _paragraph_score(el: etree._Element) -> float:
     """Readability's paragraph score, from the words outside links (a tag cloud's "、" separators are not
     commas of prose); a copyright or legal notice ("©") scores nothing, however long."""
-    text = _SPACES.sub(" ", own_text(el, links=False)).strip()
-    if len(text) < _MIN_PARAGRAPH or "©" in text or len(_NOT_WORDS.sub("", text)) < _MIN_PARAGRAPH // 2:
+    text = own_text(el, links=False)
+    if len(text) < _MIN_PARAGRAPH:  # most elements stop here, before any copying
         return 0
-    return 1 + len(_COMMAS.findall(text)) + min(len(text) // 100, 3)
+    text = " ".join(text.split())
+    if len(text) < _MIN_PARAGRAPH or "©" in text:
+        return 0
+    commas = len(_COMMAS.findall(text))
+    if commas * 20 > len(text) and len(_NOT_WORDS.sub("", text)) < _MIN_PARAGRAPH // 2:  # separators, no prose
+        return 0
+    return 1 + commas + min(len(text) // 100, 3)
 
 
 def _class_weight(el: etree._Element) -> int:

@@ -16,7 +16,7 @@ MIN_CONFIDENCE = 0.9
 # Overriding a declaration needs more: a longer text, a near-certain guess, and the declared language
 # all but ruled out by the model.
 CHECK_CHARS = 400
-CHECK_SAMPLE = 2000  # enough to contradict a declaration, and 0.3 ms a page
+CHECK_SAMPLE = 600  # enough to contradict a declaration, and 0.4 ms a page (2000 characters cost 1.6 ms)
 OVERRIDE_CONFIDENCE = 0.999
 DECLARED_AT_MOST = 1e-4
 # Languages the model confuses with each other (or one language under several codes): the text reading
