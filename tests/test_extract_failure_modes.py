@@ -1,6 +1,9 @@
 """Issue 17's failure modes, each as the smallest page that shows it (generic markup, no site's names)."""
 
+from ingest.build import Context, Page, build
 from ingest.extract import extract
+from ingest.feeds import FeedEntry
+from ingest.watchlists import compile_watchlists
 
 PROSE = ("The committee met on Tuesday to discuss the proposal, which has been debated for months, "
          "and its members said they would vote on it next week after hearing from residents.")
@@ -86,3 +89,82 @@ def test_an_article_split_into_sibling_sections_is_kept_whole():
     text = extract(html).text
     assert [i for i in range(1, 6) if f"Item {i}." not in text] == []
     assert "Another story" not in text
+
+
+SOFT_404 = page("<header><a href='/'>Daily Example</a><nav><a href='/w'>World</a><a href='/s'>Sport</a></nav></header>"
+                "<main><h1>Oops! That page can't be found.</h1><p>It looks like nothing was found at this location. "
+                "Maybe try one of the links below or a search?</p><form><input name='q'></form>"
+                "<ul><li><a href='/a'>Council approves budget</a></li><li><a href='/b'>Storm closes roads</a></li></ul>"
+                "</main><footer><p>© Daily Example</p></footer>", "<title>Page not found – Daily Example</title>")
+
+
+def test_an_error_page_served_as_200_yields_no_article_so_the_feeds_content_is_used():
+    """Issue 17, point 8: a soft 404 (an error heading over a body too short for an article)."""
+    assert extract(SOFT_404, "https://news.example/2024/story").text == ""
+    entry = FeedEntry(guid="g", url="https://news.example/2024/story", title="Council approves budget",
+                      published=None, updated=None, summary=f"<p>{PROSE}</p>")
+    built = build(entry, Context("s"), compile_watchlists(()),
+                  Page(entry.url, "text/html; charset=utf-8", SOFT_404.encode()))
+    assert built.origin == "feed" and built.article.title == "Council approves budget"
+    assert built.article.text == PROSE and built.empty_page
+
+
+def test_an_article_whose_headline_mentions_not_found_is_kept():
+    """A headline naming no page, or a long body, is an article."""
+    html = page(f"<article><h1>Page not found: the web's forgotten corners</h1>{f'<p>{PROSE}</p>' * 10}</article>")
+    assert len(extract(html).text) > 1500
+    for headline in ("Missing hiker not found after two days", "404 days later: the hiker walks home"):
+        html = page(f"<article><h1>{headline}</h1><p>{PROSE}</p></article>", f"<title>{headline}</title>")
+        assert extract(html).text == PROSE
+
+
+STORY = ("Денвер, 5 января. Российский центровой набрал 11 очков в матче, проведя на площадке 20 минут. "
+         "Его команда победила со счётом 110:83 и занимает пятое место в конференции.")
+LEGAL = ("Владелец проекта: © Example Media, 2004-2012. Все права на материалы, опубликованные на сайте, охраняются "
+         "законом. Цитирование допускается не более 50% от объёма, с обязательной ссылкой, до или после блока, "
+         "при этом редакция, учредитель, издатель и авторы не несут ответственности за рекламу, объявления, "
+         "комментарии, форумы, опросы, рассылки, ссылки, баннеры, счётчики и справочную информацию. ")
+
+
+def test_an_old_table_layout_yields_the_story_not_its_tag_cloud_or_copyright_footer():
+    """Issue 17, failure mode 4: in a table layout the story is the td with prose; a tag cloud's separators
+    and a legal footer's commas must not outscore it (scores count words outside links, a "©" notice none)."""
+    tags = " , ".join(f"<a href='/tag/{i}'>тег {i}</a>" for i in range(80))
+    html = page(
+        "<table width='760'><tr><td colspan='2'><a href='/'>Главная</a> | <a href='/news'>Новости</a></td></tr>"
+        "<tr><td width='150'><a href='/a'>Политика</a><br><a href='/b'>Спорт</a></td><td>"
+        f"<table><tr><td><b>Мозгов набрал 11 очков</b></td></tr><tr><td>{STORY}<br><br>{STORY}</td></tr></table>"
+        f"<table><tr><td>{tags}</td></tr></table></td></tr>"
+        f"<tr><td colspan='2'>{LEGAL * 2}</td></tr></table>", lang="ru")
+    text = extract(html).text
+    assert STORY in text and "©" not in text and "тег 1" not in text
+
+
+def test_unclassed_sibling_sections_led_by_headings_are_kept_whole():
+    """Failure mode 1 without class names: a listicle whose items are bare <div id=N> wrappers, each a heading
+    and a block of prose."""
+    items = "".join(f"<div id='{1000 + i}'><h2>{i}. Agency {i}</h2><div>{f'<p>{PROSE}</p>' * (4 if i == 2 else 0)}"
+                    f"<p>{PROSE} Item {i}.</p></div></div>" for i in range(5))
+    html = page(f"<div><div class='intro'><p>{PROSE} Intro.</p></div><div class='list'>{items}</div></div>"
+                "<aside><p>Sidebar text that is long enough to count as a paragraph somewhere.</p></aside>")
+    text = extract(html).text
+    assert all(f"Item {i}." in text for i in range(5))
+
+
+def test_sibling_sections_are_found_above_deeply_nested_text():
+    """Failure mode 1 with wrappers five deep (a page builder's section > row > column > widget > text)."""
+    def section(i: int, paragraphs: int) -> str:
+        prose = f"<p>{PROSE}</p>" * paragraphs + f"<p>{PROSE} Part {i}.</p>"
+        icon = "<span class='icon'></span>"  # a second child at each level: no single-child wrapper to climb
+        return (f"<section class='builder-section'>{icon}<div class='row'>{icon}<div class='column'>{icon}"
+                f"<div class='widget-text'>{icon}<div class='rich'>{prose}</div></div></div></div></section>")
+    text = extract(page(f"<main>{''.join(section(i, 4 if i == 1 else 0) for i in range(4))}</main>")).text
+    assert all(f"Part {i}." in text for i in range(4))
+
+
+def test_a_comment_thread_after_a_counting_heading_is_left_out_in_any_language():
+    """A thread inside the body's container, announced by a heading with a count ("Komentarze (3)")."""
+    comments = "".join(f"<div><p>Comment number {i}: I do not agree with the committee at all, and I said so.</p>"
+                       f"<p>+{i} / -1 reply</p></div>" for i in range(3))
+    html = page(f"<article><p>{PROSE}</p><p>{PROSE} Second.</p><h3>Komentarze (3)</h3>{comments}</article>", lang="pl")
+    assert extract(html).text == f"{PROSE}\n\n{PROSE} Second."

@@ -192,4 +192,18 @@ def walk_blocks(containers: list[etree._Element], caption_xpath: etree.XPath | N
     walker = _Walker(caption_xpath)
     for container in containers:
         walker.run(container)
-    return walker.blocks
+    return _before_thread(walker.blocks)
+
+
+_MIN_BODY_BEFORE_THREAD = 250
+
+
+def _before_thread(blocks: list[Block]) -> list[Block]:
+    """The blocks before a heading that counts items ("Komentarze (8)", "Comments (12)", "Σχόλια (3)") once a
+    body precedes it: what follows such a heading is the comment thread, in any language."""
+    seen = 0
+    for i, block in enumerate(blocks):
+        if block.kind == "heading" and seen >= _MIN_BODY_BEFORE_THREAD and _COUNT_LABEL.match(block.text):
+            return blocks[:i]
+        seen += len(block.text)
+    return blocks

@@ -10,6 +10,7 @@ from lxml import etree
 from .clean import BLOCK_TAGS, class_id, link_density, name_signals
 
 _COMMAS = re.compile(r"[,，、،]")
+_NOT_WORDS = re.compile(r"\W+")
 _TAG_BONUS = {"div": 5, "article": 10, "section": 3, "main": 5, "pre": 3, "td": 3, "blockquote": 3,
               "form": -3, "ol": -3, "ul": -3, "li": -3, "dl": -3, "dd": -3, "dt": -3, "th": -5,
               "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5}
@@ -18,14 +19,33 @@ _MIN_PEERS = 2  # a lone look-alike sibling is as often a neighbouring story
 _SCORED = frozenset("p pre td blockquote div section article main li dd".split())
 
 
-def own_text(el: etree._Element) -> str:
-    """Text of el outside its block-level children (inline children included)."""
+def own_text(el: etree._Element, links: bool = True) -> str:
+    """Text of el outside its block-level children (inline children included, their links too unless
+    `links` is false)."""
     parts = [el.text or ""]
     for child in el:
         if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS:
-            parts.append("".join(child.itertext()))
+            if links:
+                parts.append("".join(child.itertext()))
+            elif child.tag != "a":
+                parts.append(own_text(child, links))
         parts.append(child.tail or "")
     return "".join(parts)
+
+
+def _paragraph_score(el: etree._Element) -> float:
+    """Readability's paragraph score, from the words outside links (a tag cloud's "、" separators are not
+    commas of prose); a copyright or legal notice ("©") scores nothing, however long."""
+    text = own_text(el, links=False)
+    if len(text) < _MIN_PARAGRAPH:  # most elements stop here, before any copying
+        return 0
+    text = " ".join(text.split())
+    if len(text) < _MIN_PARAGRAPH or "©" in text:
+        return 0
+    commas = len(_COMMAS.findall(text))
+    if commas * 20 > len(text) and len(_NOT_WORDS.sub("", text)) < _MIN_PARAGRAPH // 2:  # separators, no prose
+        return 0
+    return 1 + commas + min(len(text) // 100, 3)
 
 
 def _class_weight(el: etree._Element) -> int:
@@ -41,10 +61,9 @@ def find_containers(root: etree._Element) -> list[etree._Element]:
     scores: dict[etree._Element, float] = defaultdict(float)
     for el in body.iter(etree.Element):
         if el.tag in _SCORED:
-            text = own_text(el).strip()
-            if len(text) < _MIN_PARAGRAPH:
+            score = _paragraph_score(el)
+            if not score:
                 continue
-            score = 1 + len(_COMMAS.findall(text)) + min(len(text) // 100, 3)
             inline_holder = el.tag in ("div", "section", "article", "main", "td") and any(
                 isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el)
             ancestors = [el] if inline_holder else []
@@ -74,13 +93,22 @@ def _classes(el: etree._Element) -> frozenset[str]:
 
 
 def _same_template(a: etree._Element, b: etree._Element, classes: frozenset[str]) -> bool:
-    """Same tag and most classes shared (page builders add an id-like class to each block)."""
+    """Same tag and most classes shared (page builders add an id-like class to each block); without classes,
+    a section tag or the same heading-led shape."""
     if a.tag != b.tag:
         return False
     other = _classes(b)
     if not classes and not other:
-        return a.tag in ("section", "article")
+        return a.tag in ("section", "article") or _heading_shape(a) is not None and _heading_shape(a) == _heading_shape(b)
     return 2 * len(classes & other) >= len(classes | other)
+
+
+def _heading_shape(el: etree._Element) -> tuple | None:
+    """For unclassed wrappers: a heading then a block, with their classes (a listicle's numbered items)."""
+    children = [c for c in el if isinstance(c.tag, str)][:2]
+    if len(children) < 2 or children[0].tag not in _HEADINGS:
+        return None
+    return tuple((c.tag, _classes(c)) for c in children)
 
 
 def _prose_section(el: etree._Element) -> bool:
@@ -92,7 +120,7 @@ def _sections(top: etree._Element, body: etree._Element) -> list[etree._Element]
     """A body split into repeated sibling sections (listicles, page builders' blocks): the section holding
     the best paragraphs, the same-template siblings that also hold prose, and the headings between them."""
     el = top
-    for _ in range(3):
+    for _ in range(5):
         parent = el.getparent()
         if parent is None or el is body:
             return []

@@ -14,7 +14,8 @@ from ingest.urls import web_url
 from .blocks import caption_block, figure_caption, walk_blocks
 from .body import find_containers
 from .clean import drop, drop_furniture, drop_junk, in_furniture
-from .language import detect
+from .errorpage import is_error_page
+from .language import contradicted, detect
 from .metadata import Metadata, extract_metadata, parse_date
 from .rules import SiteRules, compile_selector
 from .text import normalize, text_of
@@ -103,6 +104,8 @@ def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -
         if _body_length(lenient_blocks) > _body_length(blocks):
             containers, blocks = lenient_containers, lenient_blocks
             figures = []  # they belong to the first tree
+    if is_error_page(root, _body_length(blocks)):
+        return Article(url=url)  # a "not found" page sent as 200: no article, so the feed's content is used
     title = meta.values.get("title")
     blocks = _drop_title(blocks, title)
     lead_figure = _lead_figure(root, containers, figures, h1, blocks)
@@ -187,9 +190,7 @@ def _article(meta: Metadata, blocks: list[Block], url: str | None, containers) -
         image = _first_image(containers, url)
         if image:
             sources["image"] = "figure"
-    language = values.get("language")
-    if language is None and (language := detect(" ".join(b.text for b in blocks))):
-        sources["language"] = "detected"
+    language = _language(values.get("language"), sources, " ".join(b.text for b in blocks))
     lead_caption = blocks[0] if blocks and blocks[0].kind == "caption" else None
     lead = None
     if image or lead_caption:
@@ -201,6 +202,19 @@ def _article(meta: Metadata, blocks: list[Block], url: str | None, containers) -
         authors=_clean_all(values.get("authors", [])), language=language, lead_image=lead,
         blocks=blocks, site_name=_clean(values.get("site_name")), section=_clean(values.get("section")),
         tags=_clean_all(values.get("tags", [])), sources=sources)
+
+
+def _language(declared: str | None, sources: dict[str, str], text: str) -> str | None:
+    """The declared language, else the detected one. `<html lang>`, the page template's default, gives way
+    when the text plainly reads as another language; the source then says what was declared."""
+    if declared is None:
+        if language := detect(text):
+            sources["language"] = "detected"
+        return language
+    if sources.get("language") == "html" and (language := contradicted(declared, text)):
+        sources["language"] = f"detected (html: {declared})"
+        return language
+    return declared
 
 
 def _clean_all(values: list[str]) -> list[str]:

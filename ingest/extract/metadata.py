@@ -23,7 +23,7 @@ _DATE_META = ("article:published_time", "article:published", "og:published_time"
 _UPDATED_META = ("article:modified_time", "article:modified", "og:updated_time", "datemodified", "dcterms.modified", "last-modified")
 _AUTHOR_META = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author", "byl")
 _TRAILING_COMMA = re.compile(r",\s*([\]}])")
-_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»)\s+")
+TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»)\s+")
 # "By", "Analysis by", "Von": what precedes the names in a byline.
 _BY = re.compile(r"^\s*(?:[\w-]+\s+)?(?:by|von|par|por|di|door|av|af)\s*[:\s]\s*", re.I)
 _BY_WORDS = {"by", "von", "par", "por", "di", "door", "av", "af"}
@@ -100,7 +100,7 @@ def _name_like(part: str) -> bool:
 def strip_title(title: str, site_name: str | None) -> str:
     """Drop ' | Site' / ' - Site' suffixes (and such prefixes when they name the site)."""
     title = normalize(title)
-    seps = list(_TITLE_SEPARATORS.finditer(title))
+    seps = list(TITLE_SEPARATORS.finditer(title))
     if not seps:
         return title
     head, tail = title[: seps[-1].start()], title[seps[-1].end():]
@@ -294,10 +294,14 @@ def _headline_h1(root: etree._Element, title_tag: str, site_name: str | None) ->
 
 
 def _language(value: str | None) -> str | None:
-    """'en_US' / 'EN-us' -> 'en' (the primary subtag is what filtering and routing need)."""
+    """'en_US' / 'EN-us' -> 'en' (the primary subtag is what filtering and routing need); a charset put
+    where the language goes ("utf-8": a digit subtag no language tag has) is no language."""
     if not value:
         return None
-    primary = re.split(r"[-_\s,;]", value.strip())[0].casefold()
+    subtags = re.split(r"[-_\s,;]", value.strip())
+    primary = subtags[0].casefold()
+    if any(tag.isdigit() and len(tag) != 3 for tag in subtags[1:]):
+        return None
     return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
 
 
