@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 # needs them, not here: `ingest --help` and the commands that only read the database start faster.
 if TYPE_CHECKING:
     from ingest.extract import SiteRules
+    from ingest.sources.listpages import ListSelectors
     from ingest.watchlists import Watchlist
 
 DEFAULT_PATH = "config.toml"
@@ -30,6 +31,7 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # and log fields, so nothing that could be a path, an escape sequence or an option is allowed.
 NAME_RULE = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _NAME = re.compile(NAME_RULE)
+SOURCE_TYPES = ("feed", "sitemap", "html")  # what a [[sources]] `type` may be (ingest.sources reads each)
 
 
 class ConfigError(ValueError):
@@ -58,6 +60,9 @@ class Source:
     url: str
     every: float | None = 900.0  # seconds between polls; None for "auto" (from publishing frequency)
     rules: SiteRules | None = None
+    type: str = "feed"  # "feed" (RSS, Atom, JSON Feed), "sitemap" (news sitemap or index), "html" (a list page)
+    select: ListSelectors | None = None  # type "html": CSS selectors for items, link, title, date
+    paused: bool = False  # kept in the config, not polled by fetch or run
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,11 @@ class Config:
                 return s
         known = ", ".join(s.name for s in self.sources) or "none"
         raise ConfigError(f"{self.path}: no source named {name!r} (known: {known})")
+
+    @property
+    def active_sources(self) -> tuple[Source, ...]:
+        """The sources `fetch` and `run` poll: all but the paused ones."""
+        return tuple(s for s in self.sources if not s.paused)
 
 
 def check_name(name: str, what: str, where: str) -> str:
@@ -292,16 +302,27 @@ def append_sources(config: Config, feeds: list[tuple[str, str]], every: str) -> 
         blocks.append(f"\n[[sources]]\nname = {_toml_str(name)}\nurl = {_toml_str(url)}\nevery = {_toml_str(every)}\n")
     if blocks:
         text = _read(config.path)
-        text += ("\n" if text and not text.endswith("\n") else "") + "".join(blocks)
-        loads(text, config.path)  # what is written must load: checked before the file is touched
-        from ingest.files import write_atomically
-
-        try:
-            mode = stat.S_IMODE(os.stat(config.path).st_mode)  # a config holding secrets stays private
-            write_atomically(config.path, text.encode("utf-8"), mode)
-        except OSError as exc:
-            raise ConfigError(f"{config.path}: cannot write config: {exc}") from None
+        replace_text(config.path, text + ("\n" if text and not text.endswith("\n") else "") + "".join(blocks))
     return added
+
+
+def replace_text(path: Path, text: str) -> Config:
+    """Replace the config file with `text` if it loads (checked in memory first: a ConfigError leaves the file
+    as it was), by rename, keeping the file's mode; the new config."""
+    new = loads(text, path)
+    from ingest.files import write_atomically
+
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)  # a config holding secrets stays private
+        write_atomically(path, text.encode("utf-8"), mode)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write config: {exc}") from None
+    return new
+
+
+def read_text(path: Path) -> str:
+    """The config file's text, or a ConfigError saying why it cannot be read."""
+    return _read(path)
 
 
 def source_name(title: str, url: str) -> str:
@@ -341,7 +362,7 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
         prefix = f"sources[{i}]."
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: sources[{i}] must be a table")
-        _check_keys(table, {"name", "url", "every", "rules"}, where, prefix)
+        _check_keys(table, {"name", "url", "every", "rules", "type", "select", "paused"}, where, prefix)
         name = check_name(_required(table, "name", str, where, prefix), "source", where)
         url = _required(table, "url", str, where, prefix)
         if not re.match(r"^https?://", url, re.I):
@@ -362,8 +383,27 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
                 rules = SiteRules.from_config(_table(table, "rules", where), f"{where}: {prefix}rules")
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-        sources.append(Source(name=name, url=url, every=every, rules=rules))
+        kind, select = _source_type(table, where, prefix)
+        sources.append(Source(name=name, url=url, every=every, rules=rules, type=kind, select=select,
+                              paused=_typed(table, "paused", bool, where, prefix, False)))
     return tuple(sources)
+
+
+def _source_type(table: dict[str, Any], where: str, prefix: str) -> tuple[str, ListSelectors | None]:
+    kind = _typed(table, "type", str, where, prefix, "feed")
+    if kind not in SOURCE_TYPES:
+        raise ConfigError(f"{where}: {prefix}type must be one of {', '.join(SOURCE_TYPES)}, got {kind!r}")
+    if (kind == "html") != ("select" in table):
+        raise ConfigError(f"{where}: {prefix}select (CSS selectors items, link, title, date) "
+                          + ("is required by type = \"html\"" if kind == "html" else "is only for type = \"html\""))
+    if kind != "html":
+        return kind, None
+    from ingest.sources.listpages import ListSelectors  # lxml: only for a config that has a list page
+
+    try:
+        return kind, ListSelectors.from_config(table["select"], f"{where}: {prefix}select")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _watchlists(items: Any, where: str) -> tuple[Watchlist, ...]:

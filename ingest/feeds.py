@@ -37,6 +37,7 @@ class FeedEntry:
     authors: tuple[str, ...] = ()
     summary: str | None = None  # html
     content: str | None = None  # html, the fullest content given
+    language: str | None = None  # declared for the entry (a news sitemap's news:language); feeds leave it to the page
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, *, max_en
         feed = _parse_json_feed(body, url)
     else:
         feed = _parse_xml_feed(body, url, content_type)
-    return replace(feed, entries=_select(feed.entries, max_entries))
+    return replace(feed, entries=select_entries(feed.entries, max_entries))
 
 
 def _read_entries(items: Iterable[Any], read: Callable[[Any], FeedEntry]) -> tuple[tuple[FeedEntry, ...], tuple[str, ...]]:
@@ -96,7 +97,7 @@ def _usable(entry: FeedEntry) -> bool:
     return bool(entry.url or entry.guid or entry.title)
 
 
-def _select(entries: tuple[FeedEntry, ...], limit: int) -> tuple[FeedEntry, ...]:
+def select_entries(entries: tuple[FeedEntry, ...], limit: int) -> tuple[FeedEntry, ...]:
     """Usable entries, newest first when dated (undated ones after, in document order), capped at `limit`."""
     def key(entry: FeedEntry) -> tuple[bool, float]:
         when = entry.published or entry.updated

@@ -28,6 +28,7 @@ from ingest.fetch import FetchError, Fetcher, Response, redact
 from ingest.fingerprint import Signature, fingerprints, normalize_url
 from ingest.logs import log
 from ingest.robots import Robots
+from ingest.sources import SitemapIndex, read_source
 from ingest.workers import ExtractPool
 from ingest.schedule import AUTO_MAX, Outcome, auto_interval, cache_hint, plan
 from ingest.storage.records import article_of, hit_row, item_row, page_body, page_row
@@ -185,7 +186,7 @@ class Pipeline:
         try:
             response = self.fetcher.get(state.url, etag=state.etag, last_modified=state.last_modified)
             if not response.not_modified:
-                feed = self._parse(response)
+                feed = self._read(source, response)
         except (FetchError, FeedError) as exc:
             if _cancelled(exc):
                 return _stopped(result)
@@ -232,10 +233,14 @@ class Pipeline:
                      duration_ms=_ms(started))
         return result
 
-    def _parse(self, response: Response) -> Feed:
+    def _read(self, source: Source, response: Response) -> Feed:
+        """The source's entries: a feed's, or by its type (a sitemap index fetches its children; `ingest.sources`)."""
+        return read_source(source, response, self.fetcher, lambda r: self._parse(r, source), self.settings.max_entries)
+
+    def _parse(self, response: Response, source: Source | None = None) -> Feed | SitemapIndex:
         """Parse in a worker process, bounded in time: feedparser is slow on big broken XML (~7 s/MB)."""
         future = self.extractor.parse_feed(response.content, response.url, response.content_type,
-                                           self.settings.max_entries)
+                                           self.settings.max_entries, source)
         try:
             return future.result(timeout=PARSE_SECONDS)
         except TimeoutError:
@@ -472,7 +477,7 @@ class Pipeline:
 
     def preview(self, source: Source, limit: int = 3) -> list[Built]:
         """Fetch a few current entries and extract them, storing nothing (`ingest check-source`)."""
-        feed = self._parse(self.fetcher.get(source.url))
+        feed = self._read(source, self.fetcher.get(source.url))
         ctx = self._context(source)
         return [self._build(ctx, e) for e in feed.entries[:limit]]
 
