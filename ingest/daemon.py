@@ -89,7 +89,7 @@ class Daemon:
         self.extractor = ExtractPool(config.settings.processes, config.watchlists)
         self.pipeline = Pipeline(config, store, fetcher, self.extractor)
         self.store = store
-        self.sources = config.sources
+        self.sources = config.active_sources
         self.watchlists = config.watchlists
         self.alerts = Alerts(store, config.outputs, config.settings.fetch)
         self.retention = config.retention
