@@ -49,6 +49,7 @@ def parse_sitemap(body: bytes, url: str, max_entries: int = 500) -> Feed | Sitem
     urls: list[FeedEntry] = []
     children: list[tuple[str, datetime | None]] = []
     failed: list[str] = []
+    read = 0  # the root's children, whatever they are: each counts towards MAX_URLS
     try:
         for chunk in _inflated(body, url):
             parser.feed(chunk)
@@ -70,17 +71,19 @@ def parse_sitemap(body: bytes, url: str, max_entries: int = 500) -> Feed | Sitem
                 el.clear()
                 while el.getprevious() is not None:  # what was read is dropped: memory stays flat
                     del el.getparent()[0]
-                if len(urls) + len(children) >= MAX_URLS:
+                read += 1
+                if read >= MAX_URLS:
                     failed.append(f"sitemap {url}: more than {MAX_URLS} entries; read the first {MAX_URLS}")
                     raise _Enough
         parser.close()
     except _Enough:
         pass
     except etree.XMLSyntaxError as exc:
-        if root is None:
-            raise FeedError(f"not a sitemap: {' '.join(str(exc).split())[:200]}") from None
-        failed.append(f"sitemap {url}: malformed XML after {len(urls) + len(children)} entries: "
-                      f"{' '.join(str(exc).split())[:200]}")
+        reason = " ".join(str(exc).split())[:200]
+        if not (urls or children):
+            raise FeedError(f"not a sitemap: {reason}" if root is None else f"sitemap {url}: malformed XML: {reason}") \
+                from None
+        failed.append(f"sitemap {url}: malformed XML after {read} entries: {reason}")
     if root is None:
         raise FeedError("not a sitemap: no XML element found")
     if root == "sitemapindex":
