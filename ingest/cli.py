@@ -627,7 +627,7 @@ def check_source(app: App, name: str, limit: int) -> None:
     for b in built:
         say(f"== {b.entry.url}")
         e = b.entry  # what the source's document says (for a list page: what its selectors found)
-        say(f"   entry: title {e.title!r}; published {e.published or '-'}; updated {e.updated or '-'}")
+        say(f"-- entry: title {e.title!r}; published {e.published or '-'}; updated {e.updated or '-'}")
         if b.article is None:
             say(f"   failed: {b.error}")
             continue

@@ -241,7 +241,7 @@ def test_a_list_page_becomes_entries_with_a_stable_id(tmp_path, db_url):
                   headers=HTML)
         again = cli(config, "fetch")
     assert preview.exit_code == 0, preview.output
-    assert f"== {srv.url('/a/1.html?utm_source=list')}\n   entry: title 'Armenia and the CSTO'; published 2024-05-02 08:00:00+00:00" \
+    assert f"== {srv.url('/a/1.html?utm_source=list')}\n-- entry: title 'Armenia and the CSTO'; published 2024-05-02 08:00:00+00:00" \
         in preview.stdout
     assert "entry: title 'Second story'; published 2024-05-01 00:00:00+00:00" in preview.stdout
     assert first.stdout == "list: 2 new, 0 duplicate, 1 failed, 1 flagged\n"
