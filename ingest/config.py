@@ -296,7 +296,7 @@ def append_sources(config: Config, feeds: list[tuple[str, str]], every: str) -> 
     for title, url in feeds:
         if url in urls or not re.match(r"^https?://", url, re.I):
             continue
-        name = _unique_name(source_name(title, url), names, suffixes)
+        name = unique_name(source_name(title, url), names, suffixes)
         urls.add(url)
         added.append(name)
         blocks.append(f"\n[[sources]]\nname = {_toml_str(name)}\nurl = {_toml_str(url)}\nevery = {_toml_str(every)}\n")
@@ -337,7 +337,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].rstrip("-")
 
 
-def _unique_name(base: str, names: set[str], suffixes: dict[str, int]) -> str:
+def unique_name(base: str, names: set[str], suffixes: dict[str, int]) -> str:
     """`base`, or `base-N` with the first free N (no cap), shortened to stay within NAME_RULE's 64 characters."""
     name, n = base, suffixes.get(base, 1)
     while name in names:

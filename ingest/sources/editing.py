@@ -12,7 +12,7 @@ from typing import Any
 
 import tomlkit
 
-from ingest.config import Config, ConfigError, _unique_name, check_name, read_text, replace_text, source_name
+from ingest.config import Config, ConfigError, check_name, read_text, replace_text, source_name, unique_name
 
 
 def add_source(config: Config, url: str, *, name: str | None = None, kind: str = "feed", every: str = "15m",
@@ -23,7 +23,7 @@ def add_source(config: Config, url: str, *, name: str | None = None, kind: str =
             raise ConfigError(f"{config.path}: {url} is already configured as source {s.name!r}")
     taken = {s.name for s in config.sources}
     if name is None:
-        name = _unique_name(source_name(title or url, url), set(taken), {})
+        name = unique_name(source_name(title or url, url), set(taken), {})
     check_name(name, "source", str(config.path))
     if name in taken:
         raise ConfigError(f"{config.path}: a source is already named {name!r} (choose another with --name)")

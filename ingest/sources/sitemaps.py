@@ -16,7 +16,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from ingest.extract.metadata import _language, parse_date
+from ingest.extract.metadata import parse_date, primary_language
 from ingest.feeds import Feed, FeedEntry, FeedError, select_entries
 from ingest.text import clean_text
 from ingest.urls import web_url
@@ -131,4 +131,4 @@ def _entry(el: etree._Element, base: str) -> FeedEntry | None:
     return FeedEntry(guid=None, url=loc, title=_child_text(el, "title", _NEWS),
                      published=parse_date(_child_text(el, "publication_date", _NEWS)),
                      updated=parse_date(_child_text(el, "lastmod")),
-                     language=_language(_child_text(el, "language", _NEWS)))
+                     language=primary_language(_child_text(el, "language", _NEWS)))
