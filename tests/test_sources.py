@@ -214,6 +214,32 @@ def test_a_sitemap_of_a_million_urls_is_read_to_the_bound_in_bounded_time():
     assert feed.failed == (f"sitemap http://127.0.0.1/s.xml.gz: more than {MAX_URLS} entries; read the first {MAX_URLS}",)
 
 
+def test_only_the_kept_sitemap_urls_are_resolved_and_dated(monkeypatch):
+    """Links and dates of the URLs a poll keeps are read, not all 50,000: the cost of a big sitemap is its parse."""
+    from ingest.sources import sitemaps
+
+    calls = {"web_url": 0, "parse_date": 0}
+
+    def counted(name, function):
+        def call(*args):
+            calls[name] += 1
+            return function(*args)
+        return call
+
+    monkeypatch.setattr(sitemaps, "web_url", counted("web_url", sitemaps.web_url))
+    monkeypatch.setattr(sitemaps, "parse_date", counted("parse_date", sitemaps.parse_date))
+    urls = "".join(f"<url><loc>/a/{i}</loc><lastmod>2024-01-01T00:{i % 60:02d}:{i // 60 % 60:02d}Z</lastmod></url>"
+                   for i in range(2000))
+    newest = ("<url><loc>javascript:alert(1)</loc><news:news><news:publication_date>2024-06-01</news:publication_date>"
+              "</news:news></url>"  # newest but not a web link: skipped, the next one is kept instead
+              "<url><loc>/late</loc><news:news><news:publication_date>Sat, 01 Jun 2024 00:00:00 +0200"
+              "</news:publication_date><news:language>hy-AM</news:language></news:news><lastmod>2020-01-01</lastmod></url>")
+    feed = parse_sitemap(f"<urlset {NEWS}>{urls}{newest}</urlset>".encode(), "http://127.0.0.1/s.xml", max_entries=3)
+    assert [e.url for e in feed.entries] == ["http://127.0.0.1/late", "http://127.0.0.1/a/1979", "http://127.0.0.1/a/1919"]
+    assert feed.entries[0].language == "hy" and str(feed.entries[0].published) == "2024-05-31 22:00:00+00:00"
+    assert calls["web_url"] == 4 and calls["parse_date"] <= 2 * 4 + 1  # the RFC 2822 date is also read to order it
+
+
 def test_html_served_as_a_sitemap_is_not_a_sitemap(tmp_path):
     with LocalServer() as srv:
         srv.route("/s.xml", home(), headers=HTML)

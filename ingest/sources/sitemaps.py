@@ -4,7 +4,9 @@ A document is inflated (when gzip) and parsed in pieces, so its cost is bounded 
 inflated bytes and `MAX_URLS` `<url>` elements (the sitemaps.org limits), whatever it holds: the
 parse stops at the first bound and says so in one line. Entity declarations are never expanded and
 nothing external is loaded. Each `<url>` becomes a `FeedEntry`: its `<loc>`, and from `news:news`
-the title, publication date and language; `<lastmod>` is the entry's updated time.
+the title, publication date and language; `<lastmod>` is the entry's updated time. While streaming, a `<url>`
+is kept as its raw texts only; links are resolved and dates parsed for the `max_entries` newest alone, so a
+document of `MAX_URLS` costs little more than reading it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from lxml import etree
 
@@ -46,7 +48,7 @@ def parse_sitemap(body: bytes, url: str, max_entries: int = 500) -> Feed | Sitem
     parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
                                  huge_tree=False, remove_comments=True, remove_pis=True)
     root: str | None = None
-    urls: list[FeedEntry] = []
+    urls: list[_Url] = []
     children: list[tuple[str, datetime | None]] = []
     failed: list[str] = []
     read = 0  # the root's children, whatever they are: each counts towards MAX_URLS
@@ -62,8 +64,7 @@ def parse_sitemap(body: bytes, url: str, max_entries: int = 500) -> Feed | Sitem
                     continue  # only the root's children are read, each once complete
                 name = etree.QName(el).localname
                 if name == "url":
-                    if (entry := _entry(el, url)) is not None:
-                        urls.append(entry)
+                    urls.append(_raw_url(el))
                 elif name == "sitemap":
                     loc = web_url(_child_text(el, "loc"), url)
                     if loc:
@@ -88,7 +89,7 @@ def parse_sitemap(body: bytes, url: str, max_entries: int = 500) -> Feed | Sitem
         raise FeedError("not a sitemap: no XML element found")
     if root == "sitemapindex":
         return SitemapIndex(tuple(children), tuple(failed))
-    return Feed(None, None, None, select_entries(tuple(urls), max_entries), "sitemap", tuple(failed))
+    return Feed(None, None, None, _newest_entries(urls, url, max_entries), "sitemap", tuple(failed))
 
 
 class _Enough(Exception):
@@ -116,19 +117,62 @@ def _inflated(body: bytes, url: str) -> Iterator[bytes]:
         raise FeedError(f"sitemap {url}: corrupt gzip: {exc}") from None
 
 
-def _child_text(el: etree._Element, name: str, namespace: str | None = None) -> str | None:
-    """A direct child's text (`<loc>`, `<lastmod>`: not an `image:loc` deeper down), or a `news:` element's."""
-    for child in (el.iter(f"{{{namespace}}}{name}") if namespace else el.iterchildren()):
-        if namespace or (isinstance(child.tag, str) and etree.QName(child).localname == name):
+def _child_text(el: etree._Element, name: str) -> str | None:
+    """A direct child's text (`<loc>`, `<lastmod>`: not an `image:loc` deeper down)."""
+    for child in el.iterchildren():
+        if isinstance(child.tag, str) and etree.QName(child).localname == name:
             return clean_text(child.text or "").strip() or None
     return None
 
 
-def _entry(el: etree._Element, base: str) -> FeedEntry | None:
-    loc = web_url(_child_text(el, "loc"), base)
+_Url = tuple[str | None, str | None, str | None, str | None, str | None]  # loc, lastmod, news title, date, language
+_NEWS_FIELDS = {f"{{{_NEWS}}}{name}": i for i, name in enumerate(("title", "publication_date", "language"), 2)}
+
+
+def _raw_url(el: etree._Element) -> _Url:
+    """A `<url>`'s direct `loc` and `lastmod` and its first `news:` title, date and language, as sent."""
+    found: list[str | None] = [None] * 5
+    for child in el.iterchildren("{*}loc", "{*}lastmod", "{*}news"):
+        if (name := etree.QName(child).localname) != "news":
+            i = 0 if name == "loc" else 1
+            found[i] = child.text or "" if found[i] is None else found[i]
+        for sub in child.iter(*_NEWS_FIELDS):
+            i = _NEWS_FIELDS[sub.tag]
+            found[i] = sub.text or "" if found[i] is None else found[i]
+    return tuple(found)  # type: ignore[return-value]
+
+
+def _newest_entries(urls: list[_Url], base: str, limit: int) -> tuple[FeedEntry, ...]:
+    """`select_entries` over the URLs, building entries (link resolved, dates parsed) only for those it keeps:
+    the URLs are ordered by a quick date key and built newest first until `limit` are usable."""
+    kept: list[FeedEntry] = []
+    for i in sorted(range(len(urls)), key=lambda i: _order_key(urls[i], i)):
+        if (entry := _entry(urls[i], base)) is not None:
+            kept.append(entry)
+            if len(kept) == limit:
+                break
+    return select_entries(tuple(kept), limit)
+
+
+def _order_key(raw: _Url, index: int) -> tuple[bool, float, int]:
+    """Newest first, undated after in document order. `datetime.fromisoformat` (C, ~20x faster) reads the usual
+    W3C dates; anything else goes through `parse_date`, which gives the stored value of every kept entry."""
+    when = None
+    for text in (raw[3], raw[1]):  # published, else updated, as select_entries orders
+        if text and when is None:
+            try:
+                when = datetime.fromisoformat(text.strip())
+            except ValueError:
+                when = parse_date(clean_text(text))
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (when is None, -when.timestamp() if when else 0.0, index)
+
+
+def _entry(raw: _Url, base: str) -> FeedEntry | None:
+    loc = web_url(clean_text(raw[0] or ""), base)
     if not loc:
         return None
-    return FeedEntry(guid=None, url=loc, title=_child_text(el, "title", _NEWS),
-                     published=parse_date(_child_text(el, "publication_date", _NEWS)),
-                     updated=parse_date(_child_text(el, "lastmod")),
-                     language=primary_language(_child_text(el, "language", _NEWS)))
+    text = (lambda value: clean_text(value).strip() or None if value else None)
+    return FeedEntry(guid=None, url=loc, title=text(raw[2]), published=parse_date(text(raw[3])),
+                     updated=parse_date(text(raw[1])), language=primary_language(text(raw[4])))
