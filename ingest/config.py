@@ -128,6 +128,7 @@ class Config:
     listen: tuple[str, int] | None = None  # `[server] listen`: the observability listener, off by default
     lock_timeout: float = LOCK_TIMEOUT  # `[database] lock_timeout`
     web_listen: tuple[str, int] | None = None  # `[web] listen`: the web app in `ingest run`, off by default
+    public_url: str | None = None  # `[web] public_url`: where others reach the web app (WebSub callbacks), if at all
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -203,7 +204,8 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         watchlists=watchlists,
         outputs=outputs,
         listen=_listen(_table(raw, "server", where), where),
-        web_listen=_listen(_table(raw, "web", where), where, "web", "127.0.0.1:8080"),
+        web_listen=_listen(_table(raw, "web", where), where, "web", "127.0.0.1:8080", ("public_url",)),
+        public_url=_public_url(_table(raw, "web", where), where),
     )
 
 
@@ -225,10 +227,26 @@ def _check_atom_paths(outputs: dict[str, Outputs], database_url: str, path: Path
 
 
 def _listen(table: dict[str, Any], where: str, section: str = "server",
-            example: str = "127.0.0.1:9108") -> tuple[str, int] | None:
-    _check_keys(table, {"listen"}, where, f"{section}.")
+            example: str = "127.0.0.1:9108", others: tuple[str, ...] = ()) -> tuple[str, int] | None:
+    _check_keys(table, {"listen", *others}, where, f"{section}.")
     value = _typed(table, "listen", str, where, f"{section}.", None)
     return None if value is None else parse_listen(value, f"{where}: {section}.listen", example)
+
+
+def _public_url(table: dict[str, Any], where: str) -> str | None:
+    """`[web] public_url`: an http(s) URL with a host, without a query or fragment; its trailing '/' dropped."""
+    value = _typed(table, "public_url", str, where, "web.", None)
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value.strip())
+        parts.port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"{where}: 'web.public_url' must be an http(s) URL like 'https://news.example.org/ingest', "
+                          f"got {value!r}")
+    return value.strip().rstrip("/")
 
 
 def parse_listen(value: str, what: str, example: str = "127.0.0.1:8080") -> tuple[str, int]:

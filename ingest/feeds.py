@@ -48,6 +48,8 @@ class Feed:
     entries: tuple[FeedEntry, ...]
     format: str  # feedparser's version label ("rss20", "atom10", "rss10", ...) or "json10"/"json11"
     failed: tuple[str, ...] = ()  # entries that could not be read, one line each: the rest of the feed still counts
+    hubs: tuple[str, ...] = ()  # WebSub hubs the feed declares (`<link rel="hub">`, JSON Feed `hubs`)
+    self_url: str | None = None  # the feed's own URL as it declares it (`rel="self"`, `feed_url`): the WebSub topic
 
 
 class FeedError(ValueError):
@@ -134,8 +136,15 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> Feed:
     if malformed and not any(map(_usable, entries)):
         raise FeedError(f"malformed XML and no usable entries: {_one_line(parsed.bozo_exception)}")
     info = parsed.feed
+    links = [link for link in info.get("links") or () if isinstance(link, dict)]
     return Feed(_text(info.get("title")), web_url(info.get("link"), url), _ttl(info.get("ttl")), entries,
-                parsed.version or "unknown", failed)
+                parsed.version or "unknown", failed, _links(links, "hub", url),
+                next(iter(_links(links, "self", url)), None))
+
+
+def _links(links: list[dict[str, Any]], rel: str, base: str) -> tuple[str, ...]:
+    """The feed-level links of relation `rel`, as web URLs, each once."""
+    return _unique(web_url(link.get("href"), base) for link in links if link.get("rel") == rel)
 
 
 def _root_tag(text: str) -> str:
@@ -212,8 +221,11 @@ def _parse_json_feed(body: bytes, url: str) -> Feed:
     feed_authors = _json_authors(doc)
     entries, failed = _read_entries((i for i in items if isinstance(i, dict)),
                                     lambda item: _json_entry(item, url, feed_authors))
+    hubs = doc.get("hubs") if isinstance(doc.get("hubs"), list) else []
     return Feed(_text(doc.get("title")), web_url(doc.get("home_page_url"), url), None, entries,
-                f"json1{version.group(1) or '0'}", failed)
+                f"json1{version.group(1) or '0'}", failed,
+                _unique(web_url(h.get("url"), url) for h in hubs if isinstance(h, dict)),
+                web_url(doc.get("feed_url"), url))
 
 
 def _json_entry(item: dict[str, Any], base: str, feed_authors: tuple[str, ...]) -> FeedEntry:

@@ -29,6 +29,7 @@ from ingest.fingerprint import Signature, fingerprints, normalize_url
 from ingest.logs import log
 from ingest.robots import Robots
 from ingest.sources import SitemapIndex, read_source
+from ingest.sources.websub import Subscriber
 from ingest.workers import ExtractPool
 from ingest.schedule import AUTO_MAX, Outcome, auto_interval, cache_hint, plan
 from ingest.storage.records import article_of, hit_row, item_row, page_body, page_row
@@ -144,6 +145,8 @@ class Pipeline:
         # Watchlists with a webhook: their hits go to the outbox (an Atom file reads the hits themselves).
         self.alerting: set[str] = {name for name, out in config.outputs.items() if out.webhook}
         self.settings = config.settings
+        # WebSub (ingest.sources.websub): only with a public URL for hubs to call back.
+        self.websub = Subscriber(config, store) if config.public_url else None
 
     def poll(self, source: Source, planned: datetime | None = None) -> PollResult:
         """`planned`: when the poll was due, for a scheduler that starts it later (see `schedule.plan`)."""
@@ -227,10 +230,39 @@ class Pipeline:
         result.next_poll = self._reschedule(state, source, Outcome("ok", error=error, hint=hint, moved_to=moved), now,
                                             planned)
         result.state = state.state
+        if self.websub is not None:  # subscribe or renew; while pushed, a long safety-net interval
+            result.next_poll = self._websub(source, state, feed, now)
         if feed is not None:  # a 304 is fully told by its feed_fetch event
             log.info("poll_done", source=source.name, new=result.new, updated=result.updated,
                      duplicates=result.duplicates, failed=result.failed, flagged=result.flagged,
                      duration_ms=_ms(started))
+        return result
+
+    def _websub(self, source: Source, state: SourceState, feed: Feed | None, now: datetime) -> datetime | None:
+        """A hub that fails costs a log line, never the poll: its items are stored already."""
+        try:
+            return self.websub.after_poll(source, state, feed, now)  # type: ignore[union-attr]
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception("websub_failed", source=source.name)
+            return state.next_poll
+
+    def ingest_pushed(self, source: Source, url: str, body: bytes, content_type: str | None) -> PollResult:
+        """A feed document a WebSub hub pushed for `source`, stored as a poll's entries are (the same dedup,
+        records and watchlists); the source's schedule and validators stay the polls'."""
+        result = PollResult(source.name)
+        try:
+            feed = self._read(source, Response(url, 200, {"content-type": content_type} if content_type else {}, body, 0))
+            for failure in feed.failed:
+                result.entry_failed(failure)
+            self._ingest_entries(source, feed.entries, result, Health())
+        except (FetchError, FeedError) as exc:
+            result.error, result.failure = str(exc), getattr(exc, "kind", "feed")
+        except OperationalError as exc:
+            return self._database_failed(source, result, exc)
+        log.info("websub_push", source=source.name, new=result.new, duplicates=result.duplicates,
+                 failed=result.failed, error=result.error)
         return result
 
     def _read(self, source: Source, response: Response) -> Feed:
