@@ -101,7 +101,8 @@ class Subscriber:
         hub, topic = (feed.hubs[0], feed.self_url or state.url) if feed is not None else \
             (row.hub, row.topic) if row is not None else (None, None)
         if hub is not None and (why := due(row, hub, topic, now)):
-            row = self._request(source, hub, topic, row if why == "renew" else None, why, now)
+            self._request(source, hub, topic, row if why == "renew" else None, why, now)
+            row = subscriptions.subscription(engine, source.name)  # a hub may have verified it already
         planned = next_poll(row, state.next_poll, now)
         if planned != state.next_poll:
             state.next_poll = planned
@@ -109,7 +110,7 @@ class Subscriber:
         return state.next_poll
 
     def _request(self, source: Source, hub: str, topic: str, keep: WebSubRow | None, why: str,
-                 now: datetime) -> WebSubRow:
+                 now: datetime) -> None:
         """Ask the hub to push `topic` (`keep`: the verified subscription a renewal keeps, secret and all);
         saved before sending, since a hub may verify before it answers."""
         from ingest.alerts import DeliveryError, Poster
@@ -138,4 +139,3 @@ class Subscriber:
             log.warning("websub_subscribe", source=source.name, hub=redact(hub), why=why, error=row.error)
         else:
             log.info("websub_subscribe", source=source.name, hub=redact(hub), topic=redact(topic), why=why)
-        return row
