@@ -211,3 +211,26 @@ def test_without_a_public_url_nothing_is_asked_and_callbacks_are_refused(site_fa
     assert httpx.get(callback, params={"hub.mode": "subscribe", "hub.topic": site.srv.url("/feed.xml"),
                                        "hub.challenge": "x"}).status_code == 404
     assert httpx.post(callback, content=b"<rss/>", headers={"X-Hub-Signature": "sha1=00"}).status_code == 404
+
+
+def test_hubs_and_the_self_url_are_read_from_rss_atom_and_json_feed():
+    from ingest.feeds import parse_feed
+
+    atom = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><link rel="hub" href="/hub"/>'
+            b'<link rel="hub" href="javascript:x"/><link rel="self" href="https://a.example/atom.xml"/>'
+            b'<entry><title>e</title><id>1</id></entry></feed>')
+    parsed = parse_feed(atom, "https://a.example/feed", "application/atom+xml")
+    assert parsed.hubs == ("https://a.example/hub",) and parsed.self_url == "https://a.example/atom.xml"
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "feed_url": "https://a.example/f.json",
+           "hubs": [{"type": "WebSub", "url": "https://hub.example/"}, "junk"], "items": [{"id": "1", "title": "e"}]}
+    parsed = parse_feed(json.dumps(doc).encode(), "https://a.example/f.json", "application/feed+json")
+    assert parsed.hubs == ("https://hub.example/",) and parsed.self_url == "https://a.example/f.json"
+
+
+@pytest.mark.parametrize("method", ["sha1", "sha256", "sha512"])
+def test_signatures(method):
+    body = b"<rss/>"
+    good = f"{method}={hmac.new(b'k', body, getattr(hashlib, method)).hexdigest()}"
+    assert websub.signature_ok("k", body, good) and websub.signature_ok("k", body, good.upper().replace(method.upper(), method))
+    assert not websub.signature_ok("k", body + b" ", good) and not websub.signature_ok("other", body, good)
+    assert not websub.signature_ok("k", body, None) and not websub.signature_ok("k", body, "md5=" + good.split("=")[1])
