@@ -130,6 +130,10 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
         fail(str(exc))
     if not sources:
         fail(f"{cfg.path}: no sources configured")
+    paused = [s.name for s in sources if s.paused]
+    sources = [s for s in sources if not s.paused]
+    if not sources:
+        fail(f"{cfg.path}: every source asked for is paused (`ingest sources resume NAME`)")
     store = app.store()
     with Fetcher(cfg.settings.fetch) as fetcher, WorkerPool(cfg.settings.processes, cfg.watchlists) as workers:
         pipeline = Pipeline(cfg, store, fetcher, workers)
@@ -143,6 +147,8 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
                 advance(1)
     for r in results:
         say(r.summary())
+    for name in paused:
+        say(f"{name}: paused, not polled")
     failed = sum(not r.ok for r in results)
     if failed == len(results):
         sys.exit(EXIT_FAILED)
@@ -163,6 +169,8 @@ def run(app: App, workers: int | None) -> None:
     cfg = app.config
     if not cfg.sources:
         fail(f"{cfg.path}: no sources configured")
+    if not cfg.active_sources:
+        fail(f"{cfg.path}: every source is paused (`ingest sources resume NAME`)")
     if workers is not None and _is_postgres(cfg.database_url):
         _run_workers(app, workers)
         return
@@ -414,8 +422,9 @@ def sources_status(app: App) -> None:
     states = {s.name: s for s in store.source_states()}
     for source in app.config.sources:
         st = states.get(source.name)
+        kind = f"type {source.type}{' (paused: not polled)' if source.paused else ''}"
         if st is None:
-            say(f"{source.name}: never polled")
+            say(f"{source.name}: never polled; {kind}")
             continue
         if st.state == "gone":
             state = "gone (HTTP 410): no longer polled"
@@ -427,7 +436,7 @@ def sources_status(app: App) -> None:
         moved = f"; moved to {st.url}" if st.url != st.config_url else ""
         health = (f"; extraction: {st.extracted} entries, {st.empty_bodies} empty bodies, {st.missing_dates} "
                   f"without date, {st.missing_titles} without title, {st.feed_fallbacks} from feed content")
-        say(f"{source.name}: {state}; last success {_fmt(st.last_success)}; next poll {_fmt(st.next_poll)}; "
+        say(f"{source.name}: {state}; {kind}; last success {_fmt(st.last_success)}; next poll {_fmt(st.next_poll)}; "
                    f"{store.count_items(source.name)} items{moved}{error}{health}")
 
 
@@ -458,6 +467,84 @@ def sources_import(app: App, opml_file: str, every: str) -> None:
     except ConfigError as exc:  # the file is left as it was
         fail(f"{exc} (config left unchanged)")
     say(f"imported {plural(len(added), 'source')} into {app.config.path} ({len(found) - len(added)} already there)")
+
+
+@sources.command(name="add")
+@click.argument("url")
+@click.option("--name", help="The source's name (default: from the feed's title, else the host).")
+@click.option("--every", default="15m", show_default=True, help="Polling interval (or \"auto\").")
+@click.option("--pick", type=click.IntRange(1), metavar="N", help="Which of several feeds found to add.")
+@pass_app
+def sources_add(app: App, url: str, name: str | None, every: str, pick: int | None) -> None:
+    """Add a feed or a sitemap given its URL or any page of its site (the page's feeds are found)."""
+    from ingest.fetch import Fetcher, FetchError
+    from ingest.http import redact
+    from ingest.sources.discover import COMMON_PATHS, discover
+    from ingest.sources.editing import add_source
+
+    cfg = app.config
+    try:
+        if every != "auto":
+            config_mod.parse_duration(every, "--every")
+    except ConfigError as exc:
+        fail(str(exc))
+    with Fetcher(cfg.settings.fetch) as fetcher:
+        try:
+            found = discover(fetcher, url)
+        except FetchError as exc:
+            fail(str(exc), EXIT_FAILED)
+    if not found:
+        fail(f"{redact(url)}: no feed found (tried the URL, its <link rel=\"alternate\">, {', '.join(COMMON_PATHS)}, "
+             "links that look like feeds and robots.txt Sitemap: lines)", EXIT_FAILED)
+    if len(found) > 1 and pick is None:
+        for i, f in enumerate(found, 1):
+            say(f"{i}. {f.type} {f.url}{'  ' + f.title if f.title else ''}")
+        fail(f"{redact(url)}: {len(found)} feeds found; choose one with --pick N")
+    if pick is not None and pick > len(found):
+        fail(f"--pick {pick}: only {plural(len(found), 'feed')} found")
+    chosen = found[(pick or 1) - 1]
+    try:
+        new = add_source(cfg, chosen.url, name=name, kind=chosen.type, every=every, title=chosen.title)
+    except ConfigError as exc:
+        fail(f"{exc} (config left unchanged)")
+    say(f"added {new.sources[-1].name} ({chosen.type} {chosen.url}) to {cfg.path}")
+
+
+@sources.command(name="remove")
+@click.argument("name")
+@pass_app
+def sources_remove(app: App, name: str) -> None:
+    """Remove a source from the config (its stored items stay)."""
+    _edit_source(app, name, "removed")
+
+
+@sources.command(name="pause")
+@click.argument("name")
+@pass_app
+def sources_pause(app: App, name: str) -> None:
+    """Stop polling a source (`paused = true` in the config); its items and state stay."""
+    _edit_source(app, name, "paused")
+
+
+@sources.command(name="resume")
+@click.argument("name")
+@pass_app
+def sources_resume(app: App, name: str) -> None:
+    """Poll a paused source again."""
+    _edit_source(app, name, "resumed")
+
+
+def _edit_source(app: App, name: str, done: str) -> None:
+    from ingest.sources.editing import remove_source, set_paused
+
+    try:
+        if done == "removed":
+            remove_source(app.config, name)
+        else:
+            set_paused(app.config, name, done == "paused")
+    except ConfigError as exc:
+        fail(f"{exc} (config left unchanged)")
+    say(f"{done} {name} in {app.config.path}")
 
 
 def _fmt(value: datetime | None) -> str:
@@ -506,6 +593,8 @@ def check_source(app: App, name: str, limit: int) -> None:
             fail(f"{name}: {exc}", EXIT_FAILED)
     for b in drafts:
         say(f"== {b.entry.url}")
+        e = b.entry  # what the source's document says (for a list page: what its selectors found)
+        say(f"-- entry: title {e.title!r}; published {e.published or '-'}; updated {e.updated or '-'}")
         if b.article is None:
             say(f"   failed: {b.error}")
             continue

@@ -186,7 +186,7 @@ def _here() -> _Worker:
 def _due_sources() -> list[str]:
     w, now = _here(), utcnow()
     states = {s.name: s for s in w.store.source_states()}
-    return [s.name for s in w.config.sources if is_due(s, states.get(s.name), now, w.tuning.tick)]
+    return [s.name for s in w.config.active_sources if is_due(s, states.get(s.name), now, w.tuning.tick)]
 
 
 async def tick(context: procrastinate.JobContext, timestamp: int) -> None:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 # needs them, not here: `ingest --help` and the commands that only read the database start faster.
 if TYPE_CHECKING:
     from ingest.extract import SiteRules
+    from ingest.sources.listpages import ListSelectors
     from ingest.watchlists import Watchlist
 
 DEFAULT_PATH = "config.toml"
@@ -32,6 +33,7 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # and log fields, so nothing that could be a path, an escape sequence or an option is allowed.
 NAME_RULE = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _NAME = re.compile(NAME_RULE)
+SOURCE_TYPES = ("feed", "sitemap", "html")  # what a [[sources]] `type` may be (ingest.sources reads each)
 
 
 class ConfigError(ValueError):
@@ -60,6 +62,9 @@ class Source:
     url: str
     every: float | None = 900.0  # seconds between polls; None for "auto" (from publishing frequency)
     rules: SiteRules | None = None
+    type: str = "feed"  # "feed" (RSS, Atom, JSON Feed), "sitemap" (news sitemap or index), "html" (a list page)
+    select: ListSelectors | None = None  # type "html": CSS selectors for items, link, title, date
+    paused: bool = False  # kept in the config, not polled by fetch or run
 
 
 @dataclass(frozen=True)
@@ -164,7 +169,7 @@ class Config:
     listen: tuple[str, int] | None = None  # `[server] listen`: the observability listener, off by default
     lock_timeout: float = LOCK_TIMEOUT  # `[database] lock_timeout`
     web_listen: tuple[str, int] | None = None  # `[web] listen`: the web app in `ingest run`, off by default
-    public_url: str | None = None  # `[web] public_url`: the web app as analysts reach it, for links in alerts
+    public_url: str | None = None  # `[web] public_url`: the web app as others reach it (alert links, WebSub)
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -172,6 +177,11 @@ class Config:
                 return s
         known = ", ".join(s.name for s in self.sources) or "none"
         raise ConfigError(f"{self.path}: no source named {name!r} (known: {known})")
+
+    @property
+    def active_sources(self) -> tuple[Source, ...]:
+        """The sources `fetch` and `run` poll: all but the paused ones."""
+        return tuple(s for s in self.sources if not s.paused)
 
 
 def check_name(name: str, what: str, where: str) -> str:
@@ -265,10 +275,19 @@ def _listen(table: dict[str, Any], where: str, section: str = "server",
 
 
 def _public_url(table: dict[str, Any], where: str) -> str | None:
-    url = _typed(table, "public_url", str, where, "web.", None)
-    if url is not None and not re.match(r"^https?://[^/?#]+", url, re.I):
-        raise ConfigError(f"{where}: 'web.public_url' must be an http(s) URL like 'https://ingest.example.org', got {url!r}")
-    return url.rstrip("/") if url else None
+    """`[web] public_url`: an http(s) URL with a host, without a query or fragment; its trailing '/' dropped."""
+    value = _typed(table, "public_url", str, where, "web.", None)
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value.strip())
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"{where}: 'web.public_url' must be an http(s) URL like 'https://news.example.org/ingest', "
+                          f"got {value!r}")
+    return value.strip().rstrip("/")
 
 
 def parse_listen(value: str, what: str, example: str = "127.0.0.1:8080") -> tuple[str, int]:
@@ -336,22 +355,33 @@ def append_sources(config: Config, feeds: list[tuple[str, str]], every: str) -> 
     for title, url in feeds:
         if url in urls or not re.match(r"^https?://", url, re.I):
             continue
-        name = _unique_name(source_name(title, url), names, suffixes)
+        name = unique_name(source_name(title, url), names, suffixes)
         urls.add(url)
         added.append(name)
         blocks.append(f"\n[[sources]]\nname = {_toml_str(name)}\nurl = {_toml_str(url)}\nevery = {_toml_str(every)}\n")
     if blocks:
         text = _read(config.path)
-        text += ("\n" if text and not text.endswith("\n") else "") + "".join(blocks)
-        loads(text, config.path)  # what is written must load: checked before the file is touched
-        from ingest.files import write_atomically
-
-        try:
-            mode = stat.S_IMODE(os.stat(config.path).st_mode)  # a config holding secrets stays private
-            write_atomically(config.path, text.encode("utf-8"), mode)
-        except OSError as exc:
-            raise ConfigError(f"{config.path}: cannot write config: {exc}") from None
+        replace_text(config.path, text + ("\n" if text and not text.endswith("\n") else "") + "".join(blocks))
     return added
+
+
+def replace_text(path: Path, text: str) -> Config:
+    """Replace the config file with `text` if it loads (checked in memory first: a ConfigError leaves the file
+    as it was), by rename, keeping the file's mode; the new config."""
+    new = loads(text, path)
+    from ingest.files import write_atomically
+
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)  # a config holding secrets stays private
+        write_atomically(path, text.encode("utf-8"), mode)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write config: {exc}") from None
+    return new
+
+
+def read_text(path: Path) -> str:
+    """The config file's text, or a ConfigError saying why it cannot be read."""
+    return _read(path)
 
 
 def source_name(title: str, url: str) -> str:
@@ -366,7 +396,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].rstrip("-")
 
 
-def _unique_name(base: str, names: set[str], suffixes: dict[str, int]) -> str:
+def unique_name(base: str, names: set[str], suffixes: dict[str, int]) -> str:
     """`base`, or `base-N` with the first free N (no cap), shortened to stay within NAME_RULE's 64 characters."""
     name, n = base, suffixes.get(base, 1)
     while name in names:
@@ -391,7 +421,7 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
         prefix = f"sources[{i}]."
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: sources[{i}] must be a table")
-        _check_keys(table, {"name", "url", "every", "rules"}, where, prefix)
+        _check_keys(table, {"name", "url", "every", "rules", "type", "select", "paused"}, where, prefix)
         name = check_name(_required(table, "name", str, where, prefix), "source", where)
         url = _required(table, "url", str, where, prefix)
         if not re.match(r"^https?://", url, re.I):
@@ -412,8 +442,27 @@ def _sources(items: Any, where: str) -> tuple[Source, ...]:
                 rules = SiteRules.from_config(_table(table, "rules", where), f"{where}: {prefix}rules")
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-        sources.append(Source(name=name, url=url, every=every, rules=rules))
+        kind, select = _source_type(table, where, prefix)
+        sources.append(Source(name=name, url=url, every=every, rules=rules, type=kind, select=select,
+                              paused=_typed(table, "paused", bool, where, prefix, False)))
     return tuple(sources)
+
+
+def _source_type(table: dict[str, Any], where: str, prefix: str) -> tuple[str, ListSelectors | None]:
+    kind = _typed(table, "type", str, where, prefix, "feed")
+    if kind not in SOURCE_TYPES:
+        raise ConfigError(f"{where}: {prefix}type must be one of {', '.join(SOURCE_TYPES)}, got {kind!r}")
+    if (kind == "html") != ("select" in table):
+        raise ConfigError(f"{where}: {prefix}select (CSS selectors items, link, title, date) "
+                          + ("is required by type = \"html\"" if kind == "html" else "is only for type = \"html\""))
+    if kind != "html":
+        return kind, None
+    from ingest.sources.listpages import ListSelectors  # lxml: only for a config that has a list page
+
+    try:
+        return kind, ListSelectors.from_config(table["select"], f"{where}: {prefix}select")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _watchlists(items: Any, where: str) -> tuple[Watchlist, ...]:

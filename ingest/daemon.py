@@ -89,7 +89,7 @@ class Daemon:
         self.workers = WorkerPool(config.settings.processes, config.watchlists)
         self.pipeline = Pipeline(config, store, fetcher, self.workers)
         self.store = store
-        self.sources = config.sources
+        self.sources = config.active_sources
         self.watchlists = config.watchlists
         self.alerts = Alerts(store, config.outputs, config.settings.fetch, config.public_url)
         self.retention = config.retention

@@ -37,6 +37,7 @@ class FeedEntry:
     authors: tuple[str, ...] = ()
     summary: str | None = None  # html
     content: str | None = None  # html, the fullest content given
+    language: str | None = None  # declared for the entry (a news sitemap's news:language); feeds leave it to the page
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Feed:
     entries: tuple[FeedEntry, ...]
     format: str  # feedparser's version label ("rss20", "atom10", "rss10", ...) or "json10"/"json11"
     failed: tuple[str, ...] = ()  # entries that could not be read, one line each: the rest of the feed still counts
+    hubs: tuple[str, ...] = ()  # WebSub hubs the feed declares (`<link rel="hub">`, JSON Feed `hubs`)
+    self_url: str | None = None  # the feed's own URL as it declares it (`rel="self"`, `feed_url`): the WebSub topic
 
 
 class FeedError(ValueError):
@@ -67,7 +70,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, *, max_en
         feed = _parse_json_feed(body, url)
     else:
         feed = _parse_xml_feed(body, url, content_type)
-    return replace(feed, entries=_select(feed.entries, max_entries))
+    return replace(feed, entries=select_entries(feed.entries, max_entries))
 
 
 def _read_entries(items: Iterable[Any], read: Callable[[Any], FeedEntry]) -> tuple[tuple[FeedEntry, ...], tuple[str, ...]]:
@@ -96,7 +99,7 @@ def _usable(entry: FeedEntry) -> bool:
     return bool(entry.url or entry.guid or entry.title)
 
 
-def _select(entries: tuple[FeedEntry, ...], limit: int) -> tuple[FeedEntry, ...]:
+def select_entries(entries: tuple[FeedEntry, ...], limit: int) -> tuple[FeedEntry, ...]:
     """Usable entries, newest first when dated (undated ones after, in document order), capped at `limit`."""
     def key(entry: FeedEntry) -> tuple[bool, float]:
         when = entry.published or entry.updated
@@ -133,8 +136,15 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> Feed:
     if malformed and not any(map(_usable, entries)):
         raise FeedError(f"malformed XML and no usable entries: {_one_line(parsed.bozo_exception)}")
     info = parsed.feed
+    links = [link for link in info.get("links") or () if isinstance(link, dict)]
     return Feed(_text(info.get("title")), web_url(info.get("link"), url), _ttl(info.get("ttl")), entries,
-                parsed.version or "unknown", failed)
+                parsed.version or "unknown", failed, _links(links, "hub", url),
+                next(iter(_links(links, "self", url)), None))
+
+
+def _links(links: list[dict[str, Any]], rel: str, base: str) -> tuple[str, ...]:
+    """The feed-level links of relation `rel`, as web URLs, each once."""
+    return _unique(web_url(link.get("href"), base) for link in links if link.get("rel") == rel)
 
 
 def _root_tag(text: str) -> str:
@@ -211,8 +221,11 @@ def _parse_json_feed(body: bytes, url: str) -> Feed:
     feed_authors = _json_authors(doc)
     entries, failed = _read_entries((i for i in items if isinstance(i, dict)),
                                     lambda item: _json_entry(item, url, feed_authors))
+    hubs = doc.get("hubs") if isinstance(doc.get("hubs"), list) else []
     return Feed(_text(doc.get("title")), web_url(doc.get("home_page_url"), url), None, entries,
-                f"json1{version.group(1) or '0'}", failed)
+                f"json1{version.group(1) or '0'}", failed,
+                _unique(web_url(h.get("url"), url) for h in hubs if isinstance(h, dict)),
+                web_url(doc.get("feed_url"), url))
 
 
 def _json_entry(item: dict[str, Any], base: str, feed_authors: tuple[str, ...]) -> FeedEntry:

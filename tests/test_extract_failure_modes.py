@@ -1,8 +1,9 @@
 """Issue 17's failure modes, each as the smallest page that shows it (generic markup, no site's names)."""
 
-from ingest.build import Context, Page, build
+from ingest.article import Page
 from ingest.extract import extract
 from ingest.feeds import FeedEntry
+from ingest.poll.draft import Context, draft
 from ingest.watchlists import compile_watchlists
 
 PROSE = ("The committee met on Tuesday to discuss the proposal, which has been debated for months, "
@@ -103,7 +104,7 @@ def test_an_error_page_served_as_200_yields_no_article_so_the_feeds_content_is_u
     assert extract(SOFT_404, "https://news.example/2024/story").text == ""
     entry = FeedEntry(guid="g", url="https://news.example/2024/story", title="Council approves budget",
                       published=None, updated=None, summary=f"<p>{PROSE}</p>")
-    built = build(entry, Context("s"), compile_watchlists(()),
+    built = draft(entry, Context("s"), compile_watchlists(()),
                   Page(entry.url, "text/html; charset=utf-8", SOFT_404.encode()))
     assert built.origin == "feed" and built.article.title == "Council approves budget"
     assert built.article.text == PROSE and built.empty_page

@@ -293,7 +293,7 @@ def _headline_h1(root: etree._Element, title_tag: str, site_name: str | None) ->
     return None
 
 
-def _language(value: str | None) -> str | None:
+def primary_language(value: str | None) -> str | None:
     """'en_US' / 'EN-us' -> 'en' (the primary subtag is what filtering and routing need); a charset put
     where the language goes ("utf-8": a digit subtag no language tag has) is no language."""
     if not value:
@@ -307,7 +307,7 @@ def _language(value: str | None) -> str | None:
 
 def extract_metadata(root: etree._Element, url: str | None) -> Metadata:
     meta = Metadata()
-    html_lang = _language(root.get("lang") or root.get("xml:lang"))
+    html_lang = primary_language(root.get("lang") or root.get("xml:lang"))
     meta.offer("language", html_lang, "html")
     for el in root.iterfind(".//link[@rel='canonical']"):
         meta.offer("canonical", el.get("href", "").strip(), "link")
@@ -326,7 +326,7 @@ def extract_metadata(root: etree._Element, url: str | None) -> Metadata:
     if "title" in meta.values:
         meta.values["title"] = strip_title(meta.values["title"], meta.values.get("site_name"))
     if "language" in meta.values:
-        meta.values["language"] = _language(meta.values["language"])
+        meta.values["language"] = primary_language(meta.values["language"])
     for key in ("canonical", "image"):
         if key in meta.values:
             meta.values[key] = web_url(meta.values[key], url)

@@ -80,7 +80,7 @@ def _finish(b: Draft, ctx: Context, matcher: Matcher) -> Draft:
 def merge_entry(article: Article, entry: FeedEntry) -> Article:
     """Fill what the page did not say from the feed entry, recording that the feed said it."""
     given = {"title": entry.title, "published": entry.published, "updated": entry.updated,
-             "authors": list(entry.authors)}
+             "authors": list(entry.authors), "language": entry.language}
     article = fill(article, given, {name: "feed" for name in given})
     return article if article.url else replace(article, url=entry.url)
 

@@ -28,7 +28,10 @@ from ingest.poll.result import PollResult
 from ingest.poll.source import Health, SourceStates, failure_outcome, host_of, moved_to, record_feed
 from ingest.poll.workers import WorkerPool
 from ingest.schedule import AUTO_MAX, Outcome, cache_hint
+from ingest.sources import SitemapIndex, read_source
+from ingest.sources.websub import Subscriber
 from ingest.storage.store import Store
+from ingest.storage.tables import SourceState
 
 __all__ = ["PARSE_SECONDS", "Pipeline", "PollResult"]
 
@@ -48,6 +51,8 @@ class Pipeline:
         # themselves).
         alerting = {name for name, out in config.outputs.items() if out.sends}
         self.committer = Committer(store, alerting, config.settings.tracking_params, config.settings.store_batch)
+        # WebSub (ingest.sources.websub): only with a public URL for hubs to call back.
+        self.websub = Subscriber(config, store) if config.public_url else None
 
     def poll(self, source: Source, planned: datetime | None = None) -> PollResult:
         """`planned`: when the poll was due, for a scheduler that starts it later (see `schedule.plan`)."""
@@ -89,7 +94,7 @@ class Pipeline:
         try:
             response = self.fetcher.get(state.url, etag=state.etag, last_modified=state.last_modified)
             if not response.not_modified:
-                feed = self._parse(response)
+                feed = self._read(source, response)
         except (FetchError, FeedError) as exc:
             if cancelled(exc):
                 return _stopped(result)
@@ -124,16 +129,49 @@ class Pipeline:
         outcome = Outcome("ok", error=error, hint=hint, moved_to=moved_to(response))
         result.next_poll = self.sources.reschedule(state, source, outcome, now, planned)
         result.state = state.state
+        if self.websub is not None:  # subscribe or renew; while pushed, a long safety-net interval
+            result.next_poll = self._websub(source, state, feed, now)
         if feed is not None:  # a 304 is fully told by its feed_fetch event
             log.info("poll_done", source=source.name, new=result.new, updated=result.updated,
                      duplicates=result.duplicates, failed=result.failed, flagged=result.flagged,
                      duration_ms=elapsed_ms(started))
         return result
 
-    def _parse(self, response: Response) -> Feed:
+    def _websub(self, source: Source, state: SourceState, feed: Feed | None, now: datetime) -> datetime | None:
+        """A hub that fails costs a log line, never the poll: its items are stored already."""
+        try:
+            return self.websub.after_poll(source, state, feed, now)  # type: ignore[union-attr]
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception("websub_failed", source=source.name)
+            return state.next_poll
+
+    def ingest_pushed(self, source: Source, url: str, body: bytes, content_type: str | None) -> PollResult:
+        """A feed document a WebSub hub pushed for `source`, stored as a poll's entries are (the same dedup,
+        records and watchlists); the source's schedule and validators stay the polls'."""
+        result = PollResult(source.name)
+        try:
+            feed = self._read(source, Response(url, 200, {"content-type": content_type} if content_type else {}, body, 0))
+            for failure in feed.failed:
+                result.entry_failed(failure)
+            self._ingest(source, feed.entries, result, Health())
+        except (FetchError, FeedError) as exc:
+            result.error, result.failure = str(exc), getattr(exc, "kind", "feed")
+        except OperationalError as exc:
+            return self._database_failed(source, result, exc)
+        log.info("websub_push", source=source.name, new=result.new, duplicates=result.duplicates,
+                 failed=result.failed, error=result.error)
+        return result
+
+    def _read(self, source: Source, response: Response) -> Feed:
+        """The source's entries: a feed's, or by its type (a sitemap index fetches its children; `ingest.sources`)."""
+        return read_source(source, response, self.fetcher, lambda r: self._parse(r, source), self.settings.max_entries)
+
+    def _parse(self, response: Response, source: Source | None = None) -> Feed | SitemapIndex:
         """Parse in a worker process, bounded in time: feedparser is slow on big broken XML (~7 s/MB)."""
         future = self.workers.parse_feed(response.content, response.url, response.content_type,
-                                         self.settings.max_entries)
+                                         self.settings.max_entries, source)
         try:
             return future.result(timeout=PARSE_SECONDS)
         except TimeoutError:
@@ -155,7 +193,7 @@ class Pipeline:
 
     def preview(self, source: Source, limit: int = 3) -> list[Draft]:
         """Fetch a few current entries and draft them, storing nothing (`ingest check-source`)."""
-        feed = self._parse(self.fetcher.get(source.url))
+        feed = self._read(source, self.fetcher.get(source.url))
         ctx = self.drafter.context(source)
         return [self.drafter.draft_one(ctx, e) for e in feed.entries[:limit]]
 

@@ -32,9 +32,11 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from ingest.article import Article, Page
+from ingest.config import Source
 from ingest.extract import SiteRules, decode_html, extract
 from ingest.feeds import Feed, FeedEntry, parse_feed
 from ingest.poll.draft import Context, Draft, draft
+from ingest.sources import SitemapIndex, parse_document
 from ingest.watchlists import Matcher, Watchlist, compile_watchlists
 
 T = TypeVar("T")
@@ -133,8 +135,12 @@ class WorkerPool:
                 rules: SiteRules | None = None) -> Future[Article]:
         return self._submit(extract_page, content, content_type, url, rules)
 
-    def parse_feed(self, body: bytes, url: str, content_type: str | None, max_entries: int) -> Future[Feed]:
-        """Feed parsing in a worker too: a hostile document can cost a worker time or memory, never the daemon."""
+    def parse_feed(self, body: bytes, url: str, content_type: str | None, max_entries: int,
+                   source: Source | None = None) -> Future[Feed | SitemapIndex]:
+        """Feed parsing in a worker too: a hostile document can cost a worker time or memory, never the daemon.
+        `source`: a sitemap or list page source's document is read by its type (`ingest.sources`)."""
+        if source is not None and source.type != "feed":
+            return self._submit(parse_document, body, url, content_type, max_entries, source.type, source.select)
         return self._submit(parse_feed, body, url, content_type, max_entries=max_entries)
 
     def _submit(self, fn: Callable[..., T], *args: Any, tasks: int = 1, **kwargs: Any) -> Future[T]:

@@ -72,7 +72,7 @@ def article_of(row: ItemRow) -> Article:
 
 
 def page_row(page: Page) -> PageRow:
-    """`page.body` is compressed already (as it came, or by `ingest.build` in a worker)."""
+    """`page.body` is compressed already (as it came, or by `ingest.poll.draft` in a worker)."""
     return PageRow(url=page.url, content_type=page.content_type, body=page.body, fetched_at=datetime.now(timezone.utc))
 
 

@@ -56,6 +56,7 @@ from ingest.storage.tables import (
     SourceRow,
     SourceState,
 )
+from ingest.storage.websub import Subscriptions
 
 Key = tuple[str, str]  # (fingerprint kind, value)
 WRITER_LOCK_KEY = 0x1D6E59  # advisory lock id: write transactions, one at a time (PostgreSQL)
@@ -186,6 +187,7 @@ class Store:
         self.users = triage.Users(self.engine)
         self.saved = SavedSearches(self.engine)
         self.activity = Activity(self.engine)
+        self.websub = Subscriptions(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

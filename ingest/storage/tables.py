@@ -320,3 +320,18 @@ class SavedSearchRow(SQLModel, table=True):
     params: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # query string
     created_at: datetime = _utc(nullable=False)
     seen_id: int = 0  # the newest item id when it was last opened: items stored after it are unread
+
+
+class WebSubRow(SQLModel, table=True):
+    """A source's WebSub subscription: which hub, the topic and secret asked for, and how far it got."""
+
+    __tablename__ = "websub"
+    source: str = Field(primary_key=True)
+    hub: str = Field(sa_column=Column(Text, nullable=False))
+    topic: str = Field(sa_column=Column(Text, nullable=False))
+    secret: str  # the HMAC key of this subscription's pushes (hub.secret)
+    state: str = "pending"  # pending (asked, not verified), verified, denied (the hub refused)
+    requested_at: datetime = _utc(nullable=False)  # the last subscription request
+    expires: datetime | None = _utc(nullable=True)  # verified: the lease's end
+    lease_seconds: int | None = None  # as the hub granted it
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # why the last request failed

@@ -83,7 +83,7 @@ def error_response(request: Request, status: int, message: str) -> HTMLResponse 
 
 def create_app(config: Config, store: Store, settings: WebSettings | None = None) -> FastAPI:
     """The app for one config and store; `ingest serve` and `ingest run` both mount this."""
-    from ingest.web import api, pages
+    from ingest.web import api, pages, websub
     from ingest.web.auth import Guard
 
     app = FastAPI(title="ingest", version="1", docs_url=None, redoc_url=None,  # Swagger UI needs inline script
@@ -110,6 +110,7 @@ def create_app(config: Config, store: Store, settings: WebSettings | None = None
 
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(websub.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 

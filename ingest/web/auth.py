@@ -26,6 +26,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 SESSION_COOKIE, CSRF_COOKIE = "ingest_session", "ingest_csrf"
 SESSION_DAYS = 14
 PUBLIC = ("/login", "/static/")  # reachable without a user
+HUB_PATHS = ("/websub/",)  # called by WebSub hubs through the public URL: each request authenticated by itself
 _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("not a password")  # an unknown name costs a verification too, so names cannot be timed
 
@@ -62,6 +63,9 @@ class Guard(BaseHTTPMiddleware):
 
         settings, users = request.app.state.settings, request.app.state.store.users
         path = request.url.path
+        if path.startswith(HUB_PATHS):  # any Host (a proxy's public name), no user: ingest.web.websub checks
+            request.state.user, request.state.bearer, request.state.csrf = None, False, new_secret()
+            return await call_next(request)
         if settings.loopback and (request.url.hostname or "") not in LOOPBACK:
             return error_response(request, 400, f"this app answers to localhost only, not to {request.url.hostname!r}")
         request.state.user, request.state.bearer = None, False

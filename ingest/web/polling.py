@@ -9,6 +9,8 @@ fingerprints). One poll per source at a time; a second press while it runs is re
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -17,7 +19,19 @@ from ingest.logs import log
 
 if TYPE_CHECKING:
     from ingest.config import Config, Source
+    from ingest.poll.pipeline import Pipeline
     from ingest.storage.store import Store
+
+
+@contextmanager
+def pipeline(config: Config, store: Store) -> Iterator[Pipeline]:
+    """A pipeline as `ingest fetch` builds one, with its own fetcher and in-thread extraction."""
+    from ingest.fetch import Fetcher
+    from ingest.poll.pipeline import Pipeline
+    from ingest.poll.workers import WorkerPool
+
+    with Fetcher(config.settings.fetch) as fetcher, WorkerPool(0, config.watchlists) as workers:
+        yield Pipeline(config, store, fetcher, workers)
 
 
 @dataclass(frozen=True)
@@ -46,14 +60,10 @@ class Poller:
 
     def _poll(self, source: Source) -> None:
         from ingest.clock import utcnow
-        from ingest.fetch import Fetcher
-        from ingest.poll.pipeline import Pipeline
-        from ingest.poll.workers import WorkerPool
 
         try:
-            with Fetcher(self.config.settings.fetch) as fetcher, \
-                    WorkerPool(0, self.config.watchlists) as workers:
-                result = Pipeline(self.config, self.store, fetcher, workers).poll(source)
+            with pipeline(self.config, self.store) as p:
+                result = p.poll(source)
             self.last[source.name] = Outcome(utcnow(), result.summary(), result.ok)
         except Exception as exc:  # reported on the page; the app goes on
             log.exception("web_poll_failed", source=source.name)

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from ingest.cli import main
+
 
 def write_config(tmp_path: Path, sources: list[tuple[str, str]], every: str = "15m", db_url: str | None = None) -> Path:
     src = "".join(f'[[sources]]\nname = "{n}"\nurl = "{u}"\nevery = "{every}"\n\n' for n, u in sources)
@@ -31,3 +35,17 @@ def ingest(config: Path, *args: str, check: bool = True) -> subprocess.Completed
 
 def items(config: Path, *args: str) -> list[dict]:
     return json.loads(ingest(config, "query", "--format", "json", *args).stdout or "[]")
+
+
+def sources_config(tmp_path: Path, sources: str = "", db_url: str = "sqlite:///ingest.db", fetch: str = "") -> Path:
+    """A config with comments and layout of its own (for the edits that must keep them), in feed-only mode."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'# my sources\n[database]\nurl = "{db_url}"\n\n[fetch]\nallow_private_networks = true\n'
+                    f'timeout = 10\nprocesses = 0\npages = false\n{fetch}\n{sources}'
+                    '[[watchlists]]  # kept as written\nname = "csto"\nterms = ["CSTO"]\n', encoding="utf-8")
+    return path
+
+
+def invoke(config: Path, *args: str):
+    """The CLI in this process (click's runner): faster than a subprocess where exit codes and output suffice."""
+    return CliRunner().invoke(main, ["--config", str(config), *args])
