@@ -61,10 +61,10 @@ def _seconds(n: int, tag: str) -> float:
     html = ("<html><body><h1>Council Votes</h1><article>" + f"<p>{PROSE}</p>" * 5 + "</article>"
             f"<{tag}>" + "<a href='/x'>link</a>" * n + f"</{tag.split()[0]}></body></html>")
     best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
+    for _ in range(3):  # CPU time: the machine's other load does not count
+        start = time.process_time()
         article = extract(html)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     assert article.text.count("committee") == 5 and "link" not in article.text
     return best
 
@@ -72,5 +72,5 @@ def _seconds(n: int, tag: str) -> float:
 @pytest.mark.parametrize("tag", ["footer", "nav", "div class='site-footer'"])
 def test_a_large_dropped_subtree_costs_linear_time(tag):
     extract(f"<p>{PROSE}</p>" * 3)  # load the language model outside the timing
-    small, large = _seconds(20_000, tag), _seconds(40_000, tag)
-    assert large < 3 * small, (small, large)  # quadratic would be 4x
+    small, large = _seconds(10_000, tag), _seconds(40_000, tag)
+    assert large < 8 * small, (small, large)  # linear is 4x, quadratic 16x
