@@ -23,7 +23,7 @@ from ingest.alerts import BATCH, LEASE_MARGIN, DeliveryError, backoff
 from ingest.config import FetchSettings, Outputs, Target
 from ingest.http import is_public_address
 from ingest.logs import log
-from ingest.messages import Message, render
+from ingest.messages import Message, TemplateFailed, render
 from ingest.storage.outbox import Alert
 from ingest.storage.store import Store
 from ingest.storage.tables import AlertRow, DeliveryRow, ItemRow
@@ -78,6 +78,14 @@ def send(target: Target, message: Message, allow_private: bool) -> None:
         raise DeliveryError(target.scrub(f"{target.name}: {reason}")[:500])
 
 
+def message(target: Target, watchlist: str, alerts: list[Alert], public_url: str | None) -> Message:
+    """The target's message from its templates; a template that fails is this delivery's DeliveryError."""
+    try:
+        return render(watchlist, alerts, target.scheme, public_url, target.digest is not None, target.template)
+    except TemplateFailed as exc:
+        raise DeliveryError(target.scrub(f"{target.name}: template {exc}")[:500]) from None
+
+
 @dataclass(frozen=True)
 class Outcome:
     target: str
@@ -126,9 +134,8 @@ class Notifier:
         if not claimed:
             return None
         alerts = self.outbox.details(self.outbox.alerts_of(claimed))
-        message = render(name, alerts, target.scheme, self.public_url, digest=target.digest is not None)
         try:
-            self.transport(target, message, self.settings.allow_private_networks)
+            self.transport(target, message(target, name, alerts, self.public_url), self.settings.allow_private_networks)
         except DeliveryError as exc:
             attempts = min(r.attempts for r in claimed)
             retry_at = now + timedelta(seconds=backoff(attempts, self.rng))
@@ -150,7 +157,7 @@ class Notifier:
         outcomes = []
         for target in self.lists[name].notify:
             try:
-                self.transport(target, render(name, [sample], target.scheme, None), self.settings.allow_private_networks)
+                self.transport(target, message(target, name, [sample], None), self.settings.allow_private_networks)
                 outcomes.append(Outcome(target.name, None))
             except DeliveryError as exc:
                 outcomes.append(Outcome(target.name, str(exc)))

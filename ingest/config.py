@@ -91,6 +91,7 @@ class Target:
     digest: Digest | None = None
     quiet: tuple[time, time] | None = None  # local start and end (may wrap past midnight)
     zone: str = "UTC"  # IANA time zone of `digest.at` and `quiet`
+    template: Path | None = None  # a folder of templates replacing the packaged ones (`ingest.messages`)
 
     @property
     def scheme(self) -> str:
@@ -492,7 +493,7 @@ def _outputs(items: list[dict[str, Any]], where: str, base: Path) -> dict[str, O
                               "(a notify target takes its own: notify = [{url = \"...\", digest = \"1h\"}])")
         if atom is not None and not atom.strip():
             raise ConfigError(f"{at}: 'atom' must be a file path")
-        notify = _notify(table.get("notify", []), at)
+        notify = _notify(table.get("notify", []), at, base)
         mute = _mute_until(table.get("mute_until"), at)
         if webhook or atom or notify:
             outputs[table["name"]] = Outputs(webhook, base / atom if atom else None, digest, notify, mute)
@@ -503,8 +504,9 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-def _notify(items: Any, at: str) -> tuple[Target, ...]:
-    """`notify = ["json://…", {url = "mailto://…", name = "desk", digest = "08:00", timezone = "…", quiet = "22:00-07:00"}]`."""
+def _notify(items: Any, at: str, base: Path) -> tuple[Target, ...]:
+    """`notify = ["json://…", {url = "mailto://…", name = "desk", digest = "08:00", timezone = "…", quiet = "22:00-07:00",
+    template = "templates/desk"}]`."""
     if not isinstance(items, list):
         raise ConfigError(f"{at}: 'notify' must be a list of Apprise URLs or tables like {{url = \"...\"}}")
     targets: list[Target] = []
@@ -513,7 +515,7 @@ def _notify(items: Any, at: str) -> tuple[Target, ...]:
         table = {"url": item} if isinstance(item, str) else item
         if not isinstance(table, dict):
             raise ConfigError(f"{at}: 'notify[{i}]' must be an Apprise URL or a table")
-        _check_keys(table, {"url", "name", "digest", "timezone", "quiet"}, at, prefix)
+        _check_keys(table, {"url", "name", "digest", "timezone", "quiet", "template"}, at, prefix)
         raw = _required(table, "url", str, at, prefix)
         if not re.match(r"^[a-z][a-z0-9+.-]*://\S+$", raw, re.I):
             raise ConfigError(f"{at}: '{prefix}url' must be an Apprise URL like 'mailto://…' or 'ntfy://…'")
@@ -526,8 +528,25 @@ def _notify(items: Any, at: str) -> tuple[Target, ...]:
         _zone(zone, f"{at}: '{prefix}timezone'")
         url, secrets = _expand(raw, f"{at}: '{prefix}url'")
         targets.append(Target(name, url, secrets, _digest(table.get("digest"), f"{at}: '{prefix}digest'"),
-                              _quiet(_typed(table, "quiet", str, at, prefix, None), f"{at}: '{prefix}quiet'"), zone))
+                              _quiet(_typed(table, "quiet", str, at, prefix, None), f"{at}: '{prefix}quiet'"), zone,
+                              _template(_typed(table, "template", str, at, prefix, None), base, f"{at}: '{prefix}template'")))
     return tuple(targets)
+
+
+def _template(value: str | None, base: Path, where: str) -> Path | None:
+    """The folder of a target's templates (relative to the config's), each template in it compiled now."""
+    if value is None:
+        return None
+    folder = (base / value).resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"{where}: {value!r} is {'not a folder' if folder.exists() else 'missing'} ({folder})")
+    from ingest.messages import TemplateFailed, check
+
+    try:
+        check(folder)
+    except TemplateFailed as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return folder
 
 
 def _expand(url: str, where: str) -> tuple[str, tuple[str, ...]]:
