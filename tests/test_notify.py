@@ -430,3 +430,115 @@ def test_alerts_command_lists_retries_and_tests(tmp_path, smtp):
         assert json.loads(chat.requests[-1].body)["title"].startswith("[csto] Sample alert")
         assert smtp.messages[-1]["Subject"].startswith("[csto] Sample alert")
         assert ingest(cfg, "alerts", "test", "nato").returncode == 2
+
+
+# -- template folders -----------------------------------------------------------------------------
+
+def template_folder(tmp_path, **files: str):
+    folder = tmp_path / "templates"
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name.replace("_", ".")).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_template_folder_replaces_title_and_text_body_and_mail_falls_back_to_the_default_html(
+        store, smtp, tmp_path):
+    folder = template_folder(tmp_path, title_txt="ALERT {{ watchlist | upper }}: {{ alerts[0].title }}",
+                             body_txt="{% for a in alerts %}* {{ a.title }} <{{ a.url }}> via "
+                                      "{{ a.outlets | map(attribute='name') | join('+') }}\n{% endfor %}")
+    with LocalServer() as chat:
+        chat.route("/hook", handler=answers([]))
+        targets = (json_target(chat, template=folder), mail_target(smtp, template=folder))
+        notifier = Notifier(store, {"csto": Outputs(notify=targets)}, LOOPBACK)
+        notifier.run(T0)
+        add_item(store, "The CSTO met.", url="https://e.org/1", title="Summit")
+        assert notifier.run(T0 + timedelta(seconds=1)) == 2
+        (request,) = chat.requests
+    body = json.loads(request.body)
+    assert body["title"] == "ALERT CSTO: Summit" and body["message"].strip() == "* Summit <https://e.org/1> via Site a"
+    (mail,) = smtp.messages
+    assert mail["Subject"] == "ALERT CSTO: Summit"  # the folder's title for every channel
+    html = html_part(mail)
+    assert "Watchlist <strong>csto</strong>" in html and "<mark>CSTO</mark>" in html  # the packaged body.html
+
+
+def test_a_custom_html_template_still_escapes_hostile_titles(store, smtp, tmp_path):
+    folder = template_folder(tmp_path, body_html="<ul>{% for a in alerts %}<li title=\"{{ a.title }}\">{{ a.title }}"
+                                                 "{% for s in a.snippets %}{% for text, marked in s %}"
+                                                 "{% if marked %}<b>{{ text }}</b>{% else %}{{ text }}{% endif %}"
+                                                 "{% endfor %}{% endfor %}</li>{% endfor %}</ul>")
+    notifier = Notifier(store, {"csto": Outputs(notify=(mail_target(smtp, template=folder),))}, LOOPBACK)
+    notifier.run(T0)
+    add_item(store, f"Snippet {HOSTILE}.", url="https://e.org/1", title=HOSTILE)
+    assert notifier.run(T0 + timedelta(seconds=1)) == 1
+    html = html_part(smtp.messages[0])
+    assert html.startswith("<ul><li title=") and "<b>CSTO</b>" in html  # the folder's markup
+    assert "<script" not in html and "<img" not in html and '"friends"' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&#34;friends&#34;" in html
+
+
+@pytest.mark.parametrize("template, message", [
+    ("{{ alerts[0].title }} {{ no_such_name }}", "chat: template body.txt line 2: 'no_such_name' is undefined"),
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}",
+     "chat: template body.txt line 2: access to attribute '__class__' of 'str' object is unsafe."),
+])
+def test_a_template_failing_at_render_fails_its_delivery_only(store, smtp, tmp_path, template, message):
+    folder = template_folder(tmp_path, body_txt="{{ watchlist }}\n" + template)
+    with LocalServer() as chat:
+        chat.route("/hook", handler=answers([]))
+        targets = (json_target(chat, template=folder), mail_target(smtp))
+        notifier = Notifier(store, {"csto": Outputs(notify=targets)}, LOOPBACK)
+        notifier.run(T0)
+        add_item(store, "The CSTO met.", url="https://e.org/1")
+        assert notifier.run(T0 + timedelta(seconds=1)) == 1  # the mail; the chat's template failed
+        assert notifier.run(T0 + timedelta(hours=5)) == 0  # retried with backoff, failing again
+        assert chat.requests == []
+        assert [(o.target, o.error) for o in notifier.test("csto", T0)] == [("chat", message), ("desk", None)]
+    assert [m["Subject"] for m in smtp.messages] == ["[csto] Title https://e.org/1", "[csto] Sample alert from "
+                                                     "ingest for watchlist csto"]
+    chat_row, desk_row = sorted(deliveries(store), key=lambda d: d.target)
+    assert desk_row.state == "sent"
+    assert chat_row.state == "pending" and chat_row.attempts == 2 and chat_row.last_error == message
+    assert "<class" not in chat_row.last_error  # nothing of Python's internals reached the error
+
+
+def test_template_folders_are_checked_when_the_config_loads(tmp_path):
+    base = '[[watchlists]]\nname = "csto"\nterms = ["CSTO"]\nnotify = ["json://a", {url = "json://b", template = "%s"}]\n'
+    path = tmp_path / "config.toml"
+    folder = template_folder(tmp_path, title_txt="[{{ watchlist }}]")
+    path.write_text(base % "templates", encoding="utf-8")
+    assert config.load(path).outputs["csto"].notify[1].template == folder.resolve()  # relative to the config
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    for value, files, expected in [
+        ("nowhere", {}, "'nowhere' is missing"),
+        ("file.txt", {}, "'file.txt' is not a folder"),
+        ("empty", {}, "holds none of title.txt, body.txt, body.html"),
+        ("templates", {"body.html": "<p>\n{{ watchlist }}\n{% if digest }}</p>"}, "body.html line 3: unexpected '}'"),
+        ("templates", {"body.html": "ok", "body.txt": "{% for a in alerts %}"},
+         "body.txt line 1: Unexpected end of template."),
+    ]:
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        path.write_text(base % value, encoding="utf-8")
+        with pytest.raises(config.ConfigError) as err:
+            config.load(path)
+        line = str(err.value)
+        assert line.startswith(f"{path}: watchlist 'csto': 'notify[1].template': ") and expected in line, line
+        assert "\n" not in line
+
+
+def test_alerts_test_sends_the_targets_templates(tmp_path):
+    template_folder(tmp_path, title_txt="Custom {{ watchlist }}", body_txt="{{ alerts | length }} sample\n")
+    with LocalServer() as chat:
+        chat.route("/hook", handler=answers([]))
+        cfg = tmp_path / "config.toml"
+        cfg.write_text('[database]\nurl = "sqlite:///ingest.db"\n[fetch]\nallow_private_networks = true\n'
+                       '[[watchlists]]\nname = "csto"\nterms = ["CSTO"]\n'
+                       f'notify = [{{name = "chat", url = "json://127.0.0.1:{chat.port}/hook", template = "templates"}}]\n',
+                       encoding="utf-8")
+        tested = ingest(cfg, "alerts", "test", "csto")
+        assert tested.returncode == 0 and tested.stdout == "chat: sent\n", tested.stderr
+        (request,) = chat.requests
+    assert json.loads(request.body)["title"] == "Custom csto" and json.loads(request.body)["message"].strip() == "1 sample"
