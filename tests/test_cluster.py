@@ -66,7 +66,7 @@ def test_four_workers_poll_each_feed_once_per_interval_despite_a_kill(db_url, tm
                         farm.trap = 0
                 if r == 2:  # SIGKILL the worker process whose request for feed 0 the farm is holding
                     assert farm.trapped.wait(every * 2), "feed 0 was not polled in round 2"
-                    killed = owner_of_port(children(proc.pid), farm.client_port)
+                    killed = owner_of_port(children(proc.pid), farm.client_port, farm.server_port)
                     assert killed is not None
                     os.kill(killed, signal.SIGKILL)
                     farm.released.set()

@@ -34,6 +34,7 @@ class FeedFarm:
     trapped: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     client_port: int | None = None  # of the trapped request
+    server_port: int | None = None  # the farm port it was sent to
     servers: list[ThreadingHTTPServer] = field(default_factory=list)
 
     def __enter__(self) -> FeedFarm:
@@ -89,6 +90,7 @@ def _handler(farm: FeedFarm) -> type[BaseHTTPRequestHandler]:
                 trapped = farm.trap == i
                 if trapped:
                     farm.trap, farm.client_port = None, self.client_address[1]
+                    farm.server_port = self.server.server_address[1]
                 else:
                     farm.fetches[i].append(time.monotonic())
                     farm.in_flight[host] += 1
@@ -161,13 +163,16 @@ def children(pid: int) -> list[int]:
     return [c for c in found if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
-def owner_of_port(pids: list[int], port: int) -> int | None:
-    """The process among `pids` with a TCP socket whose local port is `port` (Linux /proc)."""
+def owner_of_port(pids: list[int], port: int, remote_port: int) -> int | None:
+    """The process among `pids` with a TCP socket from local `port` to `remote_port` (Linux /proc).
+
+    The remote port matters: Linux reuses an ephemeral local port for connections to other
+    destinations, so another worker's database connection can share the local port."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             cols = line.split()
-            if int(cols[1].rsplit(":", 1)[1], 16) == port:
+            if (int(cols[1].rsplit(":", 1)[1], 16), int(cols[2].rsplit(":", 1)[1], 16)) == (port, remote_port):
                 inodes.add(cols[9])
     for pid in pids:
         for fd in Path(f"/proc/{pid}/fd").iterdir():
