@@ -16,8 +16,17 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from jinja2 import (BaseLoader, ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined, Template, TemplateError,
-                    TemplateSyntaxError, select_autoescape)
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    select_autoescape,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
 from ingest.storage.outbox import Alert

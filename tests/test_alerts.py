@@ -31,7 +31,7 @@ from ingest.server import Heartbeat, Listener, Metrics
 from ingest.storage.store import Store
 from ingest.storage.tables import AlertRow, HitRow
 from ingest.watchlists import Watchlist
-from tests.helpers.items import CSTO, T0, add_item
+from tests.helpers.items import CSTO, T0, add_item, run_on_separate_stores
 from tests.helpers.paths import SEED_PAGE
 from tests.helpers.servers import LocalServer
 from tests.helpers.site import rss
@@ -221,15 +221,7 @@ def test_concurrent_senders_never_send_an_alert_twice(store, receiver, journal, 
     journal.delay = 0.05  # deliveries overlap
     for i in range(12):
         add_item(store, f"CSTO {i}.", url=f"https://e.org/{i}")
-    stores = [Store(db_url) for _ in range(3)]
-    senders = [Sender(s, outputs(receiver.url()), LOOPBACK) for s in stores]
-    threads = [threading.Thread(target=s.run, args=(T0,)) for s in senders]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for s in stores:
-        s.close()
+    run_on_separate_stores(db_url, lambda s: Sender(s, outputs(receiver.url()), LOOPBACK).run(T0))
     assert len(journal.requests) == 12 and set(journal.accepted().values()) == {1}
     assert all(r.state == "sent" and r.attempts == 1 for r in alert_rows(store))
 

@@ -24,7 +24,7 @@ from ingest.config import Digest, FetchSettings, Outputs, Target, Webhook
 from ingest.storage.outbox import Alert
 from ingest.storage.store import Store
 from ingest.storage.tables import AlertRow, DeliveryRow, ItemRow
-from tests.helpers.items import T0, add_item
+from tests.helpers.items import T0, add_item, run_on_separate_stores
 from tests.helpers.polling import polling
 from tests.helpers.servers import LocalServer, answers
 
@@ -180,15 +180,7 @@ def test_concurrent_notifiers_send_each_delivery_once(store, db_url):
         Notifier(store, outputs, LOOPBACK).run(T0)
         for i in range(8):
             add_item(store, f"CSTO {i}.", url=f"https://e.org/{i}")
-        stores = [Store(db_url) for _ in range(3)]
-        threads = [threading.Thread(target=Notifier(s, outputs, LOOPBACK).run, args=(T0 + timedelta(seconds=1),))
-                   for s in stores]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for s in stores:
-            s.close()
+        run_on_separate_stores(db_url, lambda s: Notifier(s, outputs, LOOPBACK).run(T0 + timedelta(seconds=1)))
         titles = json_titles(chat)
     assert len(titles) == 8 and len(set(titles)) == 8
     assert all(d.state == "sent" and d.attempts == 1 for d in deliveries(store))

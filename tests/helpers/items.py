@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlmodel import Session, select
@@ -31,3 +33,15 @@ def add_item(store: Store, text: str, *, url: str, source: str = "a", story: int
 def stored_guids(store: Store, source: str) -> set[str]:
     with Session(store.engine) as s:
         return set(s.exec(select(ItemRow.guid).where(ItemRow.source == source)).all())
+
+
+def run_on_separate_stores(db_url: str, run: Callable[[Store], object], stores: int = 3) -> None:
+    """`run` at once on threads, each with its own Store (its own connections), as separate processes would."""
+    opened = [Store(db_url) for _ in range(stores)]
+    threads = [threading.Thread(target=run, args=(s,)) for s in opened]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in opened:
+        s.close()
