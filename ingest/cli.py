@@ -434,10 +434,11 @@ def sources_status(app: App) -> None:
             state = "ok"
         error = f"; last error: {st.last_error}" if st.last_error else ""
         moved = f"; moved to {st.url}" if st.url != st.config_url else ""
-        health = (f"; extraction: {st.extracted} entries, {st.empty_bodies} empty bodies, {st.missing_dates} "
-                  f"without date, {st.missing_titles} without title, {st.feed_fallbacks} from feed content")
+        health = (f"; extraction: {plural(st.extracted, 'entry', 'entries')}, "
+                  f"{plural(st.empty_bodies, 'empty body', 'empty bodies')}, {st.missing_dates} without date, "
+                  f"{st.missing_titles} without title, {st.feed_fallbacks} from feed content")
         say(f"{source.name}: {state}; {kind}; last success {_fmt(st.last_success)}; next poll {_fmt(st.next_poll)}; "
-                   f"{store.count_items(source.name)} items{moved}{error}{health}")
+            f"{plural(store.count_items(source.name), 'item')}{moved}{error}{health}")
 
 
 @sources.command(name="export")

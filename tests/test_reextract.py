@@ -71,4 +71,4 @@ def test_sources_reports_extraction_health(tmp_path):
         config = write_config(tmp_path, [("rferl", srv.url("/feed.xml"))])
         ingest(config, "fetch")
     status = ingest(config, "sources").stdout
-    assert "extraction: 2 entries, 1 empty bodies" in status and "1 from feed content" in status
+    assert "; 2 items; extraction: 2 entries, 1 empty body," in status and "1 from feed content" in status
