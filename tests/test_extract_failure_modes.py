@@ -169,3 +169,18 @@ def test_a_comment_thread_after_a_counting_heading_is_left_out_in_any_language()
                        f"<p>+{i} / -1 reply</p></div>" for i in range(3))
     html = page(f"<article><p>{PROSE}</p><p>{PROSE} Second.</p><h3>Komentarze (3)</h3>{comments}</article>", lang="pl")
     assert extract(html).text == f"{PROSE}\n\n{PROSE} Second."
+
+
+def test_sections_with_unrelated_wrappers_are_all_kept():
+    # Sections of a guide, each in a wrapper with its own generated class: no template pairs them.
+    def section(cls: str, n: int, paras: int) -> str:
+        inner = "".join(f"<p>{PROSE} Section {n}, part {i}.</p>" for i in range(paras))
+        return f"<div class='{cls}'><h2>Heading {n}</h2><div class='x{n}a'><div class='x{n}b'>{inner}</div></div></div>"
+
+    links = "".join(f"<li><a href='/s{i}'>Another story on this site, number {i}</a></li>" for i in range(12))
+    html = page("<div class='wrap'><div class='col'>" + section("css-1ikqnjn", 1, 5) + section("css-g8r7kc", 2, 2)
+                + section("css-swxdcm", 3, 2) + f"</div><div class='more'><ul>{links}</ul></div></div>")
+    text = extract(html).text
+    for n in (1, 2, 3):
+        assert f"Section {n}, part 1." in text
+    assert "Another story" not in text

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from lxml import etree
 
-from .clean import BLOCK_TAGS, class_id, link_density, name_signals
+from .clean import BLOCK_TAGS, class_id, link_density, name_signals, text_length
 
 _COMMAS = re.compile(r"[,，、،]")
 _NOT_WORDS = re.compile(r"\W+")
@@ -16,6 +16,10 @@ _TAG_BONUS = {"div": 5, "article": 10, "section": 3, "main": 5, "pre": 3, "td": 
               "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5}
 _MIN_PARAGRAPH = 25
 _MIN_PEERS = 2  # a lone look-alike sibling is as often a neighbouring story
+_PARAGRAPHS = frozenset("p pre blockquote li dd td".split())
+# Widening to a prose holder: what an ancestor adds must be this share prose and at most this share links,
+# and add this much prose (relative to top, and in characters).
+_PROSE_SHARE, _LINK_SHARE, _MIN_GROWTH, _MIN_ADDED = 0.6, 0.15, 0.6, 200
 _SCORED = frozenset("p pre td blockquote div section article main li dd".split())
 
 
@@ -59,11 +63,16 @@ def find_containers(root: etree._Element) -> list[etree._Element]:
     if body is None:
         body = root
     scores: dict[etree._Element, float] = defaultdict(float)
+    prose: dict[etree._Element, int] = defaultdict(int)
     for el in body.iter(etree.Element):
         if el.tag in _SCORED:
             score = _paragraph_score(el)
             if not score:
                 continue
+            if el.tag in _PARAGRAPHS:
+                chars = len(own_text(el, links=False))
+                for anc in (el, *el.iterancestors()):
+                    prose[anc] += chars
             inline_holder = el.tag in ("div", "section", "article", "main", "td") and any(
                 isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el)
             ancestors = [el] if inline_holder else []
@@ -80,6 +89,7 @@ def find_containers(root: etree._Element) -> list[etree._Element]:
              for el in ranked}
     top = max(final, key=final.get)
     top = _widen(top, final, body)
+    top = _to_prose_holder(top, prose, body)
     return _sections(top, body) or _with_siblings(top, scores, body)
 
 
@@ -149,6 +159,26 @@ def _widen(top: etree._Element, final: dict, body: etree._Element) -> etree._Ele
             break
         top = parent
     return top
+
+
+def _to_prose_holder(top: etree._Element, prose: dict, body: etree._Element) -> etree._Element:
+    """The highest ancestor that adds much more prose to top, as long as what each ancestor adds is mostly
+    prose with few links (not a sidebar, teaser list or menu): a body split into sibling sections whose
+    wrappers share no template (hashed or per-block classes), which `_sections` cannot pair."""
+    best, own, own_links = top, text_length(top), _link_len(top)
+    for parent in top.iterancestors():
+        if parent is body:
+            break
+        added, extra = prose[parent] - prose[top], text_length(parent) - own
+        if extra > _MIN_ADDED and (added < _PROSE_SHARE * extra or _link_len(parent) - own_links > _LINK_SHARE * extra):
+            break
+        if added >= _MIN_GROWTH * prose[top] and added >= _MIN_ADDED:
+            best = parent
+    return best
+
+
+def _link_len(el: etree._Element) -> int:
+    return sum(len("".join(a.itertext())) for a in el.iter("a"))
 
 
 def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> list[etree._Element]:
