@@ -184,3 +184,14 @@ def test_sections_with_unrelated_wrappers_are_all_kept():
     for n in (1, 2, 3):
         assert f"Section {n}, part 1." in text
     assert "Another story" not in text
+
+
+def test_a_list_of_links_under_the_body_is_not_body_text():
+    related = "".join(f"<p>– <a href='/n{i}'>Earlier story number {i} about the same council vote</a> – News, "
+                      f"0{i}.06.2011</p>" for i in range(1, 5))
+    refs = "".join(f"<li>{PROSE} Source {i}, <a href='/r{i}'>report</a>.</li>" for i in range(3))
+    html = page(f"<div class='main'><h1>Council Votes</h1><p>{PROSE} One.</p><p>{PROSE} Two.</p><ul>{refs}</ul>"
+                f"<div class='more'><h4>Links:</h4>{related}</div></div>")
+    text = extract(html).text
+    assert "Two." in text and "Source 2, report." in text  # a list of prose items citing a link is body
+    assert "Earlier story" not in text

@@ -9,6 +9,7 @@ from lxml import etree
 
 from ingest.article import Block
 
+from .body import own_text
 from .clean import BLOCK_TAGS, class_id, class_words, drop, link_density
 from .text import normalize, text_of
 
@@ -111,6 +112,18 @@ def _only_a_date(el: etree._Element, text: str) -> bool:
     return bool(times) and normalize(" ".join(text_of(t) for t in times)) == text
 
 
+_LINK_LIST_ITEMS, _LINK_LIST_DENSITY, _PROSE_ITEM = 3, 0.6, 200
+
+
+def _is_link_list(el: etree._Element) -> bool:
+    """A block of several items that are mostly links, none holding a paragraph of other text: a "see also"
+    or teaser list under a body, in any language."""
+    items = [c for c in el if isinstance(c.tag, str) and c.find(".//a") is not None]
+    if len(items) < _LINK_LIST_ITEMS or link_density(el) <= _LINK_LIST_DENSITY:
+        return False
+    return not any(len(own_text(d, links=False).strip()) >= _PROSE_ITEM for d in el.iter(etree.Element))
+
+
 class _Walker:
     def __init__(self, caption_xpath: etree.XPath | None) -> None:
         self.blocks: list[Block] = []
@@ -156,6 +169,8 @@ class _Walker:
             return
         if not any(_is_block(c) for c in el):
             self.emit(kind, "".join(el.itertext()), el)
+            return
+        if _is_link_list(el):
             return
         run, run_links = [el.text or ""], 0
         for child in el:
