@@ -195,3 +195,21 @@ def test_a_list_of_links_under_the_body_is_not_body_text():
     text = extract(html).text
     assert "Two." in text and "Source 2, report." in text  # a list of prose items citing a link is body
     assert "Earlier story" not in text
+
+
+def test_teasers_of_the_sites_other_stories_after_the_body_are_dropped():
+    def cards(href: str) -> str:
+        return "".join(f"<div class='item'><h3><a href='{href}{i}'>Headline of story {i}</a></h3>"
+                       f"<p>Summary {i}: a short account of another story, told in a sentence or two.</p></div>"
+                       for i in range(3))
+
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4))
+    for href in ("/news/", "https://www.example.com/news/"):
+        text = extract(page(f"<div class='col'>{body}<div class='more'>{cards(href)}</div></div>"),
+                       "https://example.com/a").text
+        assert "Part 3." in text and "Summary" not in text
+    # A list whose linked headings lead to other sites is the article's (a listicle), as is a page of cards only.
+    text = extract(page(f"<div class='col'>{body}<div class='more'>{cards('https://other.org/')}</div></div>"),
+                   "https://example.com/a").text
+    assert "Summary 2:" in text
+    assert "Summary 2:" in extract(page(f"<div class='col'>{cards('/news/')}</div>"), "https://example.com/a").text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from copy import deepcopy
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -124,9 +125,38 @@ def _is_link_list(el: etree._Element) -> bool:
     return not any(len(own_text(d, links=False).strip()) >= _PROSE_ITEM for d in el.iter(etree.Element))
 
 
+_TEASER_CHARS = 600
+_BODY_BEFORE_TEASERS = 500  # a page that is a list of teasers (an events page) keeps them
+
+
+def _same_site(href: str | None, host: str | None) -> bool:
+    """A relative link, or one to the page's own host (a listicle's linked headings lead elsewhere)."""
+    try:
+        link_host = urlsplit(href.strip()).hostname if href else ""
+    except ValueError:  # a malformed address ("http://[x") leads nowhere on this site
+        return False
+    return link_host is None or host is not None and link_host.removeprefix("www.") == host
+
+
+def _is_teaser(el: etree._Element, host: str | None) -> bool:
+    """A card announcing another page of the site: a short block led by a heading that is all link."""
+    heading = next(el.iter(*_HEADINGS), None)
+    if heading is None or len(text_of(el)) >= _TEASER_CHARS or link_density(heading) < 0.9:
+        return False
+    return all(_same_site(a.get("href"), host) for a in heading.iter("a"))
+
+
+def _is_teaser_list(el: etree._Element, host: str | None) -> bool:
+    """Two or more teaser cards making most of a block: headlines of other stories with their summaries."""
+    items = [c for c in el if isinstance(c.tag, str) and c.tag not in _HEADINGS and text_of(c).strip()]
+    teasers = sum(1 for c in items if _is_teaser(c, host))
+    return teasers >= 2 and teasers * 3 >= len(items) * 2
+
+
 class _Walker:
-    def __init__(self, caption_xpath: etree.XPath | None) -> None:
+    def __init__(self, caption_xpath: etree.XPath | None, host: str | None) -> None:
         self.blocks: list[Block] = []
+        self.host = host
         self.caption_xpath = caption_xpath
         self.rule_captions: set = set()
 
@@ -134,6 +164,9 @@ class _Walker:
         if self.caption_xpath is not None:
             self.rule_captions = set(self.caption_xpath(container))
         self.walk(container, "paragraph")
+
+    def _emitted(self) -> int:
+        return sum(len(b.text) for b in self.blocks)
 
     def emit(self, kind: str, text: str, el: etree._Element) -> None:
         """One leaf element's text as a block, unless it is a label, a promo or mostly links."""
@@ -170,7 +203,7 @@ class _Walker:
         if not any(_is_block(c) for c in el):
             self.emit(kind, "".join(el.itertext()), el)
             return
-        if _is_link_list(el):
+        if _is_link_list(el) or self._emitted() >= _BODY_BEFORE_TEASERS and _is_teaser_list(el, self.host):
             return
         run, run_links = [el.text or ""], 0
         for child in el:
@@ -203,8 +236,13 @@ class _Walker:
             self.walk(caption, "caption")
 
 
-def walk_blocks(containers: list[etree._Element], caption_xpath: etree.XPath | None = None) -> list[Block]:
-    walker = _Walker(caption_xpath)
+def walk_blocks(containers: list[etree._Element], caption_xpath: etree.XPath | None = None,
+                url: str | None = None) -> list[Block]:
+    try:
+        host = urlsplit(url).hostname if url else None
+    except ValueError:
+        host = None
+    walker = _Walker(caption_xpath, host.removeprefix("www.") if host else None)
     for container in containers:
         walker.run(container)
     return _before_thread(walker.blocks)

@@ -66,7 +66,7 @@ def _headline(root: etree._Element, title: str | None) -> etree._Element | None:
     return None
 
 
-def _body_blocks(root: etree._Element, rules: SiteRules | None, strict: bool,
+def _body_blocks(root: etree._Element, rules: SiteRules | None, strict: bool, url: str | None,
                  headline: etree._Element | None = None) -> tuple[list, list[Block]]:
     if rules and rules.remove:
         for sel in rules.remove:
@@ -78,7 +78,7 @@ def _body_blocks(root: etree._Element, rules: SiteRules | None, strict: bool,
             drop_furniture(root, headline)
         containers = find_containers(root)
     caption_xpath = compile_selector(rules.caption) if rules and rules.caption else None
-    return containers, walk_blocks(containers, caption_xpath)
+    return containers, walk_blocks(containers, caption_xpath, url)
 
 
 def _body_length(blocks: list[Block]) -> int:
@@ -96,11 +96,11 @@ def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -
     drop_junk(root)
     h1 = _headline(root, meta.values.get("title"))
     figures = _lead_figures(root)
-    containers, blocks = _body_blocks(root, rules, strict=True, headline=h1)
+    containers, blocks = _body_blocks(root, rules, strict=True, url=url, headline=h1)
     if _body_length(blocks) < _MIN_BODY_CHARS:
         lenient_root = _parse(html)
         drop_junk(lenient_root)
-        lenient_containers, lenient_blocks = _body_blocks(lenient_root, rules, strict=False)
+        lenient_containers, lenient_blocks = _body_blocks(lenient_root, rules, strict=False, url=url)
         if _body_length(lenient_blocks) > _body_length(blocks):
             containers, blocks = lenient_containers, lenient_blocks
             figures = []  # they belong to the first tree
