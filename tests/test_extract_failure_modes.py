@@ -213,3 +213,16 @@ def test_teasers_of_the_sites_other_stories_after_the_body_are_dropped():
                    "https://example.com/a").text
     assert "Summary 2:" in text
     assert "Summary 2:" in extract(page(f"<div class='col'>{cards('/news/')}</div>"), "https://example.com/a").text
+
+
+def test_a_standfirst_in_its_own_block_before_the_body_is_kept():
+    lead = "Residents will have their say before the council decides, officials said on Monday evening."
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4))
+    html = page(f"<div class='story'><h1>Council Votes</h1><div class='lead'>{lead}</div>"
+                f"<div class='content'><div class='text'>{body}</div><div class='tools'>Print</div></div></div>")
+    article = extract(html)
+    assert article.blocks[0].text == lead and "Part 3." in article.text
+    # A linked teaser before the body is no standfirst.
+    html = page(f"<div class='story'><div class='lead'><a href='/x'>{lead}</a></div>"
+                f"<div class='content'><div class='text'>{body}</div><div class='tools'>Print</div></div></div>")
+    assert "Residents" not in extract(html).text

@@ -90,7 +90,9 @@ def find_containers(root: etree._Element) -> list[etree._Element]:
     top = max(final, key=final.get)
     top = _widen(top, final, body)
     top = _to_prose_holder(top, prose, body)
-    return _sections(top, body) or _with_siblings(top, scores, body)
+    containers = _sections(top, body) or _with_siblings(top, scores, body)
+    lead = _lead(containers[0], body)
+    return [lead, *containers] if lead is not None else containers
 
 
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
@@ -175,6 +177,32 @@ def _to_prose_holder(top: etree._Element, prose: dict, body: etree._Element) -> 
         if added >= _MIN_GROWTH * prose[top] and added >= _MIN_ADDED:
             best = parent
     return best
+
+
+_LEAD_LEVELS, _LEAD_MIN, _LEAD_MAX = 3, 80, 800
+
+
+def _lead(first: etree._Element, body: etree._Element) -> etree._Element | None:
+    """The standfirst in its own block right before the body (a sibling of the body or of a near ancestor):
+    one short paragraph of prose without links."""
+    el = first
+    for _ in range(_LEAD_LEVELS):
+        if el is body:
+            return None
+        prev = el.getprevious()
+        while prev is not None and not isinstance(prev.tag, str):
+            prev = prev.getprevious()
+        if prev is not None:
+            text = " ".join("".join(prev.itertext()).split())
+            if (_LEAD_MIN <= len(text) <= _LEAD_MAX and prev.find(".//a") is None and prev.tag not in _HEADINGS
+                    and not any(h.tag in _HEADINGS for h in prev.iter()) and _paragraph_score(prev)):
+                return prev
+            if text:
+                return None
+        el = el.getparent()
+        if el is None:
+            return None
+    return None
 
 
 def _link_len(el: etree._Element) -> int:
