@@ -226,3 +226,16 @@ def test_a_standfirst_in_its_own_block_before_the_body_is_kept():
     html = page(f"<div class='story'><div class='lead'><a href='/x'>{lead}</a></div>"
                 f"<div class='content'><div class='text'>{body}</div><div class='tools'>Print</div></div></div>")
     assert "Residents" not in extract(html).text
+
+
+def test_short_labels_closing_the_body_are_dropped_in_any_language():
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4))
+    html = page(f"<div class='text'>{body}<p>Zobacz także</p><div>Версия для печати</div><p>Σχετικά άρθρα</p></div>")
+    text = extract(html).text
+    assert text.endswith("Part 3.") and "także" not in text
+    # A long run of short lines is data (a table laid out in divs), and a closing sentence is body.
+    rows = "".join(f"<div>{state}</div><div>${rate}</div>" for state, rate in
+                   [("Alaska", 14), ("Wyoming", 43), ("Montana", 45), ("Kansas", 66)])
+    text = extract(page(f"<div class='text'>{body}<p>Rank and rate:</p>{rows}</div>")).text
+    assert text.endswith("$66")
+    assert extract(page(f"<div class='text'>{body}<p>That was all.</p></div>")).text.endswith("That was all.")

@@ -249,6 +249,19 @@ def walk_blocks(containers: list[etree._Element], caption_xpath: etree.XPath | N
 
 
 _MIN_BODY_BEFORE_THREAD = 250
+_LABEL_CHARS, _MAX_LABELS = 50, 5  # a longer run of short lines is data (a table laid out in divs)
+_SENTENCE_END = re.compile(r"[.!?。！？…\"”»)]\W*$")
+
+
+def without_trailing_labels(blocks: list[Block]) -> list[Block]:
+    """The body without the run of short lines that are no sentences at its end ("See also:", "Print", a
+    section name): labels of the page's furniture, in any language. For a body the scorer found; a site
+    rule's body is taken as it is."""
+    end = len(blocks)
+    while end > 0 and blocks[end - 1].kind in ("paragraph", "heading") \
+            and len(blocks[end - 1].text) < _LABEL_CHARS and not _SENTENCE_END.search(blocks[end - 1].text):
+        end -= 1
+    return blocks[:end] if end and len(blocks) - end <= _MAX_LABELS else blocks
 
 
 def _before_thread(blocks: list[Block]) -> list[Block]:

@@ -11,7 +11,7 @@ from ingest.article import Article, Block, LeadImage
 from ingest.text import clean_text
 from ingest.urls import web_url
 
-from .blocks import caption_block, figure_caption, walk_blocks
+from .blocks import caption_block, figure_caption, walk_blocks, without_trailing_labels
 from .body import find_containers
 from .clean import drop, drop_furniture, drop_junk, in_furniture
 from .errorpage import is_error_page
@@ -73,12 +73,13 @@ def _body_blocks(root: etree._Element, rules: SiteRules | None, strict: bool, ur
             for el in compile_selector(sel)(root):
                 drop(el)
     containers = compile_selector(rules.body)(root) if rules and rules.body else []
-    if not containers:
-        if strict:
-            drop_furniture(root, headline)
-        containers = find_containers(root)
     caption_xpath = compile_selector(rules.caption) if rules and rules.caption else None
-    return containers, walk_blocks(containers, caption_xpath, url)
+    if containers:
+        return containers, walk_blocks(containers, caption_xpath, url)
+    if strict:
+        drop_furniture(root, headline)
+    containers = find_containers(root)
+    return containers, without_trailing_labels(walk_blocks(containers, caption_xpath, url))
 
 
 def _body_length(blocks: list[Block]) -> int:
