@@ -239,3 +239,16 @@ def test_short_labels_closing_the_body_are_dropped_in_any_language():
     text = extract(page(f"<div class='text'>{body}<p>Rank and rate:</p>{rows}</div>")).text
     assert text.endswith("$66")
     assert extract(page(f"<div class='text'>{body}<p>That was all.</p></div>")).text.endswith("That was all.")
+
+
+def test_teaser_cards_titled_by_a_linked_line_are_dropped_but_in_page_questions_kept():
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4))
+    cards = "".join(f"<div class='item'><div class='title'><a href='/news/{i}'>Headline of story {i}</a></div>"
+                    f"<div class='info'>News, 0{i}.01.2012</div><div class='preview'>Summary {i} of another story"
+                    "</div></div>" for i in range(1, 4))
+    text = extract(page(f"<div class='col'>{body}<div class='list'>{cards}</div></div>")).text
+    assert "Part 3." in text and "Summary" not in text
+    faq = "".join(f"<div class='q'><h4><a href='#q{i}'>Question {i} about the vote?</a></h4><p>Answer {i}: the vote is "
+                  "held on Tuesday.</p></div>" for i in range(3))
+    text = extract(page(f"<div class='col'>{body}<div class='faq'>{faq}</div></div>")).text
+    assert "Answer 2: the vote" in text

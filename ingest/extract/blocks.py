@@ -125,25 +125,35 @@ def _is_link_list(el: etree._Element) -> bool:
     return not any(len(own_text(d, links=False).strip()) >= _PROSE_ITEM for d in el.iter(etree.Element))
 
 
-_TEASER_CHARS = 600
+_TEASER_CHARS, _TITLE_CHARS = 600, 150
 _BODY_BEFORE_TEASERS = 500  # a page that is a list of teasers (an events page) keeps them
 
 
 def _same_site(href: str | None, host: str | None) -> bool:
-    """A relative link, or one to the page's own host (a listicle's linked headings lead elsewhere)."""
+    """A link to another page of this site: relative, or to the page's own host (a listicle's linked headings
+    lead elsewhere)."""
+    href = (href or "").strip()
+    if not href or href.startswith("#") or href.lower().startswith("javascript:"):
+        return False  # a control or a jump within this page (an FAQ's question), not another page
     try:
-        link_host = urlsplit(href.strip()).hostname if href else ""
+        link_host = urlsplit(href).hostname
     except ValueError:  # a malformed address ("http://[x") leads nowhere on this site
         return False
     return link_host is None or host is not None and link_host.removeprefix("www.") == host
 
 
 def _is_teaser(el: etree._Element, host: str | None) -> bool:
-    """A card announcing another page of the site: a short block led by a heading that is all link."""
-    heading = next(el.iter(*_HEADINGS), None)
-    if heading is None or len(text_of(el)) >= _TEASER_CHARS or link_density(heading) < 0.9:
+    """A card announcing another page of the site: a short block led by a title that is all link (a heading,
+    or the card's first line of text)."""
+    if len(text_of(el)) >= _TEASER_CHARS:
         return False
-    return all(_same_site(a.get("href"), host) for a in heading.iter("a"))
+    title = next(el.iter(*_HEADINGS), None)
+    if title is None:
+        title = next((c for c in el if isinstance(c.tag, str) and text_of(c).strip()), None)
+        if title is None or title.tag not in BLOCK_TAGS or len(text_of(title).strip()) >= _TITLE_CHARS:
+            return False
+    links = list(title.iter("a"))
+    return bool(links) and link_density(title) >= 0.9 and all(_same_site(a.get("href"), host) for a in links)
 
 
 def _is_teaser_list(el: etree._Element, host: str | None) -> bool:
