@@ -11,7 +11,7 @@ from lxml import etree
 from ingest.article import Block
 
 from .body import own_text
-from .clean import BLOCK_TAGS, class_id, class_words, drop, link_density
+from .clean import BLOCK_TAGS, class_id, class_words, drop, link_density, text_length
 from .text import normalize, text_of
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -145,7 +145,7 @@ def _same_site(href: str | None, host: str | None) -> bool:
 def _is_teaser(el: etree._Element, host: str | None) -> bool:
     """A card announcing another page of the site: a short block led by a title that is all link (a heading,
     or the card's first line of text)."""
-    if len(text_of(el)) >= _TEASER_CHARS:
+    if el.find(".//a") is None or text_length(el) >= _TEASER_CHARS:
         return False
     title = next(el.iter(*_HEADINGS), None)
     if title is None:
@@ -158,14 +158,15 @@ def _is_teaser(el: etree._Element, host: str | None) -> bool:
 
 def _is_teaser_list(el: etree._Element, host: str | None) -> bool:
     """Two or more teaser cards making most of a block: headlines of other stories with their summaries."""
-    items = [c for c in el if isinstance(c.tag, str) and c.tag not in _HEADINGS and text_of(c).strip()]
+    items = [c for c in el if isinstance(c.tag, str) and c.tag not in _HEADINGS]
     teasers = sum(1 for c in items if _is_teaser(c, host))
-    return teasers >= 2 and teasers * 3 >= len(items) * 2
+    return teasers >= 2 and teasers * 3 >= sum(1 for c in items if text_of(c).strip()) * 2
 
 
 class _Walker:
     def __init__(self, caption_xpath: etree.XPath | None, host: str | None) -> None:
         self.blocks: list[Block] = []
+        self._counted = self._chars = 0
         self.host = host
         self.caption_xpath = caption_xpath
         self.rule_captions: set = set()
@@ -176,7 +177,11 @@ class _Walker:
         self.walk(container, "paragraph")
 
     def _emitted(self) -> int:
-        return sum(len(b.text) for b in self.blocks)
+        """Characters emitted so far (counted once per block)."""
+        for block in self.blocks[self._counted:]:
+            self._chars += len(block.text)
+        self._counted = len(self.blocks)
+        return self._chars
 
     def emit(self, kind: str, text: str, el: etree._Element) -> None:
         """One leaf element's text as a block, unless it is a label, a promo or mostly links."""
