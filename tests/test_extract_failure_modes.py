@@ -169,3 +169,86 @@ def test_a_comment_thread_after_a_counting_heading_is_left_out_in_any_language()
                        f"<p>+{i} / -1 reply</p></div>" for i in range(3))
     html = page(f"<article><p>{PROSE}</p><p>{PROSE} Second.</p><h3>Komentarze (3)</h3>{comments}</article>", lang="pl")
     assert extract(html).text == f"{PROSE}\n\n{PROSE} Second."
+
+
+def test_sections_with_unrelated_wrappers_are_all_kept():
+    # Sections of a guide, each in a wrapper with its own generated class: no template pairs them.
+    def section(cls: str, n: int, paras: int) -> str:
+        inner = "".join(f"<p>{PROSE} Section {n}, part {i}.</p>" for i in range(paras))
+        return f"<div class='{cls}'><h2>Heading {n}</h2><div class='x{n}a'><div class='x{n}b'>{inner}</div></div></div>"
+
+    links = "".join(f"<li><a href='/s{i}'>Another story on this site, number {i}</a></li>" for i in range(12))
+    html = page("<div class='wrap'><div class='col'>" + section("css-1ikqnjn", 1, 5) + section("css-g8r7kc", 2, 2)
+                + section("css-swxdcm", 3, 2) + f"</div><div class='more'><ul>{links}</ul></div></div>")
+    text = extract(html).text
+    for n in (1, 2, 3):
+        assert f"Section {n}, part 1." in text
+    assert "Another story" not in text
+
+
+def test_a_list_of_links_under_the_body_is_not_body_text():
+    related = "".join(f"<p>– <a href='/n{i}'>Earlier story number {i} about the same council vote</a> – News, "
+                      f"0{i}.06.2011</p>" for i in range(1, 5))
+    refs = "".join(f"<li>{PROSE} Source {i}, <a href='/r{i}'>report</a>.</li>" for i in range(3))
+    html = page(f"<div class='main'><h1>Council Votes</h1><p>{PROSE} One.</p><p>{PROSE} Two.</p><ul>{refs}</ul>"
+                f"<div class='more'><h4>Links:</h4>{related}</div></div>")
+    text = extract(html).text
+    assert "Two." in text and "Source 2, report." in text  # a list of prose items citing a link is body
+    assert "Earlier story" not in text
+
+
+def test_teasers_of_the_sites_other_stories_after_the_body_are_dropped():
+    def cards(href: str) -> str:
+        return "".join(f"<div class='item'><h3><a href='{href}{i}'>Headline of story {i}</a></h3>"
+                       f"<p>Summary {i}: a short account of another story, told in a sentence or two.</p></div>"
+                       for i in range(3))
+
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4))
+    for href in ("/news/", "https://www.example.com/news/"):
+        text = extract(page(f"<div class='col'>{body}<div class='more'>{cards(href)}</div></div>"),
+                       "https://example.com/a").text
+        assert "Part 3." in text and "Summary" not in text
+    # A list whose linked headings lead to other sites is the article's (a listicle), as is a page of cards only.
+    text = extract(page(f"<div class='col'>{body}<div class='more'>{cards('https://other.org/')}</div></div>"),
+                   "https://example.com/a").text
+    assert "Summary 2:" in text
+    assert "Summary 2:" in extract(page(f"<div class='col'>{cards('/news/')}</div>"), "https://example.com/a").text
+
+
+def test_a_standfirst_in_its_own_block_before_the_body_is_kept():
+    lead = "Residents will have their say before the council decides, officials said on Monday evening."
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4))
+    html = page(f"<div class='story'><h1>Council Votes</h1><div class='lead'>{lead}</div>"
+                f"<div class='content'><div class='text'>{body}</div><div class='tools'>Print</div></div></div>")
+    article = extract(html)
+    assert article.blocks[0].text == lead and "Part 3." in article.text
+    # A linked teaser before the body is no standfirst.
+    html = page(f"<div class='story'><div class='lead'><a href='/x'>{lead}</a></div>"
+                f"<div class='content'><div class='text'>{body}</div><div class='tools'>Print</div></div></div>")
+    assert "Residents" not in extract(html).text
+
+
+def test_short_labels_closing_the_body_are_dropped_in_any_language():
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4))
+    html = page(f"<div class='text'>{body}<p>Zobacz także</p><div>Версия для печати</div><p>Σχετικά άρθρα</p></div>")
+    text = extract(html).text
+    assert text.endswith("Part 3.") and "także" not in text
+    # A long run of short lines is data (a table laid out in divs), and a closing sentence is body.
+    rows = "".join(f"<div>{state}</div><div>${rate}</div>" for state, rate in
+                   [("Alaska", 14), ("Wyoming", 43), ("Montana", 45), ("Kansas", 66)])
+    text = extract(page(f"<div class='text'>{body}<p>Rank and rate:</p>{rows}</div>")).text
+    assert text.endswith("$66")
+    assert extract(page(f"<div class='text'>{body}<p>That was all.</p></div>")).text.endswith("That was all.")
+
+
+def test_teaser_cards_titled_by_a_linked_line_are_dropped_but_in_page_questions_kept():
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(4))
+    cards = "".join(f"<div class='item'><div class='title'><a href='/news/{i}'>Headline of story {i}</a></div>"
+                    f"<div class='info'>News, 0{i}.01.2012</div><div class='preview'>Summary {i} of another story"
+                    "</div></div>" for i in range(1, 4))
+    text = extract(page(f"<div class='col'>{body}<div class='list'>{cards}</div></div>")).text
+    assert "Part 3." in text and "Summary" not in text
+    faq = "".join(f"<div class='q'><h4><a href='#q{i}'>Question {i} about the vote?</a></h4><p>Answer {i}: the vote is "
+                  "held on Tuesday.</p></div>" for i in range(3))
+    text = extract(page(f"<div class='col'>{body}<div class='faq'>{faq}</div></div>")).text
+    assert "Answer 2: the vote" in text

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from copy import deepcopy
+from urllib.parse import urlsplit
 
 from lxml import etree
 
 from ingest.article import Block
 
-from .clean import BLOCK_TAGS, class_id, class_words, drop, link_density
+from .body import own_text
+from .clean import BLOCK_TAGS, class_id, class_words, drop, link_density, text_length
 from .text import normalize, text_of
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -111,9 +113,61 @@ def _only_a_date(el: etree._Element, text: str) -> bool:
     return bool(times) and normalize(" ".join(text_of(t) for t in times)) == text
 
 
+_LINK_LIST_ITEMS, _LINK_LIST_DENSITY, _PROSE_ITEM = 3, 0.6, 200
+
+
+def _is_link_list(el: etree._Element) -> bool:
+    """A block of several items that are mostly links, none holding a paragraph of other text: a "see also"
+    or teaser list under a body, in any language."""
+    items = [c for c in el if isinstance(c.tag, str) and c.find(".//a") is not None]
+    if len(items) < _LINK_LIST_ITEMS or link_density(el) <= _LINK_LIST_DENSITY:
+        return False
+    return not any(len(own_text(d, links=False).strip()) >= _PROSE_ITEM for d in el.iter(etree.Element))
+
+
+_TEASER_CHARS, _TITLE_CHARS = 600, 150
+_BODY_BEFORE_TEASERS = 500  # a page that is a list of teasers (an events page) keeps them
+
+
+def _same_site(href: str | None, host: str | None) -> bool:
+    """A link to another page of this site: relative, or to the page's own host (a listicle's linked headings
+    lead elsewhere)."""
+    href = (href or "").strip()
+    if not href or href.startswith("#") or href.lower().startswith("javascript:"):
+        return False  # a control or a jump within this page (an FAQ's question), not another page
+    try:
+        link_host = urlsplit(href).hostname
+    except ValueError:  # a malformed address ("http://[x") leads nowhere on this site
+        return False
+    return link_host is None or host is not None and link_host.removeprefix("www.") == host
+
+
+def _is_teaser(el: etree._Element, host: str | None) -> bool:
+    """A card announcing another page of the site: a short block led by a title that is all link (a heading,
+    or the card's first line of text)."""
+    if el.find(".//a") is None or text_length(el) >= _TEASER_CHARS:
+        return False
+    title = next(el.iter(*_HEADINGS), None)
+    if title is None:
+        title = next((c for c in el if isinstance(c.tag, str) and text_of(c).strip()), None)
+        if title is None or title.tag not in BLOCK_TAGS or len(text_of(title).strip()) >= _TITLE_CHARS:
+            return False
+    links = list(title.iter("a"))
+    return bool(links) and link_density(title) >= 0.9 and all(_same_site(a.get("href"), host) for a in links)
+
+
+def _is_teaser_list(el: etree._Element, host: str | None) -> bool:
+    """Two or more teaser cards making most of a block: headlines of other stories with their summaries."""
+    items = [c for c in el if isinstance(c.tag, str) and c.tag not in _HEADINGS]
+    teasers = sum(1 for c in items if _is_teaser(c, host))
+    return teasers >= 2 and teasers * 3 >= sum(1 for c in items if text_of(c).strip()) * 2
+
+
 class _Walker:
-    def __init__(self, caption_xpath: etree.XPath | None) -> None:
+    def __init__(self, caption_xpath: etree.XPath | None, host: str | None) -> None:
         self.blocks: list[Block] = []
+        self._counted = self._chars = 0
+        self.host = host
         self.caption_xpath = caption_xpath
         self.rule_captions: set = set()
 
@@ -121,6 +175,13 @@ class _Walker:
         if self.caption_xpath is not None:
             self.rule_captions = set(self.caption_xpath(container))
         self.walk(container, "paragraph")
+
+    def _emitted(self) -> int:
+        """Characters emitted so far (counted once per block)."""
+        for block in self.blocks[self._counted:]:
+            self._chars += len(block.text)
+        self._counted = len(self.blocks)
+        return self._chars
 
     def emit(self, kind: str, text: str, el: etree._Element) -> None:
         """One leaf element's text as a block, unless it is a label, a promo or mostly links."""
@@ -157,6 +218,8 @@ class _Walker:
         if not any(_is_block(c) for c in el):
             self.emit(kind, "".join(el.itertext()), el)
             return
+        if _is_link_list(el) or self._emitted() >= _BODY_BEFORE_TEASERS and _is_teaser_list(el, self.host):
+            return
         run, run_links = [el.text or ""], 0
         for child in el:
             if _is_block(child):
@@ -188,14 +251,32 @@ class _Walker:
             self.walk(caption, "caption")
 
 
-def walk_blocks(containers: list[etree._Element], caption_xpath: etree.XPath | None = None) -> list[Block]:
-    walker = _Walker(caption_xpath)
+def walk_blocks(containers: list[etree._Element], caption_xpath: etree.XPath | None = None,
+                url: str | None = None) -> list[Block]:
+    try:
+        host = urlsplit(url).hostname if url else None
+    except ValueError:
+        host = None
+    walker = _Walker(caption_xpath, host.removeprefix("www.") if host else None)
     for container in containers:
         walker.run(container)
     return _before_thread(walker.blocks)
 
 
 _MIN_BODY_BEFORE_THREAD = 250
+_LABEL_CHARS, _MAX_LABELS = 50, 5  # a longer run of short lines is data (a table laid out in divs)
+_SENTENCE_END = re.compile(r"[.!?。！？…\"”»)]\W*$")
+
+
+def without_trailing_labels(blocks: list[Block]) -> list[Block]:
+    """The body without the run of short lines that are no sentences at its end ("See also:", "Print", a
+    section name): labels of the page's furniture, in any language. For a body the scorer found; a site
+    rule's body is taken as it is."""
+    end = len(blocks)
+    while end > 0 and blocks[end - 1].kind in ("paragraph", "heading") \
+            and len(blocks[end - 1].text) < _LABEL_CHARS and not _SENTENCE_END.search(blocks[end - 1].text):
+        end -= 1
+    return blocks[:end] if end and len(blocks) - end <= _MAX_LABELS else blocks
 
 
 def _before_thread(blocks: list[Block]) -> list[Block]:

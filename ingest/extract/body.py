@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from lxml import etree
 
-from .clean import BLOCK_TAGS, class_id, link_density, name_signals
+from .clean import BLOCK_TAGS, class_id, link_density, name_signals, text_length
 
 _COMMAS = re.compile(r"[,，、،]")
 _NOT_WORDS = re.compile(r"\W+")
@@ -16,6 +16,10 @@ _TAG_BONUS = {"div": 5, "article": 10, "section": 3, "main": 5, "pre": 3, "td": 
               "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5}
 _MIN_PARAGRAPH = 25
 _MIN_PEERS = 2  # a lone look-alike sibling is as often a neighbouring story
+_PARAGRAPHS = frozenset("p pre blockquote li dd td".split())
+# Widening to a prose holder: what an ancestor adds must be this share prose and at most this share links,
+# and add this much prose (relative to top, and in characters).
+_PROSE_SHARE, _LINK_SHARE, _MIN_GROWTH, _MIN_ADDED = 0.6, 0.15, 0.6, 200
 _SCORED = frozenset("p pre td blockquote div section article main li dd".split())
 
 
@@ -59,11 +63,16 @@ def find_containers(root: etree._Element) -> list[etree._Element]:
     if body is None:
         body = root
     scores: dict[etree._Element, float] = defaultdict(float)
+    prose: dict[etree._Element, int] = defaultdict(int)
     for el in body.iter(etree.Element):
         if el.tag in _SCORED:
             score = _paragraph_score(el)
             if not score:
                 continue
+            if el.tag in _PARAGRAPHS:
+                chars = len(own_text(el, links=False))
+                for anc in (el, *el.iterancestors()):
+                    prose[anc] += chars
             inline_holder = el.tag in ("div", "section", "article", "main", "td") and any(
                 isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el)
             ancestors = [el] if inline_holder else []
@@ -80,7 +89,10 @@ def find_containers(root: etree._Element) -> list[etree._Element]:
              for el in ranked}
     top = max(final, key=final.get)
     top = _widen(top, final, body)
-    return _sections(top, body) or _with_siblings(top, scores, body)
+    top = _to_prose_holder(top, prose, body)
+    containers = _sections(top, body) or _with_siblings(top, scores, body)
+    lead = _lead(containers[0], body)
+    return [lead, *containers] if lead is not None else containers
 
 
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
@@ -149,6 +161,52 @@ def _widen(top: etree._Element, final: dict, body: etree._Element) -> etree._Ele
             break
         top = parent
     return top
+
+
+def _to_prose_holder(top: etree._Element, prose: dict, body: etree._Element) -> etree._Element:
+    """The highest ancestor that adds much more prose to top, as long as what each ancestor adds is mostly
+    prose with few links (not a sidebar, teaser list or menu): a body split into sibling sections whose
+    wrappers share no template (hashed or per-block classes), which `_sections` cannot pair."""
+    best, own, own_links = top, text_length(top), _link_len(top)
+    for parent in top.iterancestors():
+        if parent is body:
+            break
+        added, extra = prose[parent] - prose[top], text_length(parent) - own
+        if extra > _MIN_ADDED and (added < _PROSE_SHARE * extra or _link_len(parent) - own_links > _LINK_SHARE * extra):
+            break
+        if added >= _MIN_GROWTH * prose[top] and added >= _MIN_ADDED:
+            best = parent
+    return best
+
+
+_LEAD_LEVELS, _LEAD_MIN, _LEAD_MAX = 3, 80, 800
+
+
+def _lead(first: etree._Element, body: etree._Element) -> etree._Element | None:
+    """The standfirst in its own block right before the body (a sibling of the body or of a near ancestor):
+    one short paragraph of prose without links."""
+    el = first
+    for _ in range(_LEAD_LEVELS):
+        if el is body:
+            return None
+        prev = el.getprevious()
+        while prev is not None and not isinstance(prev.tag, str):
+            prev = prev.getprevious()
+        if prev is not None:
+            text = " ".join("".join(prev.itertext()).split())
+            if (_LEAD_MIN <= len(text) <= _LEAD_MAX and prev.find(".//a") is None and prev.tag not in _HEADINGS
+                    and not any(h.tag in _HEADINGS for h in prev.iter()) and _paragraph_score(prev)):
+                return prev
+            if text:
+                return None
+        el = el.getparent()
+        if el is None:
+            return None
+    return None
+
+
+def _link_len(el: etree._Element) -> int:
+    return sum(len("".join(a.itertext())) for a in el.iter("a"))
 
 
 def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> list[etree._Element]:

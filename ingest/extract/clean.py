@@ -98,7 +98,7 @@ _TEXT_LENGTH = etree.XPath("string-length(.)")
 _LINKS = etree.XPath("count(.//a)")
 
 
-def _text_length(el: etree._Element) -> int:
+def text_length(el: etree._Element) -> int:
     """Characters of text under el, counted in C (itertext made 10^5-link pages cost 0.3 s a pass)."""
     return int(_TEXT_LENGTH(el))
 
@@ -122,7 +122,7 @@ def drop_junk(root: etree._Element) -> None:
     instructions: a page-wide search for them cost 0.06 s on a 10 MB page)."""
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
     controls = list(root.iter(*CONTROL_TAGS))
-    total = _text_length(root) if controls else 0
+    total = text_length(root) if controls else 0
     for el in [c for c in controls if _holds_most(c, total)]:
         el.tag = "div"
     etree.strip_elements(root, *CONTROL_TAGS, with_tail=False)
@@ -141,7 +141,7 @@ def drop_furniture(root: etree._Element, headline: etree._Element | None = None)
     body = root.find("body")
     if body is None:
         body = root
-    total = max(1, _text_length(body))
+    total = max(1, text_length(body))
     keep = set(headline.iterancestors()) if headline is not None else set()
     stack = [body]
     while stack:
@@ -175,7 +175,7 @@ def _is_furniture(el: etree._Element, total: int) -> bool:
         weak = _weak_only(class_id(el))
         if content and weak and len(text_of(el)) >= 150 and link_density(el) < 0.3:
             return False  # "intext_content_tag" holding prose: the content word and the text outweigh "tag"
-    length = _text_length(el)
+    length = text_length(el)
     return not (_holds_most(el, total, length) or (content or weak) and length * 5 >= total)
 
 
@@ -192,7 +192,7 @@ def _in_running_text(el: etree._Element) -> bool:
 def _holds_most(el: etree._Element, total: int, length: int | None = None) -> bool:
     """Half the page's text or more, not mostly links: such an element is the body's wrapper, whatever its
     tag or class says (a footer of 10^5 links is not)."""
-    length = _text_length(el) if length is None else length
+    length = text_length(el) if length is None else length
     return length * 2 >= total and length >= 20 * _LINKS(el)
 
 

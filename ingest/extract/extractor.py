@@ -11,7 +11,7 @@ from ingest.article import Article, Block, LeadImage
 from ingest.text import clean_text
 from ingest.urls import web_url
 
-from .blocks import caption_block, figure_caption, walk_blocks
+from .blocks import caption_block, figure_caption, walk_blocks, without_trailing_labels
 from .body import find_containers
 from .clean import drop, drop_furniture, drop_junk, in_furniture
 from .errorpage import is_error_page
@@ -66,19 +66,20 @@ def _headline(root: etree._Element, title: str | None) -> etree._Element | None:
     return None
 
 
-def _body_blocks(root: etree._Element, rules: SiteRules | None, strict: bool,
+def _body_blocks(root: etree._Element, rules: SiteRules | None, strict: bool, url: str | None,
                  headline: etree._Element | None = None) -> tuple[list, list[Block]]:
     if rules and rules.remove:
         for sel in rules.remove:
             for el in compile_selector(sel)(root):
                 drop(el)
     containers = compile_selector(rules.body)(root) if rules and rules.body else []
-    if not containers:
-        if strict:
-            drop_furniture(root, headline)
-        containers = find_containers(root)
     caption_xpath = compile_selector(rules.caption) if rules and rules.caption else None
-    return containers, walk_blocks(containers, caption_xpath)
+    if containers:
+        return containers, walk_blocks(containers, caption_xpath, url)
+    if strict:
+        drop_furniture(root, headline)
+    containers = find_containers(root)
+    return containers, without_trailing_labels(walk_blocks(containers, caption_xpath, url))
 
 
 def _body_length(blocks: list[Block]) -> int:
@@ -96,11 +97,11 @@ def extract(html: str, url: str | None = None, rules: SiteRules | None = None) -
     drop_junk(root)
     h1 = _headline(root, meta.values.get("title"))
     figures = _lead_figures(root)
-    containers, blocks = _body_blocks(root, rules, strict=True, headline=h1)
+    containers, blocks = _body_blocks(root, rules, strict=True, url=url, headline=h1)
     if _body_length(blocks) < _MIN_BODY_CHARS:
         lenient_root = _parse(html)
         drop_junk(lenient_root)
-        lenient_containers, lenient_blocks = _body_blocks(lenient_root, rules, strict=False)
+        lenient_containers, lenient_blocks = _body_blocks(lenient_root, rules, strict=False, url=url)
         if _body_length(lenient_blocks) > _body_length(blocks):
             containers, blocks = lenient_containers, lenient_blocks
             figures = []  # they belong to the first tree
