@@ -83,8 +83,13 @@ class App:
         except SchemaError as exc:
             fail(str(exc), EXIT_FAILED)
         except Exception as exc:  # unreachable server, unreadable file: one line, not a traceback
-            fail(f"cannot open database {store.engine.url.render_as_string()}: {exc}".splitlines()[0], EXIT_FAILED)
+            _cannot_open(store, exc)
         return store
+
+
+def _cannot_open(store: Store, exc: Exception) -> None:
+    """One line naming the database (password masked) and the first line of the driver's error."""
+    fail(f"cannot open database {store.engine.url.render_as_string()}: {exc}".splitlines()[0], EXIT_FAILED)
 
 
 pass_app = click.make_pass_decorator(App)
@@ -761,10 +766,15 @@ def db() -> None:
 @pass_app
 def upgrade(app: App) -> None:
     """Apply pending schema migrations."""
+    from sqlalchemy.exc import OperationalError
+
     from ingest.storage.store import Store
 
     store = Store(app.config.database_url)
-    before, after = store.upgrade()
+    try:
+        before, after = store.upgrade()
+    except OperationalError as exc:  # unreachable server, unreadable file
+        _cannot_open(store, exc)
     say(f"database schema: up to date at {after}" if before == after else f"database schema: {before or 'empty'} -> {after}")
     if _is_postgres(app.config.database_url):
         try:

@@ -42,6 +42,15 @@ def test_db_upgrade_at_head_says_up_to_date(tmp_path, db_url):
     assert ingest(config, "db", "upgrade").stdout.startswith("database schema: up to date at ")
 
 
+def test_db_upgrade_of_an_unreachable_server_is_one_line_without_the_password(tmp_path):
+    port = closed_port_url().split(":")[2].split("/")[0]
+    config = write_config(tmp_path, [], db_url=f"postgresql+psycopg://u:s3cret@127.0.0.1:{port}/x")
+    proc = ingest(config, "db", "upgrade", check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"ingest: error: cannot open database postgresql+psycopg://u:***@127.0.0.1:{port}/x: ")
+    assert len(proc.stderr.strip().splitlines()) == 1 and "s3cret" not in proc.stderr
+
+
 def test_failing_sources_do_not_stop_healthy_ones(tmp_path, db_url):
     with LocalServer() as srv:
         srv.route("/a/1.html", OTHER_PAGE.read_bytes(), headers={"Content-Type": "text/html"})
