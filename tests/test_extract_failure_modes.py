@@ -252,3 +252,17 @@ def test_teaser_cards_titled_by_a_linked_line_are_dropped_but_in_page_questions_
                   "held on Tuesday.</p></div>" for i in range(3))
     text = extract(page(f"<div class='col'>{body}<div class='faq'>{faq}</div></div>")).text
     assert "Answer 2: the vote" in text
+
+
+def test_a_captioned_figure_holding_a_table_or_a_quote_keeps_its_text():
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(3))
+    table = ("<figure class='wp-block-table'><table><tr><td>Rank</td><td>Company</td></tr><tr><td>1</td>"
+             "<td>Northwind Mutual</td></tr></table><figcaption>Source: annual filings</figcaption></figure>")
+    quote = ("<figure><blockquote>Our members asked for this vote and they will have it next week.</blockquote>"
+             "<figcaption>Jane Doe, chair</figcaption></figure>")
+    photo = "<figure><img src='/a.jpg'><figcaption>The committee room on Tuesday.</figcaption></figure>"
+    blocks = extract(page(f"<article>{body}{table}{quote}{photo}</article>")).blocks
+    text = "\n".join(b.text for b in blocks if b.kind != "caption")
+    assert "Northwind Mutual" in text and "they will have it next week" in text
+    captions = [b.text for b in blocks if b.kind == "caption"]
+    assert captions == ["Source: annual filings", "Jane Doe, chair", "The committee room on Tuesday."]

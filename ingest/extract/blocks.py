@@ -20,6 +20,7 @@ _LAYOUT_IN_TABLE = BLOCK_TAGS - {"tr", "td", "th", "tbody", "thead", "tfoot", "c
 # Matched against class_words(): whole words of class/id tokens.
 _CAPTION_CLASS = re.compile(r"caption|-(?:figure|image|photo)-text-")
 _CREDIT_CLASS = re.compile(r"credit|copyright|photographer|courtesy|source|byline|attribution")
+_TEXT_FIGURES = frozenset(("table", "blockquote", "pre"))
 # Short lines that are widgets or labels, not prose.
 _BOILERPLATE_LINE = re.compile(
     r"^(?:advertisement|advertising|sponsored|share|share this|share on \w+|tweet|email|print|comments?"
@@ -70,6 +71,12 @@ def figure_caption(el: etree._Element) -> etree._Element | None:
     if is_caption(el):
         return el
     return next((c for c in el.iterdescendants(etree.Element) if is_caption(c)), None)
+
+
+def _figure_content(figure: etree._Element) -> bool:
+    """A figure whose captioned content is text (a table, a pull quote, code), walked whole: the caption alone
+    stands for the figure only when the rest is an image."""
+    return any(d.tag in _TEXT_FIGURES for d in figure.iterdescendants(etree.Element))
 
 
 def _is_block(el: etree._Element) -> bool:
@@ -203,7 +210,7 @@ class _Walker:
             return
         if tag == "figure":
             caption = figure_caption(el)
-            if caption is not None:
+            if caption is not None and not _figure_content(el):
                 self.walk(caption, kind)  # the rest of a figure is the image itself
                 return
         if tag in _HEADINGS:
