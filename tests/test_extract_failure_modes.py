@@ -266,3 +266,13 @@ def test_a_captioned_figure_holding_a_table_or_a_quote_keeps_its_text():
     assert "Northwind Mutual" in text and "they will have it next week" in text
     captions = [b.text for b in blocks if b.kind == "caption"]
     assert captions == ["Source: annual filings", "Jane Doe, chair", "The committee room on Tuesday."]
+
+
+def test_a_body_printed_twice_is_kept_once_but_a_repeated_line_stays():
+    paragraphs = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(3))
+    text = extract(page(f"<div class='col'><div class='story'>{paragraphs}</div><div class='copy'>{paragraphs}</div>"
+                        "</div>")).text
+    assert text.count("Part 0.") == 1 and text.count("Part 2.") == 1
+    refrain = "<p>Vote early.</p>"
+    text = extract(page(f"<div class='story'>{refrain}{paragraphs}{refrain}<p>{PROSE} End.</p></div>")).text
+    assert text.count("Vote early.") == 2

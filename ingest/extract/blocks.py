@@ -267,7 +267,30 @@ def walk_blocks(containers: list[etree._Element], caption_xpath: etree.XPath | N
     walker = _Walker(caption_xpath, host.removeprefix("www.") if host else None)
     for container in containers:
         walker.run(container)
-    return _before_thread(walker.blocks)
+    return _before_thread(_first_copies(walker.blocks))
+
+
+_MIN_COPY_RUN = 3
+
+
+def _first_copies(blocks: list[Block]) -> list[Block]:
+    """The blocks without a run of three or more different lines that repeats an earlier run line for line: the
+    body printed twice (a print layer, a hidden copy) or a widget rendered more than once. A repeated line stays."""
+    first: dict[str, int] = {}
+    kept, i = [], 0
+    while i < len(blocks):
+        j = first.get(blocks[i].text)
+        if j is not None:
+            n = 0
+            while i + n < len(blocks) and j + n < i and blocks[i + n].text == blocks[j + n].text:
+                n += 1
+            if len({b.text for b in blocks[i:i + n]}) >= _MIN_COPY_RUN:
+                i += n
+                continue
+        first.setdefault(blocks[i].text, i)
+        kept.append(blocks[i])
+        i += 1
+    return kept
 
 
 _MIN_BODY_BEFORE_THREAD = 250
