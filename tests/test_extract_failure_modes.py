@@ -276,3 +276,13 @@ def test_a_body_printed_twice_is_kept_once_but_a_repeated_line_stays():
     refrain = "<p>Vote early.</p>"
     text = extract(page(f"<div class='story'>{refrain}{paragraphs}{refrain}<p>{PROSE} End.</p></div>")).text
     assert text.count("Vote early.") == 2
+
+
+def test_first_paragraphs_split_off_by_an_ad_slot_are_kept_but_prose_after_the_body_is_not():
+    first = "".join(f"<p>{PROSE} Opening {i}.</p>" for i in range(2))
+    rest = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(5))
+    bio = "<div class='more'><div><p>Jane Doe writes about local politics and the council for the paper.</p></div></div>"
+    text = extract(page(f"<div class='main'><div class='first'><div class='mod'>{first}</div></div>"
+                        f"<div class='ad'><script>ad()</script></div><div class='text'>{rest}</div>{bio}</div>")).text
+    assert "Opening 0." in text and "Opening 1." in text and "Part 4." in text
+    assert "Jane Doe" not in text
