@@ -252,3 +252,37 @@ def test_teaser_cards_titled_by_a_linked_line_are_dropped_but_in_page_questions_
                   "held on Tuesday.</p></div>" for i in range(3))
     text = extract(page(f"<div class='col'>{body}<div class='faq'>{faq}</div></div>")).text
     assert "Answer 2: the vote" in text
+
+
+def test_a_captioned_figure_holding_a_table_or_a_quote_keeps_its_text():
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(3))
+    table = ("<figure class='wp-block-table'><table><tr><td>Rank</td><td>Company</td></tr><tr><td>1</td>"
+             "<td>Northwind Mutual</td></tr></table><figcaption>Source: annual filings</figcaption></figure>")
+    quote = ("<figure><blockquote>Our members asked for this vote and they will have it next week.</blockquote>"
+             "<figcaption>Jane Doe, chair</figcaption></figure>")
+    photo = "<figure><img src='/a.jpg'><figcaption>The committee room on Tuesday.</figcaption></figure>"
+    blocks = extract(page(f"<article>{body}{table}{quote}{photo}</article>")).blocks
+    text = "\n".join(b.text for b in blocks if b.kind != "caption")
+    assert "Northwind Mutual" in text and "they will have it next week" in text
+    captions = [b.text for b in blocks if b.kind == "caption"]
+    assert captions == ["Source: annual filings", "Jane Doe, chair", "The committee room on Tuesday."]
+
+
+def test_a_body_printed_twice_is_kept_once_but_a_repeated_line_stays():
+    paragraphs = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(3))
+    text = extract(page(f"<div class='col'><div class='story'>{paragraphs}</div><div class='copy'>{paragraphs}</div>"
+                        "</div>")).text
+    assert text.count("Part 0.") == 1 and text.count("Part 2.") == 1
+    refrain = "<p>Vote early.</p>"
+    text = extract(page(f"<div class='story'>{refrain}{paragraphs}{refrain}<p>{PROSE} End.</p></div>")).text
+    assert text.count("Vote early.") == 2
+
+
+def test_first_paragraphs_split_off_by_an_ad_slot_are_kept_but_prose_after_the_body_is_not():
+    first = "".join(f"<p>{PROSE} Opening {i}.</p>" for i in range(2))
+    rest = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(5))
+    bio = "<div class='more'><div><p>Jane Doe writes about local politics and the council for the paper.</p></div></div>"
+    text = extract(page(f"<div class='main'><div class='first'><div class='mod'>{first}</div></div>"
+                        f"<div class='ad'><script>ad()</script></div><div class='text'>{rest}</div>{bio}</div>")).text
+    assert "Opening 0." in text and "Opening 1." in text and "Part 4." in text
+    assert "Jane Doe" not in text

@@ -20,6 +20,7 @@ _LAYOUT_IN_TABLE = BLOCK_TAGS - {"tr", "td", "th", "tbody", "thead", "tfoot", "c
 # Matched against class_words(): whole words of class/id tokens.
 _CAPTION_CLASS = re.compile(r"caption|-(?:figure|image|photo)-text-")
 _CREDIT_CLASS = re.compile(r"credit|copyright|photographer|courtesy|source|byline|attribution")
+_TEXT_FIGURES = frozenset(("table", "blockquote", "pre"))
 # Short lines that are widgets or labels, not prose.
 _BOILERPLATE_LINE = re.compile(
     r"^(?:advertisement|advertising|sponsored|share|share this|share on \w+|tweet|email|print|comments?"
@@ -70,6 +71,12 @@ def figure_caption(el: etree._Element) -> etree._Element | None:
     if is_caption(el):
         return el
     return next((c for c in el.iterdescendants(etree.Element) if is_caption(c)), None)
+
+
+def _figure_content(figure: etree._Element) -> bool:
+    """A figure whose captioned content is text (a table, a pull quote, code), walked whole: the caption alone
+    stands for the figure only when the rest is an image."""
+    return any(d.tag in _TEXT_FIGURES for d in figure.iterdescendants(etree.Element))
 
 
 def _is_block(el: etree._Element) -> bool:
@@ -203,7 +210,7 @@ class _Walker:
             return
         if tag == "figure":
             caption = figure_caption(el)
-            if caption is not None:
+            if caption is not None and not _figure_content(el):
                 self.walk(caption, kind)  # the rest of a figure is the image itself
                 return
         if tag in _HEADINGS:
@@ -260,7 +267,30 @@ def walk_blocks(containers: list[etree._Element], caption_xpath: etree.XPath | N
     walker = _Walker(caption_xpath, host.removeprefix("www.") if host else None)
     for container in containers:
         walker.run(container)
-    return _before_thread(walker.blocks)
+    return _before_thread(_first_copies(walker.blocks))
+
+
+_MIN_COPY_RUN = 3
+
+
+def _first_copies(blocks: list[Block]) -> list[Block]:
+    """The blocks without a run of three or more different lines that repeats an earlier run line for line: the
+    body printed twice (a print layer, a hidden copy) or a widget rendered more than once. A repeated line stays."""
+    first: dict[str, int] = {}
+    kept, i = [], 0
+    while i < len(blocks):
+        j = first.get(blocks[i].text)
+        if j is not None:
+            n = 0
+            while i + n < len(blocks) and j + n < i and blocks[i + n].text == blocks[j + n].text:
+                n += 1
+            if len({b.text for b in blocks[i:i + n]}) >= _MIN_COPY_RUN:
+                i += n
+                continue
+        first.setdefault(blocks[i].text, i)
+        kept.append(blocks[i])
+        i += 1
+    return kept
 
 
 _MIN_BODY_BEFORE_THREAD = 250

@@ -209,23 +209,36 @@ def _link_len(el: etree._Element) -> int:
     return sum(len("".join(a.itertext())) for a in el.iter("a"))
 
 
+_IN_PARAGRAPHS = 0.9
+
+
+def _only_paragraphs(el: etree._Element) -> bool:
+    """Whether el's text is (nearly) all in <p> elements, however deeply wrapped."""
+    text = text_length(el)
+    inside = sum(text_length(p) for p in el.iter("p"))  # the parser never nests a <p> in a <p>
+    return text > 0 and inside >= _IN_PARAGRAPHS * text
+
+
 def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> list[etree._Element]:
-    """Siblings that continue the body: well-scored ones, and plain prose paragraphs (readability's rule)."""
+    """Siblings that continue the body: well-scored ones, and plain prose paragraphs (readability's rule); before
+    the body, also paragraphs in nested wrappers (its first paragraphs split off by an ad slot)."""
     parent = top.getparent()
     if parent is None or top is body:
         return [top]
     threshold = max(10.0, scores.get(top, 0) * 0.2)
-    kept = []
+    kept, before = [], True
     for sib in parent:
         if not isinstance(sib.tag, str):
             continue
         if sib is top:
             kept.append(sib)
+            before = False
             continue
         bonus = scores.get(top, 0) * 0.2 if sib.get("class") and sib.get("class") == top.get("class") else 0
         if scores.get(sib, 0) + bonus >= threshold:
             kept.append(sib)
-        elif sib.tag == "p" or all(not isinstance(c.tag, str) or c.tag not in BLOCK_TAGS or c.tag == "p" for c in sib):
+        elif sib.tag == "p" or all(not isinstance(c.tag, str) or c.tag not in BLOCK_TAGS or c.tag == "p" for c in sib) \
+                or before and _only_paragraphs(sib):
             text = "".join(sib.itertext()).strip()
             density = link_density(sib)
             if (len(text) > 80 and density < 0.25) or (0 < len(text) <= 80 and density == 0
