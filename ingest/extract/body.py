@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from lxml import etree
 
-from .clean import BLOCK_TAGS, class_id, link_density, name_signals, text_length
+from .clean import BLOCK_TAGS, class_id, link_density, link_length, name_signals, text_length
 
 _COMMAS = re.compile(r"[,，、،]")
 _NOT_WORDS = re.compile(r"\W+")
@@ -167,12 +167,12 @@ def _to_prose_holder(top: etree._Element, prose: dict, body: etree._Element) -> 
     """The highest ancestor that adds much more prose to top, as long as what each ancestor adds is mostly
     prose with few links (not a sidebar, teaser list or menu): a body split into sibling sections whose
     wrappers share no template (hashed or per-block classes), which `_sections` cannot pair."""
-    best, own, own_links = top, text_length(top), _link_len(top)
+    best, own, own_links = top, text_length(top), link_length(top)
     for parent in top.iterancestors():
         if parent is body:
             break
         added, extra = prose[parent] - prose[top], text_length(parent) - own
-        if extra > _MIN_ADDED and (added < _PROSE_SHARE * extra or _link_len(parent) - own_links > _LINK_SHARE * extra):
+        if extra > _MIN_ADDED and (added < _PROSE_SHARE * extra or link_length(parent) - own_links > _LINK_SHARE * extra):
             break
         if added >= _MIN_GROWTH * prose[top] and added >= _MIN_ADDED:
             best = parent
@@ -203,10 +203,6 @@ def _lead(first: etree._Element, body: etree._Element) -> etree._Element | None:
         if el is None:
             return None
     return None
-
-
-def _link_len(el: etree._Element) -> int:
-    return sum(len("".join(a.itertext())) for a in el.iter("a"))
 
 
 _IN_PARAGRAPHS = 0.9

@@ -90,8 +90,12 @@ def link_density(el: etree._Element) -> float:
     text = len("".join(el.itertext()).strip())
     if not text:
         return 1.0
-    links = sum(len("".join(a.itertext()).strip()) for a in el.iter("a"))
-    return min(1.0, links / text)
+    return min(1.0, link_length(el) / text)
+
+
+def link_length(el: etree._Element) -> int:
+    """Characters of link text under el."""
+    return sum(len("".join(a.itertext()).strip()) for a in el.iter("a"))
 
 
 _TEXT_LENGTH = etree.XPath("string-length(.)")
