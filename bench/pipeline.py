@@ -366,13 +366,16 @@ def _sample(pid: int, peak: list[int], cpus: dict[int, float], done: threading.E
         peak[0] = max(peak[0], tree_sample(pid, cpus))
 
 
+FETCH_EXTRA: list[str] = []  # --fetch-option, e.g. "concurrent_sources = 6"
+
+
 def write_config(path: Path, db: Path, urls: list[str], *, pages: bool, threads: int, every: str = "15m",
                  processes: int | None = None) -> int:
     """A config for the farm; returns the per-host concurrency it sets."""
     per_host = 4 * threads
     lines = ["[database]", f'url = "sqlite:///{db}"', "", "[fetch]", "allow_private_networks = true",
              f"per_host_concurrency = {per_host}", "per_host_delay = 0", f"threads = {threads}",
-             f"pages = {'true' if pages else 'false'}", "timeout = 30"]
+             f"pages = {'true' if pages else 'false'}", "timeout = 30", *FETCH_EXTRA]
     lines += [f"processes = {processes}", ""] if processes is not None else [""]
     for name, terms in WATCHLISTS.items():
         lines += ["[[watchlists]]", f'name = "{name}"', f"terms = {json.dumps(terms)}", ""]
@@ -676,11 +679,14 @@ def main() -> None:
     ap.add_argument("--profile", type=Path, help="record py-spy raw profiles of cold ingest and the daemon here")
     ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one, removed)")
     ap.add_argument("--ingest", help="command that runs ingest (default: this python -m ingest)")
+    ap.add_argument("--fetch-option", action="append", default=[], metavar="'NAME = VALUE'",
+                    help="one more [fetch] setting for ingest's config (repeatable), e.g. 'concurrent_sources = 6'")
     ap.add_argument("--py-spy-args", default="", help='more py-spy record options with --profile, e.g. "--gil"')
     args = ap.parse_args()
     if args.ingest:
         INGEST[:] = args.ingest.split()
     PY_SPY_EXTRA[:] = args.py_spy_args.split()
+    FETCH_EXTRA[:] = args.fetch_option
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     if args.quick:

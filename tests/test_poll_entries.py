@@ -12,6 +12,7 @@ from ingest.poll.decide import Fetch, Skip, before_fetch, entry_hash, entry_keys
 from ingest.poll.entries import screen
 from ingest.poll.result import PollResult
 from tests.helpers.polling import polling
+from tests.helpers.site import RSS, rss_of
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
 WORDS = " ".join(f"word{i}" for i in range(80))
@@ -122,3 +123,29 @@ def test_drafter_fetches_pages_and_falls_back_to_the_feed(tmp_path):
         assert pdf.origin == "feed" and "not HTML (application/pdf)" in pdf.error
         assert private.origin == "feed" and "robots.txt disallows" in private.error
         assert srv.hits["/private/3.html"] == 0
+
+
+def test_a_copy_of_another_sources_item_is_fetched_once_not_at_every_poll(tmp_path, db_url):
+    """A syndicated copy (same text, its own link) is a duplicate with a sighting; the next polls, which see the
+    same entry in its feed, must not fetch its page again (it used to be refetched at every poll)."""
+    with polling(tmp_path, db_url) as (srv, store, pipeline):
+        srv.route("/a/1.html", _page("The original"), headers={"Content-Type": "text/html; charset=utf-8"})
+        srv.route("/copy/1.html", _page("The original"), headers={"Content-Type": "text/html; charset=utf-8"})
+        srv.route("/a.xml", rss_of([("a1", srv.url("/a/1.html"), "The original")]), headers=RSS)
+        for poll in range(3):
+            # The copy's feed changes at every poll (a new build date): each poll reads its entries.
+            srv.route("/b.xml", rss_of([("b1", srv.url("/copy/1.html"), "A copy")], build=str(poll)), headers=RSS)
+            pipeline.poll(Source(name="a", url=srv.url("/a.xml")))
+            copy = pipeline.poll(Source(name="b", url=srv.url("/b.xml")))
+            assert (copy.new, copy.duplicates, copy.failed) == (0, 1, 0)
+        assert srv.hits["/a/1.html"] == 1 and srv.hits["/copy/1.html"] == 1
+        assert store.count_items() == 1
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT source, by FROM sighting")).all() == [("b", "content")]
+
+
+def test_a_sighted_link_is_skipped_before_fetching():
+    assert _decide(_entry(guid=None)) == Fetch(_entry(guid=None), "new")
+    e = _entry(guid=None)
+    assert before_fetch(e, entry_keys("s", e), {}, source="s", owners={}, sighted=True) == \
+        Skip(None, "sighting", sighting=False)

@@ -85,12 +85,16 @@ class Skip:
 
 
 def before_fetch(entry: FeedEntry, keys: Sequence[Key], known: Mapping[Key, int | None], *, source: str,
-                 owners: Mapping[int, Owner], tracking_params: Iterable[str] = ()) -> Fetch | Skip:
+                 owners: Mapping[int, Owner], tracking_params: Iterable[str] = (), sighted: bool = False) -> Fetch | Skip:
     """Whether a feed entry's page must be fetched, from its pre-fetch `keys` (`entry_keys`) and what storage
-    knows of them; a known entry is fetched again when its feed entry changed, so a correction becomes a revision."""
+    knows of them; a known entry is fetched again when its feed entry changed, so a correction becomes a revision.
+
+    `sighted`: this source's link was fetched before and its page was a copy of a stored item (a sighting).
+    Its keys are not the item's, so without this the copy would be fetched again at every poll; a change of
+    its feed entry is not looked at (the item's own source brings the story's revisions)."""
     decision = decide(keys, known, source=source, owners=owners)
     if not isinstance(decision, Duplicate):
-        return Fetch(entry, "new")
+        return Skip(None, "sighting", sighting=False) if sighted else Fetch(entry, "new")
     owner = owners.get(decision.item_id) if decision.item_id is not None else None
     if owner and owner.source != source and claimed_only((decision.by, decision.value), owner, tracking_params):
         return Fetch(entry, "claimed")  # another source's copy named this link canonical: the article itself is new

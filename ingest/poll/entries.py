@@ -48,10 +48,11 @@ def screen(entries: Sequence[FeedEntry], store: Store, source: str, tracking_par
     keys = [entry_keys(source, e, tracking_params) for e in entries]
     known = store.known(k for ks in keys for k in ks)
     owners = store.item_facts(known.values())
+    sighted = store.sighted(source, [e.url for e in entries if e.url])
     out = Screened()
     for entry, entry_keys_ in zip(entries, keys):
         intent = before_fetch(entry, entry_keys_, known, source=source, owners=owners,
-                              tracking_params=tracking_params)
+                              tracking_params=tracking_params, sighted=entry.url in sighted)
         out.rotated += intent.guid_rotated
         if isinstance(intent, Fetch):
             out.fetch.append(intent.entry)

@@ -257,6 +257,15 @@ class Store:
         with self.writing() as w:
             w.add_sightings(sightings)
 
+    def sighted(self, source: str, urls: Sequence[str]) -> set[str]:
+        """Which of these links `source` carried as copies of stored items (its sightings), by index."""
+        hashes = {digest(url): url for url in urls}
+        if not hashes:
+            return set()
+        with self.engine.connect() as conn:
+            rows = conn.execute(_SIGHTED, {"source": source, "hashes": list(hashes)})
+            return {hashes[h] for (h,) in rows}
+
     def pages(self, source: str | None = None, batch: int = 200) -> Iterator[tuple[ItemRow, PageRow]]:
         """Stored pages with their items, in id order, a batch at a time (never all in memory)."""
         last = 0
@@ -543,6 +552,9 @@ _MOVE_FINGERPRINT = (update(FingerprintRow.__table__)
                      .values(item_id=bindparam("b_item")))
 _FACTS = select(ItemRow.id, ItemRow.source, ItemRow.entry_hash, ItemRow.story_id, ItemRow.url,
                 ItemRow.canonical_url).where(ItemRow.id.in_(bindparam("ids", expanding=True)))
+_SIGHTED = (select(SightingRow.url_hash).distinct()
+            .where(SightingRow.source == bindparam("source"),
+                   SightingRow.url_hash.in_(bindparam("hashes", expanding=True))))
 CANDIDATE_LIMIT = 50  # stored items sharing a band that are scored, at most
 # The items sharing the most bands first: the number of shared bands estimates similarity, so when more
 # than CANDIDATE_LIMIT items share a band (boilerplate, a big story) the likeliest near-duplicates are scored.

@@ -156,7 +156,9 @@ class SightingRow(SQLModel, table=True):
     """A duplicate that was not stored: where else the item was seen, and which fingerprint said so."""
 
     __tablename__ = "sighting"
-    __table_args__ = (UniqueConstraint("item_id", "source", "url_hash"),)
+    # The index: a poll asks which of its links it has seen as copies (`Store.sighted`).
+    __table_args__ = (UniqueConstraint("item_id", "source", "url_hash"),
+                      Index("ix_sighting_source_url_hash", "source", "url_hash"))
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True))
     source: str
