@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, text
 
-from ingest.storage import migrate
+from ingest.storage import migrate, session
 from ingest.storage.store import Conflict, ItemQuery, SchemaError, Store, key_value
 from ingest.storage.tables import HitRow, ItemRow, SourceRow, SourceState
 
@@ -158,8 +158,6 @@ def test_rows_the_stores_sessions_write_are_scrubbed_and_no_others(store):
     """The scrubbing flush hook belongs to the store's own sessions, not to every SQLModel session in the process."""
     import sqlmodel
 
-    from ingest.storage import session
-
     store.saved.save(None, "mine", {"q": "a\x00b"}, NOW)  # an ORM row, through the store
     assert store.saved.searches(None)[0].params == {"q": "ab"}
     assert event.contains(session.Session, "before_flush", session._scrub_rows)
@@ -182,3 +180,17 @@ def test_candidates_sharing_the_most_bands_come_first(store):
         found = w.candidates(bands)
     assert len(found) == CANDIDATE_LIMIT
     assert found[0][0] == twin_id and found[0][2] == "twin"
+
+
+def test_scrub_cleans_nested_blocks_and_leaves_clean_or_lookalike_text_as_it_is():
+    """The fast path (one repr of a list) must never let a NUL or a lone surrogate through, nor change clean text
+    that merely looks like an escape."""
+    blocks = [{"kind": "p", "text": "clean"}, {"kind": "p", "text": "nul\x00here"},
+              {"kind": "quote", "text": "lone \udc80 surrogate", "credit": ["a\x00"]}]
+    assert session.scrub(blocks) == [{"kind": "p", "text": "clean"}, {"kind": "p", "text": "nulhere"},
+                                     {"kind": "quote", "text": "lone ? surrogate", "credit": ["a"]}]
+    lookalike = [{"kind": "p", "text": r"a literal \x00 and \ud800 in prose, 日本語"}]
+    assert session.scrub(lookalike) == lookalike
+    clean = [{"kind": "p", "text": "nothing to remove"}]
+    assert session.scrub(clean) is clean
+    assert session.scrub({"body": b"\x00gzip", "title": "t\x00"}) == {"body": b"\x00gzip", "title": "t"}

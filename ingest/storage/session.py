@@ -12,8 +12,17 @@ from sqlalchemy import event
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# What `repr` shows for the characters `scrub` removes: a NUL is always written \x00 and a lone surrogate \udXXX.
+_REPR_DIRTY = re.compile(r"\\x00|\\ud[89a-f]")
+
+
 def scrub(value: Any) -> Any:
     """Text PostgreSQL refuses (NUL characters, lone surrogates) removed, in strings and in JSON values."""
+    if isinstance(value, list) and not _REPR_DIRTY.search(repr(value)):
+        # One pass in C over a list (an item's blocks: hundreds of strings) instead of a call per string. A match
+        # can be a false alarm (a literal backslash-x00 in the text, bytes): the walk below decides. Dicts are
+        # walked, so a row's bytes (a page) are never repr'd.
+        return value
     if isinstance(value, str):
         if "\x00" in value:
             value = value.replace("\x00", "")
