@@ -140,7 +140,7 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
     if not sources:
         fail(f"{cfg.path}: every source asked for is paused (`ingest sources resume NAME`)")
     store = app.store()
-    with Fetcher(cfg.settings.fetch) as fetcher, WorkerPool(cfg.settings.processes, cfg.watchlists) as workers:
+    with Fetcher(cfg.settings.fetch) as fetcher, WorkerPool(cfg.settings.processes, cfg.watchlists, cfg.settings.worker_tasks) as workers:
         pipeline = Pipeline(cfg, store, fetcher, workers)
         # Several sources at once, like the daemon: one source's feed is parsed or its items stored
         # while another's pages are fetched and extracted, so the workers and the network stay busy.
@@ -571,7 +571,7 @@ def reextract(app: App, name: str | None) -> None:
     except ConfigError as exc:
         fail(str(exc))
     store = app.store()
-    with WorkerPool(cfg.settings.processes, cfg.watchlists) as workers, \
+    with WorkerPool(cfg.settings.processes, cfg.watchlists, cfg.settings.worker_tasks) as workers, \
             progress(store.count_items(name), "re-extracting") as advance:
         rebuilt, changed = rebuild(cfg, store, workers, source, progress=advance)
     say(f"re-extracted {plural(rebuilt, 'item')}, {changed} changed")

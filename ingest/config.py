@@ -147,6 +147,9 @@ class Settings:
     store_batch: int = 100  # items stored per transaction (one commit per poll, not one per item)
     processes: int | None = None  # extraction worker processes; None: one per core, 0: in the fetching threads
     max_entries: int = 500  # newest entries taken from one feed document
+    # Stored items sharing a similarity band that are scored against a new item, those sharing most bands first.
+    near_duplicate_candidates: int = 50
+    worker_tasks: int = 10_000  # tasks a worker process runs before the pool is replaced (a parser's slow leak)
     tracking_params: tuple[str, ...] = ()
 
 
@@ -303,7 +306,7 @@ def parse_listen(value: str, what: str, example: str = "127.0.0.1:8080") -> tupl
 def _settings(table: dict[str, Any], where: str) -> Settings:
     fetch_keys = {f.name for f in fields(FetchSettings)}
     own_keys = {"pages", "robots", "threads", "concurrent_sources", "store_batch", "processes", "max_entries",
-                "tracking_params"}
+                "tracking_params", "near_duplicate_candidates", "worker_tasks"}
     _check_keys(table, fetch_keys | own_keys, where, "fetch.")
     defaults = FetchSettings()
     fetch_values = {}
@@ -316,8 +319,9 @@ def _settings(table: dict[str, Any], where: str) -> Settings:
     params = _typed(table, "tracking_params", list, where, "fetch.", [])
     if not all(isinstance(p, str) for p in params):
         raise ConfigError(f"{where}: fetch.tracking_params must be a list of strings")
-    counts = {name: _typed(table, name, int, where, "fetch.", default) for name, default in
-              (("threads", 8), ("concurrent_sources", 3), ("store_batch", 100), ("max_entries", 500))}
+    counts = {name: _typed(table, name, int, where, "fetch.", getattr(Settings, name)) for name in
+              ("threads", "concurrent_sources", "store_batch", "max_entries", "near_duplicate_candidates",
+               "worker_tasks")}
     for name, value in counts.items():
         if value < 1:
             raise ConfigError(f"{where}: fetch.{name} must be at least 1, got {value}")

@@ -44,6 +44,8 @@ def test_env_var_names_the_default_config(tmp_path, monkeypatch):
         ("[fetch]\nallow_private_networks = 1\n", "'fetch.allow_private_networks' must be of type bool"),
         ("[fetch]\nmax_bytes = true\n", "'fetch.max_bytes' must be of type int"),
         ("[fetch]\ntimeout = -1\n", "fetch.timeout must not be negative"),
+        ("[fetch]\nnear_duplicate_candidates = 0\n", "fetch.near_duplicate_candidates must be at least 1, got 0"),
+        ("[fetch]\nworker_tasks = 'many'\n", "'fetch.worker_tasks' must be of type int"),
         ("[database]\nurl = 5\n", "'database.url' must be of type str"),
         ("bogus = 1\n", "unknown key 'bogus'"),
         ("[[sources]]\nname = 'a'\n", "'sources[0].url' is required"),

@@ -177,9 +177,9 @@ def test_candidates_sharing_the_most_bands_come_first(store):
     twin.signature = "twin"
     twin_id = add(store, twin, [("url", "example.com/999")], [], bands=bands)
     with store.writing() as w:
-        found = w.candidates(bands)
-    assert len(found) == CANDIDATE_LIMIT
-    assert found[0][0] == twin_id and found[0][2] == "twin"
+        found, fewer = w.candidates(bands), w.candidates(bands, limit=3)  # `[fetch] near_duplicate_candidates`
+    assert len(found) == CANDIDATE_LIMIT and len(fewer) == 3
+    assert found[0][0] == twin_id and found[0][2] == "twin" and fewer[0][0] == twin_id
 
 
 def test_scrub_cleans_nested_blocks_and_leaves_clean_or_lookalike_text_as_it_is():

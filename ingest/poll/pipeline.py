@@ -50,7 +50,8 @@ class Pipeline:
         # Watchlists with a webhook or notify targets: their hits go to the outbox (an Atom file reads the hits
         # themselves).
         alerting = {name for name, out in config.outputs.items() if out.sends}
-        self.committer = Committer(store, alerting, config.settings.tracking_params, config.settings.store_batch)
+        self.committer = Committer(store, alerting, config.settings.tracking_params, config.settings.store_batch,
+                                   config.settings.near_duplicate_candidates)
         # WebSub (ingest.sources.websub): only with a public URL for hubs to call back.
         self.websub = Subscriber(config, store) if config.public_url else None
 

@@ -32,7 +32,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from ingest.article import Article, Page
-from ingest.config import Source
+from ingest.config import Settings, Source
 from ingest.extract import SiteRules, decode_html, extract
 from ingest.feeds import Feed, FeedEntry, parse_feed
 from ingest.poll.draft import Context, Draft, draft
@@ -41,11 +41,6 @@ from ingest.watchlists import Matcher, Watchlist, compile_watchlists
 
 T = TypeVar("T")
 
-# Workers are replaced after this many tasks each, so a slow leak in a parser cannot grow for ever.
-# The pool is swapped whole (the old one finishes its tasks and exits) rather than with
-# ProcessPoolExecutor's max_tasks_per_child, which can hang on Python 3.11 when a worker exits
-# while tasks are queued (CPython gh-115634).  Spawning workers costs ~0.5 s of CPU: keep this high.
-TASKS_PER_WORKER = 10_000
 ORPHAN_CHECK_SECONDS = 2.0
 
 
@@ -92,7 +87,11 @@ class WorkerPool:
     """`submit(...) -> Future[Article]`; thread-safe, so the page-fetching threads share one pool."""
 
     def __init__(self, processes: int | None = None, watchlists: Sequence[Watchlist] = (),
-                 tasks_per_worker: int = TASKS_PER_WORKER):
+                 tasks_per_worker: int = Settings.worker_tasks):
+        """Workers are replaced after `tasks_per_worker` tasks each (`[fetch] worker_tasks`), so a slow leak in a
+        parser cannot grow for ever.  The pool is swapped whole (the old one finishes its tasks and exits) rather
+        than with ProcessPoolExecutor's max_tasks_per_child, which can hang on Python 3.11 when a worker exits
+        while tasks are queued (CPython gh-115634).  Spawning workers costs ~0.5 s of CPU: keep it high."""
         self.processes = default_processes() if processes is None else max(0, processes)
         self.watchlists = tuple(watchlists)
         self._tasks_per_pool = tasks_per_worker * max(1, self.processes)

@@ -36,7 +36,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, select
 
 from ingest import search
-from ingest.config import LOCK_TIMEOUT
+from ingest.config import LOCK_TIMEOUT, Settings
 from ingest.storage import fulltext, migrate, triage
 from ingest.storage.activity import Activity
 from ingest.storage.hits import Hits
@@ -96,6 +96,10 @@ def key_value(value: str) -> str:
     """A fingerprint value as stored and looked up: scrubbed, and hashed when long."""
     value = scrub(value)
     return value if len(value) <= _MAX_KEY else "sha256:" + digest(value)
+
+
+# Stored items sharing a band that are scored, at most (`[fetch] near_duplicate_candidates`).
+CANDIDATE_LIMIT = Settings.near_duplicate_candidates
 
 
 def digest(value: str) -> str:
@@ -442,9 +446,10 @@ class Writer:
     def known(self, keys: Iterable[Key]) -> dict[Key, int | None]:
         return _known(self.conn, keys)
 
-    def candidates(self, bands: Sequence[str]) -> list[tuple[int, int, str]]:
-        """Stored items sharing a similarity band: (item_id, story_id, signature), found by index."""
-        return _candidates(self.conn, bands)
+    def candidates(self, bands: Sequence[str], limit: int = CANDIDATE_LIMIT) -> list[tuple[int, int, str]]:
+        """Stored items sharing a similarity band, at most `limit` of those sharing the most: (item_id, story_id,
+        signature), found by index."""
+        return _candidates(self.conn, bands, limit)
 
     def item_facts(self, item_ids: Iterable[int | None]) -> dict[int, ItemFacts]:
         return _item_facts(self.conn, item_ids)
@@ -555,13 +560,12 @@ _FACTS = select(ItemRow.id, ItemRow.source, ItemRow.entry_hash, ItemRow.story_id
 _SIGHTED = (select(SightingRow.url_hash).distinct()
             .where(SightingRow.source == bindparam("source"),
                    SightingRow.url_hash.in_(bindparam("hashes", expanding=True))))
-CANDIDATE_LIMIT = 50  # stored items sharing a band that are scored, at most
 # The items sharing the most bands first: the number of shared bands estimates similarity, so when more
 # than CANDIDATE_LIMIT items share a band (boilerplate, a big story) the likeliest near-duplicates are scored.
 _SHARED = (select(BandRow.item_id, func.count().label("shared"))
            .where(BandRow.key.in_(bindparam("bands", expanding=True)))
            .group_by(BandRow.item_id).order_by(func.count().desc(), BandRow.item_id.desc())
-           .limit(CANDIDATE_LIMIT).subquery())
+           .limit(bindparam("limit")).subquery())
 _CANDIDATES = (select(ItemRow.id, ItemRow.story_id, ItemRow.signature)
                .join(_SHARED, ItemRow.id == _SHARED.c.item_id)
                .where(ItemRow.signature.is_not(None))
@@ -635,7 +639,7 @@ def _item_facts(conn: Connection, item_ids: Iterable[int | None]) -> dict[int, I
     return {i: ItemFacts(*rest) for i, *rest in conn.execute(_FACTS, {"ids": ids})}
 
 
-def _candidates(conn: Connection, bands: Sequence[str]) -> list[tuple[int, int, str]]:
+def _candidates(conn: Connection, bands: Sequence[str], limit: int) -> list[tuple[int, int, str]]:
     if not bands:
         return []
-    return [(i, story or i, sig) for i, story, sig in conn.execute(_CANDIDATES, {"bands": list(bands)})]
+    return [(i, story or i, sig) for i, story, sig in conn.execute(_CANDIDATES, {"bands": list(bands), "limit": limit})]
