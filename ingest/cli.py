@@ -140,7 +140,8 @@ def fetch(app: App, names: tuple[str, ...]) -> None:
     if not sources:
         fail(f"{cfg.path}: every source asked for is paused (`ingest sources resume NAME`)")
     store = app.store()
-    with Fetcher(cfg.settings.fetch) as fetcher, WorkerPool(cfg.settings.processes, cfg.watchlists, cfg.settings.worker_tasks) as workers:
+    with Fetcher(cfg.settings.fetch) as fetcher, \
+            WorkerPool(cfg.settings.processes, cfg.watchlists, cfg.settings.worker_tasks) as workers:
         pipeline = Pipeline(cfg, store, fetcher, workers)
         # Several sources at once, like the daemon: one source's feed is parsed or its items stored
         # while another's pages are fetched and extracted, so the workers and the network stay busy.

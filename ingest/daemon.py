@@ -86,7 +86,8 @@ class Daemon:
     """One APScheduler date job per source; each poll schedules the source's next one from its plan."""
 
     def __init__(self, config: Config, store: Store, fetcher: Fetcher):
-        self.workers = WorkerPool(config.settings.processes, config.watchlists, config.settings.worker_tasks)
+        settings = config.settings
+        self.workers = WorkerPool(settings.processes, config.watchlists, settings.worker_tasks)
         self.pipeline = Pipeline(config, store, fetcher, self.workers)
         self.store = store
         self.sources = config.active_sources
