@@ -16,7 +16,7 @@ from .body import find_containers
 from .clean import drop, drop_furniture, drop_junk, in_furniture
 from .errorpage import is_error_page
 from .language import contradicted, detect
-from .metadata import Metadata, extract_metadata, parse_date
+from .metadata import Metadata, extract_metadata, h1s, parse_date
 from .rules import SiteRules, compile_selector
 from .text import normalize, text_of
 
@@ -59,7 +59,7 @@ def _headline(root: etree._Element, title: str | None) -> etree._Element | None:
     if not title:
         return None
     key = title.casefold()
-    for h1 in root.iterfind(".//body//h1"):
+    for h1 in h1s(root):
         text = normalize(text_of(h1)).casefold()
         if text and (text in key or key in text):
             return h1

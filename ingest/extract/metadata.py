@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Iterator
 
 from lxml import etree
 
@@ -247,12 +247,17 @@ def _from_meta(tags: dict[str, list[str]], meta: Metadata) -> None:
     meta.offer("language", value, "og")
 
 
+# Along the attribute axis from <body> down: libxml2 tests a predicate on every element (0.18 s on a page of
+# 10^5 bare links) but lists the few attributes of each faster, and "//body" walks the page once more first.
+_BYLINE_CANDIDATES = etree.XPath(
+    "(descendant::*/@class[contains(.,'byline') or contains(.,'author') or contains(.,'Author')]"
+    " | descendant::*/@rel[.='author'] | descendant::*/@itemprop[.='author'])/..")
+
+
 def _byline(root: etree._Element) -> list[str]:
     """Names from the visible byline: rel/itemprop author, or an element classed byline/author."""
-    # The cheap attribute test first: a page of 10^5 bare links paid 0.4 s for the contains() tests.
-    xpath = ("//body/descendant::*[@class or @rel or @itemprop][@rel='author' or @itemprop='author' or "
-             "contains(@class,'byline') or contains(@class,'author') or contains(@class,'Author')]")
-    for el in root.xpath(xpath):
+    body = root.find("body")
+    for el in _BYLINE_CANDIDATES(body) if body is not None else ():
         if el.tag in {"meta", "link", "script"} or _in_comments_or_form(el):
             continue
         text = normalize(" ".join(el.itertext()))
@@ -285,12 +290,18 @@ def _headline_h1(root: etree._Element, title_tag: str, site_name: str | None) ->
     and is at least half of it (not a fragment such as a section name); without one, the first h1.
     """
     headline = strip_title(title_tag, site_name).casefold() if title_tag else ""
-    for h1 in root.iterfind(".//body//h1"):
+    for h1 in h1s(root):
         text = normalize(text_of(h1))
         if text and (not title_tag or text.casefold() in headline and 2 * len(text) >= len(headline)
                      or headline and headline in text.casefold()):
             return text
     return None
+
+
+def h1s(root: etree._Element) -> Iterator[etree._Element]:
+    """The page's h1 elements, found in C (".//body//h1" walked the whole page in Python's ElementPath first)."""
+    body = root.find("body")
+    return body.iter("h1") if body is not None else iter(())
 
 
 def primary_language(value: str | None) -> str | None:
