@@ -172,7 +172,8 @@ def _to_prose_holder(top: etree._Element, prose: dict, body: etree._Element) -> 
         if parent is body:
             break
         added, extra = prose[parent] - prose[top], text_length(parent) - own
-        if extra > _MIN_ADDED and (added < _PROSE_SHARE * extra or link_length(parent) - own_links > _LINK_SHARE * extra):
+        if extra > _MIN_ADDED and (added < _PROSE_SHARE * extra
+                                   or link_length(parent) - own_links > _LINK_SHARE * extra):
             break
         if added >= _MIN_GROWTH * prose[top] and added >= _MIN_ADDED:
             best = parent

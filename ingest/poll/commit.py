@@ -25,7 +25,7 @@ from ingest.poll.draft import Draft
 from ingest.poll.faults import database_wide, one_line
 from ingest.poll.result import PollResult
 from ingest.storage.records import hit_row, item_row, page_row
-from ingest.storage.store import CANDIDATE_LIMIT, Conflict, Store, Writer
+from ingest.storage.store import Conflict, Store, Writer
 
 # The items of a story come up as candidates again for each new member: decode each stored signature once.
 decoded_signature = lru_cache(maxsize=1024)(Signature.from_str)  # ~6 KB each
@@ -67,7 +67,7 @@ class Committer:
     """Stores a poll's drafts, `batch` per transaction; `alerting`: watchlists whose hits go to the outbox."""
 
     def __init__(self, store: Store, alerting: set[str], tracking_params: Sequence[str], batch: int,
-                 candidates: int = CANDIDATE_LIMIT):
+                 candidates: int):
         self.store = store
         self.alerting = alerting
         self.tracking_params = tuple(tracking_params)
@@ -111,7 +111,8 @@ class Committer:
         keys = item_keys(fps)
         known = w.known(keys)
         owners = w.item_facts(known.values())
-        candidates = [Candidate(i, story, decoded_signature(sig)) for i, story, sig in w.candidates(fps.bands, self.candidates)]
+        candidates = [Candidate(i, story, decoded_signature(sig))
+                      for i, story, sig in w.candidates(fps.bands, self.candidates)]
         decision = decide(keys, known, source=source, owners=owners, signature=fps.signature, candidates=candidates)
         if isinstance(decision, Duplicate):
             if records_entry_hash(decision):  # a no-op if the item is not this source's

@@ -85,7 +85,8 @@ class Skip:
 
 
 def before_fetch(entry: FeedEntry, keys: Sequence[Key], known: Mapping[Key, int | None], *, source: str,
-                 owners: Mapping[int, Owner], tracking_params: Iterable[str] = (), sighted: bool = False) -> Fetch | Skip:
+                 owners: Mapping[int, Owner], tracking_params: Iterable[str] = (),
+                 sighted: bool = False) -> Fetch | Skip:
     """Whether a feed entry's page must be fetched, from its pre-fetch `keys` (`entry_keys`) and what storage
     knows of them; a known entry is fetched again when its feed entry changed, so a correction becomes a revision.
 

@@ -642,4 +642,5 @@ def _item_facts(conn: Connection, item_ids: Iterable[int | None]) -> dict[int, I
 def _candidates(conn: Connection, bands: Sequence[str], limit: int) -> list[tuple[int, int, str]]:
     if not bands:
         return []
-    return [(i, story or i, sig) for i, story, sig in conn.execute(_CANDIDATES, {"bands": list(bands), "limit": limit})]
+    rows = conn.execute(_CANDIDATES, {"bands": list(bands), "limit": limit})
+    return [(i, story or i, sig) for i, story, sig in rows]
