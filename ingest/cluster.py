@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import multiprocessing
 import os
 import random
@@ -271,21 +270,10 @@ def build_app(config: Config, tuning: Tuning, engine: Engine) -> procrastinate.A
 
 # -- one worker process ----------------------------------------------------------
 
-class _ToLog(logging.Handler):
-    """Procrastinate's and psycopg's warnings (stdlib logging) as our JSON events, one line each."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        error = self.formatter.formatException(record.exc_info) if record.exc_info and self.formatter else None
-        log.log(record.levelno, "library_log", logger=record.name, message=record.getMessage().strip(), error=error)
-
-
 def work(config_path: str, log_level: str) -> None:
     """A worker process: serve jobs until SIGTERM/SIGINT, rebuilding the worker if the database goes away."""
     global _current
     logs.configure(log_level)
-    handler = _ToLog(logging.WARNING)
-    handler.setFormatter(logging.Formatter())
-    logging.getLogger().addHandler(handler)
     config, tuning = config_mod.load(config_path), Tuning.from_env()
     _current = _Worker.open(config, tuning)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import random
 import signal
@@ -78,8 +79,18 @@ class CancellableExecutor(ThreadPoolExecutor):
     """
 
     def cancel_queued(self) -> None:
-        # Running polls go on (and are waited for); queued ones are cancelled.
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Running polls go on (and are waited for); queued ones are cancelled.
+
+        Cancelling runs APScheduler's done-callback on each, which asks the future for its exception and so
+        raises CancelledError: `concurrent.futures` would log a traceback per dropped poll (thousands on a busy
+        daemon).  A dropped poll is not an error, so that logger is quiet meanwhile (the callbacks run here).
+        """
+        futures_log = logging.getLogger("concurrent.futures")
+        futures_log.disabled = True
+        try:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        finally:
+            futures_log.disabled = False
 
 
 class Daemon:

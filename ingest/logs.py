@@ -31,6 +31,9 @@ def configure(level: str = "info", json: bool | None = None, skip: Collection[st
         logger_factory=structlog.WriteLoggerFactory(file=_Stderr(terminal=not json)),
         cache_logger_on_first_use=True,
     )
+    root = logging.getLogger()
+    if not any(isinstance(h, _LibraryLog) for h in root.handlers):
+        root.addHandler(_LibraryLog(logging.WARNING))
 
 
 def _skip(events: frozenset[str]):  # noqa: ANN202
@@ -40,6 +43,18 @@ def _skip(events: frozenset[str]):  # noqa: ANN202
         return event
 
     return processor
+
+
+class _LibraryLog(logging.Handler):
+    """Libraries' warnings (stdlib logging: APScheduler, procrastinate, psycopg) as our events, one line each:
+    otherwise Python prints them as bare text lines among the JSON ones."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = _FORMATTER.formatException(record.exc_info) if record.exc_info else None
+        log.log(record.levelno, "library_log", logger=record.name, message=record.getMessage().strip(), error=error)
+
+
+_FORMATTER = logging.Formatter()
 
 
 class _Stderr:

@@ -103,21 +103,23 @@ def _handler(farm: FeedFarm) -> type[BaseHTTPRequestHandler]:
                 return
             try:
                 time.sleep(farm.delay)
-                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.send_header("ETag", etag)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
             finally:
+                # Counted out before answering: once the answer is written, the client may already send its next
+                # request to this host while this thread has not run again (seen on a loaded machine).
                 with farm.lock:
                     farm.in_flight[host] -= 1
+            etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
