@@ -286,3 +286,16 @@ def test_first_paragraphs_split_off_by_an_ad_slot_are_kept_but_prose_after_the_b
                         f"<div class='ad'><script>ad()</script></div><div class='text'>{rest}</div>{bio}</div>")).text
     assert "Opening 0." in text and "Opening 1." in text and "Part 4." in text
     assert "Jane Doe" not in text
+
+
+def test_a_section_named_by_a_navigation_word_but_holding_prose_is_kept():
+    sections = "".join(f"<div class='jump-link-item'><h2>Step {i}</h2><p>{PROSE} Step {i}.</p>"
+                       f"<p>{PROSE} More on step {i}.</p></div>" for i in range(3))
+    menu = ("<div class='site-nav'>" + "".join(f"<a href='/s{i}'>Section {i}</a>" for i in range(8))
+            + "<p>Everything about the council and the committee, in one place for readers.</p></div>")
+    teaser = (f"<div class='nav-links'><article><a href='/prev' aria-label='Previous'></a><p>{PROSE} Previous.</p>"
+              f"<p>{PROSE} Its summary.</p></article></div>")
+    text = extract(page(f"{menu}<div class='post-content'><p>{PROSE} Intro.</p>"
+                        f"<div class='content-nav-section'>{sections}</div>{teaser}</div>")).text
+    assert "Intro." in text and all(f"More on step {i}." in text for i in range(3))
+    assert "Section 1" not in text and "Everything about the council" not in text and "Previous." not in text

@@ -79,6 +79,28 @@ def name_signals(names: str) -> tuple[bool, bool]:
     return bool(BOILERPLATE.search(words) or WEAK_BOILERPLATE.search(words)), bool(CONTENT.search(words))
 
 
+# Navigation words: a block so named is a list of links; one holding prose with almost no links is not.
+_NAVIGATION = re.compile(r"-(?:[a-z0-9]*(?:navbar|navigation)[a-z0-9]*|nav|breadcrumbs?|pagination"
+                         r"|(?:skip|jump)-?links?)(?=-)")
+_NAV_LINK_DENSITY, _NAV_PROSE, _NAV_PROSE_SHARE = 0.1, 200, 0.4
+
+
+def _navigation_only(names: str) -> bool:
+    """Boilerplate only by navigation words ("content-nav-section", "jump-link-items")."""
+    words = class_words(names)
+    rest = _NAVIGATION.sub("", words)
+    return rest != words and not BOILERPLATE.search(rest) and not WEAK_BOILERPLATE.search(rest)
+
+
+def _prose_not_links(el: etree._Element) -> bool:
+    """Mostly paragraphs, almost no links and no other post's entry (an <article> card): what navigation, a
+    mega menu's blurbs or a previous/next teaser never is."""
+    if link_density(el) >= _NAV_LINK_DENSITY or el.find(".//article") is not None:
+        return False
+    prose = sum(text_length(p) for p in el.iter("p"))
+    return prose >= _NAV_PROSE and prose >= _NAV_PROSE_SHARE * text_length(el)
+
+
 def _weak_only(names: str) -> bool:
     """Boilerplate only by generic UI words (widget, tags): weighed against the text the element holds."""
     words = class_words(names)
@@ -182,6 +204,8 @@ def _is_furniture(el: etree._Element, total: int) -> bool:
         weak = _weak_only(class_id(el))
         if content and weak and len(text_of(el)) >= 150 and link_density(el) < 0.3:
             return False  # "intext_content_tag" holding prose: the content word and the text outweigh "tag"
+        if _navigation_only(class_id(el)) and _prose_not_links(el):
+            return False  # a page builder's "jump-link" section or "content-nav-section" holding the body
     length = text_length(el)
     return not (_holds_most(el, total, length) or (content or weak) and length * 5 >= total)
 
