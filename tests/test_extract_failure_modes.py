@@ -299,3 +299,14 @@ def test_a_section_named_by_a_navigation_word_but_holding_prose_is_kept():
                         f"<div class='content-nav-section'>{sections}</div>{teaser}</div>")).text
     assert "Intro." in text and all(f"More on step {i}." in text for i in range(3))
     assert "Section 1" not in text and "Everything about the council" not in text and "Previous." not in text
+
+
+def test_linked_items_of_a_list_that_is_not_mostly_links_are_kept():
+    gear = ("<ul><li><a href='https://shop.example/tent'>Tent</a></li><li>Rainfly</li>"
+            "<li><a href='https://shop.example/stakes'>Stakes</a></li><li>Trash compactor bag for rain</li></ul>")
+    books = "<ul>" + "".join(f"<li><a href='/books/{i}'>The Long Road {i}</a> by Ann Author</li>" for i in range(4)) + "</ul>"
+    menu = ("<ul>" + "".join(f"<li><a href='/s{i}'>Section {i}</a></li>\n      " for i in range(5)) + "</ul>")
+    text = extract(page(f"<article><p>{PROSE} Intro.</p><h2>Pack</h2>{gear}<p>{PROSE} Middle.</p>"
+                        f"<h2>Read</h2>{books}<div>{menu}</div><p>{PROSE} End.</p></article>")).text
+    assert all(item in text for item in ("Tent", "Rainfly", "Stakes", "The Long Road 3 by Ann Author"))
+    assert "Section 2" not in text
