@@ -310,3 +310,12 @@ def test_linked_items_of_a_list_that_is_not_mostly_links_are_kept():
                         f"<h2>Read</h2>{books}<div>{menu}</div><p>{PROSE} End.</p></article>")).text
     assert all(item in text for item in ("Tent", "Rainfly", "Stakes", "The Long Road 3 by Ann Author"))
     assert "Section 2" not in text
+
+
+def test_a_body_written_as_lines_between_br_tags_outscores_a_content_classed_teaser():
+    lines = "<br><br>".join(f"{PROSE} {PROSE} Line {i}." for i in range(6))
+    teaser = ("<div class='box'><div class='news-body'><p>A teaser for another story on the site, two sentences long, "
+              "with a few words of summary to tempt the reader. It says what the other story is about, who is in it, "
+              "and why the reader might want to follow the link to read it all.</p></div></div>")
+    text = extract(page(f"<div class='left'><div id='artykul'>{lines}</div></div><div class='right'>{teaser}</div>")).text
+    assert "Line 0." in text and "Line 5." in text and "teaser" not in text

@@ -37,12 +37,32 @@ def own_text(el: etree._Element, links: bool = True) -> str:
     return "".join(parts)
 
 
+def _br_segments(el: etree._Element) -> list[str]:
+    """el's own text outside links, cut at its <br> children: the paragraphs of a body written as lines."""
+    segments, parts = [], [el.text or ""]
+    for child in el:
+        if child.tag == "br":
+            segments.append("".join(parts))
+            parts = []
+        elif isinstance(child.tag, str) and child.tag not in BLOCK_TAGS and child.tag != "a":
+            parts.append(own_text(child, links=False))
+        parts.append(child.tail or "")
+    return [*segments, "".join(parts)]
+
+
 def _paragraph_score(el: etree._Element) -> float:
     """Readability's paragraph score, from the words outside links (a tag cloud's "、" separators are not
-    commas of prose); a copyright or legal notice ("©") scores nothing, however long."""
+    commas of prose); a copyright or legal notice ("©") scores nothing, however long. A block (not a <p>) of
+    text lines split by <br> scores as the paragraphs it holds: an old page's body written without <p>."""
     text = own_text(el, links=False)
     if len(text) < _MIN_PARAGRAPH:  # most elements stop here, before any copying
         return 0
+    if el.tag != "p" and el.find("br") is not None:
+        return sum(_text_score(segment) for segment in _br_segments(el))
+    return _text_score(text)
+
+
+def _text_score(text: str) -> float:
     text = " ".join(text.split())
     if len(text) < _MIN_PARAGRAPH or "©" in text:
         return 0
