@@ -319,3 +319,11 @@ def test_a_body_written_as_lines_between_br_tags_outscores_a_content_classed_tea
               "and why the reader might want to follow the link to read it all.</p></div></div>")
     text = extract(page(f"<div class='left'><div id='artykul'>{lines}</div></div><div class='right'>{teaser}</div>")).text
     assert "Line 0." in text and "Line 5." in text and "teaser" not in text
+
+
+def test_a_sibling_block_that_is_mostly_links_does_not_continue_the_body():
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(5))
+    links = "".join(f"<p><a href='/story/{i}'>Another headline of the site about the council and the budget, number {i}"
+                    f"</a> Sent to: mail, print, share, email, and more of the same.</p>" for i in range(6))
+    text = extract(page(f"<div class='page'><div class='story'>{body}</div><div class='after'>{links}</div></div>")).text
+    assert "Part 4." in text and "Another headline" not in text

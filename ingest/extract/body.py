@@ -227,6 +227,7 @@ def _lead(first: etree._Element, body: etree._Element) -> etree._Element | None:
 
 
 _IN_PARAGRAPHS = 0.9
+_SIBLING_LINKS = 0.5
 
 
 def _only_paragraphs(el: etree._Element) -> bool:
@@ -237,7 +238,8 @@ def _only_paragraphs(el: etree._Element) -> bool:
 
 
 def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> list[etree._Element]:
-    """Siblings that continue the body: well-scored ones, and plain prose paragraphs (readability's rule); before
+    """Siblings that continue the body: well-scored ones that are not mostly links (a block of teasers with their
+    summaries scores too), and plain prose paragraphs (readability's rule); before
     the body, also paragraphs in nested wrappers (its first paragraphs split off by an ad slot)."""
     parent = top.getparent()
     if parent is None or top is body:
@@ -252,7 +254,7 @@ def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> l
             before = False
             continue
         bonus = scores.get(top, 0) * 0.2 if sib.get("class") and sib.get("class") == top.get("class") else 0
-        if scores.get(sib, 0) + bonus >= threshold:
+        if scores.get(sib, 0) + bonus >= threshold and link_density(sib) < _SIBLING_LINKS:
             kept.append(sib)
         elif sib.tag == "p" or all(not isinstance(c.tag, str) or c.tag not in BLOCK_TAGS or c.tag == "p" for c in sib) \
                 or before and _only_paragraphs(sib):
