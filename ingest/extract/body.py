@@ -239,8 +239,8 @@ def _only_paragraphs(el: etree._Element) -> bool:
 
 def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> list[etree._Element]:
     """Siblings that continue the body: well-scored ones that are not mostly links (a block of teasers with their
-    summaries scores too), and plain prose paragraphs (readability's rule); before
-    the body, also paragraphs in nested wrappers (its first paragraphs split off by an ad slot)."""
+    summaries scores too), and plain prose paragraphs (readability's rule); before the body, also paragraphs in
+    nested wrappers (its first paragraphs split off by an ad slot)."""
     parent = top.getparent()
     if parent is None or top is body:
         return [top]
