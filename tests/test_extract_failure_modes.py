@@ -327,3 +327,13 @@ def test_a_sibling_block_that_is_mostly_links_does_not_continue_the_body():
                     f"</a> Sent to: mail, print, share, email, and more of the same.</p>" for i in range(6))
     text = extract(page(f"<div class='page'><div class='story'>{body}</div><div class='after'>{links}</div></div>")).text
     assert "Part 4." in text and "Another headline" not in text
+
+
+def test_a_body_split_into_two_look_alike_blocks_is_kept_whole():
+    first = "".join(f"<p>{PROSE} First {i}.</p>" for i in range(5))
+    second = "".join(f"<p>{PROSE} Second {i}.</p>" for i in range(4))
+    reading = "<ul>" + "".join(f"<li><a href='/post/{i}'>A post worth reading, number {i}</a></li>" for i in range(8)) + "</ul>"
+    text = extract(page(f"<div class='col'><div class='block b-1'><div class='html-content'>{first}</div></div>"
+                        f"<div class='block b-2'><div class='list-content'>{reading}</div></div>"
+                        f"<div class='block b-3'><div class='html-content'>{second}</div></div></div>")).text
+    assert "First 0." in text and "Second 3." in text

@@ -166,7 +166,8 @@ def _sections(top: etree._Element, body: etree._Element) -> list[etree._Element]
 
 
 def _widen(top: etree._Element, final: dict, body: etree._Element) -> etree._Element:
-    """Move up when other strong candidates share an ancestor (a body split across wrappers)."""
+    """Move up when other strong candidates share an ancestor (a body split across wrappers), or when the one
+    strong rival is a block of the same template (a page builder's two text blocks around a list)."""
     best = final[top]
     rivals = [el for el, s in final.items() if el is not top and s >= 0.75 * best
               and top not in el.iterancestors() and el not in top.iterancestors()]
@@ -175,6 +176,9 @@ def _widen(top: etree._Element, final: dict, body: etree._Element) -> etree._Ele
         common = [a for a in ancestors if sum(1 for r in rivals if a in r.iterancestors()) >= 2]
         if common:
             top = common[0]
+    elif len(rivals) == 1 and _same_template(top, rivals[0], _classes(top)) and top.get("class"):
+        ancestors = set(rivals[0].iterancestors())
+        top = next((a for a in top.iterancestors() if a in ancestors), top)
     while top is not body:
         parent = top.getparent()
         if parent is None or len([c for c in parent if isinstance(c.tag, str)]) != 1:
