@@ -337,3 +337,17 @@ def test_a_body_split_into_two_look_alike_blocks_is_kept_whole():
                         f"<div class='block b-2'><div class='list-content'>{reading}</div></div>"
                         f"<div class='block b-3'><div class='html-content'>{second}</div></div></div>")).text
     assert "First 0." in text and "Second 3." in text
+
+
+def test_the_story_under_the_headline_is_taken_not_the_column_with_its_sidebar_boxes():
+    story = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(3))
+    more = "".join(f"<a href='/more/{j}'>More from this columnist, part {j}</a> " for j in range(3))
+    boxes = "".join(f"<div class='box'><h4>Opinion {i}</h4><div class='op'><p>A columnist writes, at some length, "
+                    f"about the season, the players, the coach, the fans and the city, in box {i}.</p><p>And, to "
+                    f"close, a second paragraph, with commas, about the league, its money, its future, box {i}.</p>"
+                    f"</div>{more}</div>" for i in range(2))
+    html = page(f"<div class='content'><div class='left'><div class='art'><h1>Council Votes on the Budget</h1>"
+                f"<div class='txt'>{story}</div></div></div><div class='right'>{boxes}</div></div>",
+                head="<title>Council Votes on the Budget</title>")
+    text = extract(html).text
+    assert "Part 0." in text and "Part 2." in text and "columnist" not in text

@@ -77,18 +77,20 @@ def _class_weight(el: etree._Element) -> int:
     return 25 * content - 25 * boilerplate
 
 
-def find_containers(root: etree._Element) -> list[etree._Element]:
+def find_containers(root: etree._Element, headline: etree._Element | None = None) -> list[etree._Element]:
     """The element holding the article's paragraphs, plus siblings that continue it, in page order."""
     body = root.find("body")
     if body is None:
         body = root
     scores: dict[etree._Element, float] = defaultdict(float)
     prose: dict[etree._Element, int] = defaultdict(int)
+    paragraphs = []
     for el in body.iter(etree.Element):
         if el.tag in _SCORED:
             score = _paragraph_score(el)
             if not score:
                 continue
+            paragraphs.append(el)
             if el.tag in _PARAGRAPHS:
                 chars = len(own_text(el, links=False))
                 for anc in (el, *el.iterancestors()):
@@ -108,11 +110,31 @@ def find_containers(root: etree._Element) -> list[etree._Element]:
     final = {el: (scores[el] + _TAG_BONUS.get(el.tag, 0) + _class_weight(el)) * (1 - link_density(el))
              for el in ranked}
     top = max(final, key=final.get)
-    top = _widen(top, final, body)
+    top = _under_headline(_widen(top, final, body), final, headline, paragraphs)
     top = _to_prose_holder(top, prose, body)
     containers = _sections(top, body) or _with_siblings(top, scores, body)
     lead = _lead(containers[0], body)
     return [lead, *containers] if lead is not None else containers
+
+
+_UNDER_HEADLINE, _STORY_CHARS, _STORY_PARAGRAPHS = 0.25, 500, 3
+
+
+def _under_headline(top: etree._Element, final: dict, headline: etree._Element | None,
+                    paragraphs: list[etree._Element]) -> etree._Element:
+    """Within a top candidate that holds the headline (a page column with its sidebar boxes), the innermost
+    candidate that holds the headline too, scores a quarter of the best and holds a story's worth of paragraphs
+    (not a title block with its standfirst): the story under the headline."""
+    if headline is None or top not in headline.iterancestors():
+        return top
+    best = max(final.values())
+    for el in headline.iterancestors():
+        if el is top:
+            return top
+        if el in final and final[el] >= _UNDER_HEADLINE * best and text_length(el) >= _STORY_CHARS \
+                and sum(1 for p in paragraphs if p is el or el in p.iterancestors()) >= _STORY_PARAGRAPHS:
+            return el
+    return top
 
 
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
