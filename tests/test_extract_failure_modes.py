@@ -351,3 +351,14 @@ def test_the_story_under_the_headline_is_taken_not_the_column_with_its_sidebar_b
                 head="<title>Council Votes on the Budget</title>")
     text = extract(html).text
     assert "Part 0." in text and "Part 2." in text and "columnist" not in text
+
+
+def test_a_signup_box_inside_the_body_is_dropped_but_a_page_wide_form_is_not():
+    first, rest = (f"<p>{PROSE} Part 0.</p><p>{PROSE} Part 1.</p>", f"<p>{PROSE} Part 2.</p><p>{PROSE} Part 3.</p>")
+    box = ("<div class='cta'><div><p>Be the first to know!</p><p>Get our picks sent to your phone.</p></div>"
+           "<form><input type='tel' placeholder='Phone'><button>Sign me up</button></form>"
+           "<p>By signing up you agree to receive messages. Rates may apply.</p></div>")
+    text = extract(page(f"<article>{first}{box}{rest}</article>")).text
+    assert "Part 0." in text and "Part 3." in text and "first to know" not in text and "signing up" not in text
+    wrapped = extract(page(f"<form id='page'><input type='text' name='q'><article>{first}{rest}</article></form>")).text
+    assert "Part 0." in wrapped and "Part 3." in wrapped

@@ -150,6 +150,7 @@ def drop_junk(root: etree._Element) -> None:
     """Remove code, embeds and form controls (the parser already left out comments and processing
     instructions: a page-wide search for them cost 0.06 s on a 10 MB page)."""
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
+    _drop_signup_boxes(root)
     controls = list(root.iter(*CONTROL_TAGS))
     total = text_length(root) if controls else 0
     for el in [c for c in controls if _holds_most(c, total)]:
@@ -157,6 +158,24 @@ def drop_junk(root: etree._Element) -> None:
     etree.strip_elements(root, *CONTROL_TAGS, with_tail=False)
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")  # "line<br>line" must not fuse two words
+
+
+_WIDGET_CHARS = 500
+_ENTRY_TYPES = frozenset(("email", "tel", "text"))
+
+
+def _drop_signup_boxes(root: etree._Element) -> None:
+    """A small form with a field to type into, with the short box around it ("Be the first to know!", the
+    consent line): a newsletter, SMS or search widget, whatever its language. A page-wide <form> is no widget."""
+    for form in list(root.iter("form")):
+        if text_length(form) > _WIDGET_CHARS or not any(
+                (field.get("type") or "text").lower() in _ENTRY_TYPES for field in form.iter("input")):
+            continue
+        box = form
+        while (parent := box.getparent()) is not None and parent.tag not in ("body", "html") \
+                and text_length(parent) <= _WIDGET_CHARS:
+            box = parent
+        drop(box)
 
 
 def drop_furniture(root: etree._Element, headline: etree._Element | None = None) -> None:
