@@ -295,9 +295,12 @@ def test_a_section_named_by_a_navigation_word_but_holding_prose_is_kept():
             + "<p>Everything about the council and the committee, in one place for readers.</p></div>")
     teaser = (f"<div class='nav-links'><article><a href='/prev' aria-label='Previous'></a><p>{PROSE} Previous.</p>"
               f"<p>{PROSE} Its summary.</p></article></div>")
+    checklist = ("<div class='jump-link-item'><h2>Checklist</h2><ul>" + "".join(
+        f"<li>Bring the signed form, a copy of the budget and the minutes of meeting {i}</li>" for i in range(4))
+        + "</ul></div>")  # a section of the same navigation-named kind, as a list: kept with its siblings
     text = extract(page(f"{menu}<div class='post-content'><p>{PROSE} Intro.</p>"
-                        f"<div class='content-nav-section'>{sections}</div>{teaser}</div>")).text
-    assert "Intro." in text and all(f"More on step {i}." in text for i in range(3))
+                        f"<div class='content-nav-section'>{sections}{checklist}</div>{teaser}</div>")).text
+    assert "Intro." in text and all(f"More on step {i}." in text for i in range(3)) and "meeting 3" in text
     assert "Section 1" not in text and "Everything about the council" not in text and "Previous." not in text
 
 

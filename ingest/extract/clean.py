@@ -79,7 +79,8 @@ def name_signals(names: str) -> tuple[bool, bool]:
     return bool(BOILERPLATE.search(words) or WEAK_BOILERPLATE.search(words)), bool(CONTENT.search(words))
 
 
-# Navigation words: a block so named is a list of links; one holding prose with almost no links is not.
+# Navigation words: a block so named is a list of links; one holding prose with almost no links is not, nor are
+# the blocks so named inside it (its sections, one of them a list).
 _NAVIGATION = re.compile(r"-(?:[a-z0-9]*(?:navbar|navigation)[a-z0-9]*|nav|breadcrumbs?|pagination"
                          r"|(?:skip|jump)-?links?)(?=-)")
 _NAV_LINK_DENSITY, _NAV_PROSE, _NAV_PROSE_SHARE = 0.1, 200, 0.4
@@ -223,8 +224,9 @@ def _is_furniture(el: etree._Element, total: int) -> bool:
         weak = _weak_only(class_id(el))
         if content and weak and len(text_of(el)) >= 150 and link_density(el) < 0.3:
             return False  # "intext_content_tag" holding prose: the content word and the text outweigh "tag"
-        if _navigation_only(class_id(el)) and _prose_not_links(el):
-            return False  # a page builder's "jump-link" section or "content-nav-section" holding the body
+        if _navigation_only(class_id(el)) and (_prose_not_links(el) or any(
+                _navigation_only(class_id(a)) and _prose_not_links(a) for a in el.iterancestors())):
+            return False  # a page builder's "jump-link" sections or "content-nav-section" holding the body
     length = text_length(el)
     return not (_holds_most(el, total, length) or (content or weak) and length * 5 >= total)
 
