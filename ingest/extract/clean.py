@@ -96,10 +96,10 @@ def _navigation_only(names: str) -> bool:
 def _prose_not_links(el: etree._Element) -> bool:
     """Mostly paragraphs, almost no links and no other post's entry (an <article> card): what navigation, a
     mega menu's blurbs or a previous/next teaser never is."""
-    if link_density(el) >= _NAV_LINK_DENSITY or el.find(".//article") is not None:
+    prose = sum(text_length(p) for p in el.iter("p"))  # counted in C: most navigation stops here
+    if prose < _NAV_PROSE or prose < _NAV_PROSE_SHARE * text_length(el) or el.find(".//article") is not None:
         return False
-    prose = sum(text_length(p) for p in el.iter("p"))
-    return prose >= _NAV_PROSE and prose >= _NAV_PROSE_SHARE * text_length(el)
+    return link_density(el) < _NAV_LINK_DENSITY
 
 
 def _weak_only(names: str) -> bool:
@@ -225,10 +225,18 @@ def _is_furniture(el: etree._Element, total: int) -> bool:
         if content and weak and len(text_of(el)) >= 150 and link_density(el) < 0.3:
             return False  # "intext_content_tag" holding prose: the content word and the text outweigh "tag"
         if _navigation_only(class_id(el)) and (_prose_not_links(el) or any(
-                _navigation_only(class_id(a)) and _prose_not_links(a) for a in el.iterancestors())):
+                _navigation_only(class_id(a)) and _prose_not_links(a) for a in _below_body(el))):
             return False  # a page builder's "jump-link" sections or "content-nav-section" holding the body
     length = text_length(el)
     return not (_holds_most(el, total, length) or (content or weak) and length * 5 >= total)
+
+
+def _below_body(el: etree._Element):
+    """el's ancestors inside <body>."""
+    for anc in el.iterancestors():
+        if anc.tag in ("body", "html"):
+            return
+        yield anc
 
 
 def _in_running_text(el: etree._Element) -> bool:
