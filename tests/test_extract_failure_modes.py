@@ -286,3 +286,82 @@ def test_first_paragraphs_split_off_by_an_ad_slot_are_kept_but_prose_after_the_b
                         f"<div class='ad'><script>ad()</script></div><div class='text'>{rest}</div>{bio}</div>")).text
     assert "Opening 0." in text and "Opening 1." in text and "Part 4." in text
     assert "Jane Doe" not in text
+
+
+def test_a_section_named_by_a_navigation_word_but_holding_prose_is_kept():
+    sections = "".join(f"<div class='jump-link-item'><h2>Step {i}</h2><p>{PROSE} Step {i}.</p>"
+                       f"<p>{PROSE} More on step {i}.</p></div>" for i in range(3))
+    menu = ("<div class='site-nav'>" + "".join(f"<a href='/s{i}'>Section {i}</a>" for i in range(8))
+            + "<p>Everything about the council and the committee, in one place for readers.</p></div>")
+    teaser = (f"<div class='nav-links'><article><a href='/prev' aria-label='Previous'></a><p>{PROSE} Previous.</p>"
+              f"<p>{PROSE} Its summary.</p></article></div>")
+    checklist = ("<div class='jump-link-item'><h2>Checklist</h2><ul>" + "".join(
+        f"<li>Bring the signed form, a copy of the budget and the minutes of meeting {i}</li>" for i in range(4))
+        + "</ul></div>")  # a section of the same navigation-named kind, as a list: kept with its siblings
+    text = extract(page(f"{menu}<div class='post-content'><p>{PROSE} Intro.</p>"
+                        f"<div class='content-nav-section'>{sections}{checklist}</div>{teaser}</div>")).text
+    assert "Intro." in text and all(f"More on step {i}." in text for i in range(3)) and "meeting 3" in text
+    assert "Section 1" not in text and "Everything about the council" not in text and "Previous." not in text
+
+
+def test_linked_items_of_a_list_that_is_not_mostly_links_are_kept():
+    gear = ("<ul><li><a href='https://shop.example/tent'>Tent</a></li><li>Rainfly</li>"
+            "<li><a href='https://shop.example/stakes'>Stakes</a></li><li>Trash compactor bag for rain</li></ul>")
+    books = "<ul>" + "".join(f"<li><a href='/books/{i}'>The Long Road {i}</a> by Ann Author</li>" for i in range(4)) + "</ul>"
+    menu = ("<ul>" + "".join(f"<li><a href='/s{i}'>Section {i}</a></li>\n      " for i in range(5)) + "</ul>")
+    text = extract(page(f"<article><p>{PROSE} Intro.</p><h2>Pack</h2>{gear}<p>{PROSE} Middle.</p>"
+                        f"<h2>Read</h2>{books}<div>{menu}</div><p>{PROSE} End.</p></article>")).text
+    assert all(item in text for item in ("Tent", "Rainfly", "Stakes", "The Long Road 3 by Ann Author"))
+    assert "Section 2" not in text
+
+
+def test_a_body_written_as_lines_between_br_tags_outscores_a_content_classed_teaser():
+    lines = "<br><br>".join(f"{PROSE} {PROSE} Line {i}." for i in range(6))
+    teaser = ("<div class='box'><div class='news-body'><p>A teaser for another story on the site, two sentences long, "
+              "with a few words of summary to tempt the reader. It says what the other story is about, who is in it, "
+              "and why the reader might want to follow the link to read it all.</p></div></div>")
+    text = extract(page(f"<div class='left'><div id='artykul'>{lines}</div></div><div class='right'>{teaser}</div>")).text
+    assert "Line 0." in text and "Line 5." in text and "teaser" not in text
+
+
+def test_a_sibling_block_that_is_mostly_links_does_not_continue_the_body():
+    body = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(5))
+    links = "".join(f"<p><a href='/story/{i}'>Another headline of the site about the council and the budget, number {i}"
+                    f"</a> Sent to: mail, print, share, email, and more of the same.</p>" for i in range(6))
+    text = extract(page(f"<div class='page'><div class='story'>{body}</div><div class='after'>{links}</div></div>")).text
+    assert "Part 4." in text and "Another headline" not in text
+
+
+def test_a_body_split_into_two_look_alike_blocks_is_kept_whole():
+    first = "".join(f"<p>{PROSE} First {i}.</p>" for i in range(5))
+    second = "".join(f"<p>{PROSE} Second {i}.</p>" for i in range(4))
+    reading = "<ul>" + "".join(f"<li><a href='/post/{i}'>A post worth reading, number {i}</a></li>" for i in range(8)) + "</ul>"
+    text = extract(page(f"<div class='col'><div class='block b-1'><div class='html-content'>{first}</div></div>"
+                        f"<div class='block b-2'><div class='list-content'>{reading}</div></div>"
+                        f"<div class='block b-3'><div class='html-content'>{second}</div></div></div>")).text
+    assert "First 0." in text and "Second 3." in text
+
+
+def test_the_story_under_the_headline_is_taken_not_the_column_with_its_sidebar_boxes():
+    story = "".join(f"<p>{PROSE} Part {i}.</p>" for i in range(3))
+    more = "".join(f"<a href='/more/{j}'>More from this columnist, part {j}</a> " for j in range(3))
+    boxes = "".join(f"<div class='box'><h4>Opinion {i}</h4><div class='op'><p>A columnist writes, at some length, "
+                    f"about the season, the players, the coach, the fans and the city, in box {i}.</p><p>And, to "
+                    f"close, a second paragraph, with commas, about the league, its money, its future, box {i}.</p>"
+                    f"</div>{more}</div>" for i in range(2))
+    html = page(f"<div class='content'><div class='left'><div class='art'><h1>Council Votes on the Budget</h1>"
+                f"<div class='txt'>{story}</div></div></div><div class='right'>{boxes}</div></div>",
+                head="<title>Council Votes on the Budget</title>")
+    text = extract(html).text
+    assert "Part 0." in text and "Part 2." in text and "columnist" not in text
+
+
+def test_a_signup_box_inside_the_body_is_dropped_but_a_page_wide_form_is_not():
+    first, rest = (f"<p>{PROSE} Part 0.</p><p>{PROSE} Part 1.</p>", f"<p>{PROSE} Part 2.</p><p>{PROSE} Part 3.</p>")
+    box = ("<div class='cta'><div><p>Be the first to know!</p><p>Get our picks sent to your phone.</p></div>"
+           "<form><input type='tel' placeholder='Phone'><button>Sign me up</button></form>"
+           "<p>By signing up you agree to receive messages. Rates may apply.</p></div>")
+    text = extract(page(f"<article>{first}{box}{rest}</article>")).text
+    assert "Part 0." in text and "Part 3." in text and "first to know" not in text and "signing up" not in text
+    wrapped = extract(page(f"<form id='page'><input type='text' name='q'><article>{first}{rest}</article></form>")).text
+    assert "Part 0." in wrapped and "Part 3." in wrapped

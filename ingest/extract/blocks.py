@@ -114,6 +114,24 @@ def _is_prose(text: str) -> bool:
     return len(text) > 150 or len(_ADDRESSES.sub("", text).split()) >= 2 or not _ADDRESSES.search(text)
 
 
+def _too_many_links(el: etree._Element, text: str) -> bool:
+    """Mostly links for its kind. A list item is judged with its list: in a list that is not mostly links (a
+    checklist, books with their authors), an item that is all link ("Tent", a title) is content; in a menu
+    every item is a link anyway."""
+    if link_density(el) <= _max_link_density(el.tag, text):
+        return False
+    parent = el.getparent()
+    return el.tag != "li" or parent is None or _visible_link_share(parent) > _LINK_LIST_DENSITY
+
+
+def _visible_link_share(el: etree._Element) -> float:
+    """Share of el's visible characters in links; the spaces between a menu's items are not text outside
+    its links."""
+    text = sum(len("".join(t.split())) for t in el.itertext())
+    links = sum(len("".join(t.split())) for a in el.iter("a") for t in a.itertext())
+    return min(1.0, links / text) if text else 1.0
+
+
 def _only_a_date(el: etree._Element, text: str) -> bool:
     """A block that is nothing but a <time> element's text ("10 June 2022"): the date, not body text."""
     times = list(el.iter("time"))
@@ -193,7 +211,7 @@ class _Walker:
     def emit(self, kind: str, text: str, el: etree._Element) -> None:
         """One leaf element's text as a block, unless it is a label, a promo or mostly links."""
         text = normalize(text)
-        if not _is_prose(text) or link_density(el) > _max_link_density(el.tag, text) or _only_a_date(el, text):
+        if not _is_prose(text) or _too_many_links(el, text) or _only_a_date(el, text):
             return
         if kind == "paragraph" and _is_widget_line(text):
             return

@@ -37,12 +37,32 @@ def own_text(el: etree._Element, links: bool = True) -> str:
     return "".join(parts)
 
 
+def _br_segments(el: etree._Element) -> list[str]:
+    """el's own text outside links, cut at its <br> children: the paragraphs of a body written as lines."""
+    segments, parts = [], [el.text or ""]
+    for child in el:
+        if child.tag == "br":
+            segments.append("".join(parts))
+            parts = []
+        elif isinstance(child.tag, str) and child.tag not in BLOCK_TAGS and child.tag != "a":
+            parts.append(own_text(child, links=False))
+        parts.append(child.tail or "")
+    return [*segments, "".join(parts)]
+
+
 def _paragraph_score(el: etree._Element) -> float:
     """Readability's paragraph score, from the words outside links (a tag cloud's "、" separators are not
-    commas of prose); a copyright or legal notice ("©") scores nothing, however long."""
+    commas of prose); a copyright or legal notice ("©") scores nothing, however long. A block (not a <p>) of
+    text lines split by <br> scores as the paragraphs it holds: an old page's body written without <p>."""
     text = own_text(el, links=False)
     if len(text) < _MIN_PARAGRAPH:  # most elements stop here, before any copying
         return 0
+    if el.tag != "p" and el.find("br") is not None:
+        return sum(_text_score(segment) for segment in _br_segments(el))
+    return _text_score(text)
+
+
+def _text_score(text: str) -> float:
     text = " ".join(text.split())
     if len(text) < _MIN_PARAGRAPH or "©" in text:
         return 0
@@ -57,18 +77,20 @@ def _class_weight(el: etree._Element) -> int:
     return 25 * content - 25 * boilerplate
 
 
-def find_containers(root: etree._Element) -> list[etree._Element]:
+def find_containers(root: etree._Element, headline: etree._Element | None = None) -> list[etree._Element]:
     """The element holding the article's paragraphs, plus siblings that continue it, in page order."""
     body = root.find("body")
     if body is None:
         body = root
     scores: dict[etree._Element, float] = defaultdict(float)
     prose: dict[etree._Element, int] = defaultdict(int)
+    paragraphs = []
     for el in body.iter(etree.Element):
         if el.tag in _SCORED:
             score = _paragraph_score(el)
             if not score:
                 continue
+            paragraphs.append(el)
             if el.tag in _PARAGRAPHS:
                 chars = len(own_text(el, links=False))
                 for anc in (el, *el.iterancestors()):
@@ -88,11 +110,31 @@ def find_containers(root: etree._Element) -> list[etree._Element]:
     final = {el: (scores[el] + _TAG_BONUS.get(el.tag, 0) + _class_weight(el)) * (1 - link_density(el))
              for el in ranked}
     top = max(final, key=final.get)
-    top = _widen(top, final, body)
+    top = _under_headline(_widen(top, final, body), final, headline, paragraphs)
     top = _to_prose_holder(top, prose, body)
     containers = _sections(top, body) or _with_siblings(top, scores, body)
     lead = _lead(containers[0], body)
     return [lead, *containers] if lead is not None else containers
+
+
+_UNDER_HEADLINE, _STORY_CHARS, _STORY_PARAGRAPHS = 0.25, 500, 3
+
+
+def _under_headline(top: etree._Element, final: dict, headline: etree._Element | None,
+                    paragraphs: list[etree._Element]) -> etree._Element:
+    """Within a top candidate that holds the headline (a page column with its sidebar boxes), the innermost
+    candidate that holds the headline too, scores a quarter of the best and holds a story's worth of paragraphs
+    (not a title block with its standfirst): the story under the headline."""
+    if headline is None or top not in headline.iterancestors():
+        return top
+    best = max(final.values())
+    for el in headline.iterancestors():
+        if el is top:
+            return top
+        if el in final and final[el] >= _UNDER_HEADLINE * best and text_length(el) >= _STORY_CHARS \
+                and sum(1 for p in paragraphs if p is el or el in p.iterancestors()) >= _STORY_PARAGRAPHS:
+            return el
+    return top
 
 
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
@@ -146,7 +188,8 @@ def _sections(top: etree._Element, body: etree._Element) -> list[etree._Element]
 
 
 def _widen(top: etree._Element, final: dict, body: etree._Element) -> etree._Element:
-    """Move up when other strong candidates share an ancestor (a body split across wrappers)."""
+    """Move up when other strong candidates share an ancestor (a body split across wrappers), or when the one
+    strong rival is a block of the same template (a page builder's two text blocks around a list)."""
     best = final[top]
     rivals = [el for el, s in final.items() if el is not top and s >= 0.75 * best
               and top not in el.iterancestors() and el not in top.iterancestors()]
@@ -155,6 +198,9 @@ def _widen(top: etree._Element, final: dict, body: etree._Element) -> etree._Ele
         common = [a for a in ancestors if sum(1 for r in rivals if a in r.iterancestors()) >= 2]
         if common:
             top = common[0]
+    elif len(rivals) == 1 and _same_template(top, rivals[0], _classes(top)) and top.get("class"):
+        ancestors = set(rivals[0].iterancestors())
+        top = next((a for a in top.iterancestors() if a in ancestors), top)
     while top is not body:
         parent = top.getparent()
         if parent is None or len([c for c in parent if isinstance(c.tag, str)]) != 1:
@@ -207,6 +253,7 @@ def _lead(first: etree._Element, body: etree._Element) -> etree._Element | None:
 
 
 _IN_PARAGRAPHS = 0.9
+_SIBLING_LINKS = 0.5
 
 
 def _only_paragraphs(el: etree._Element) -> bool:
@@ -217,8 +264,9 @@ def _only_paragraphs(el: etree._Element) -> bool:
 
 
 def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> list[etree._Element]:
-    """Siblings that continue the body: well-scored ones, and plain prose paragraphs (readability's rule); before
-    the body, also paragraphs in nested wrappers (its first paragraphs split off by an ad slot)."""
+    """Siblings that continue the body: well-scored ones that are not mostly links (a block of teasers with their
+    summaries scores too), and plain prose paragraphs (readability's rule); before the body, also paragraphs in
+    nested wrappers (its first paragraphs split off by an ad slot)."""
     parent = top.getparent()
     if parent is None or top is body:
         return [top]
@@ -232,7 +280,7 @@ def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> l
             before = False
             continue
         bonus = scores.get(top, 0) * 0.2 if sib.get("class") and sib.get("class") == top.get("class") else 0
-        if scores.get(sib, 0) + bonus >= threshold:
+        if scores.get(sib, 0) + bonus >= threshold and link_density(sib) < _SIBLING_LINKS:
             kept.append(sib)
         elif sib.tag == "p" or all(not isinstance(c.tag, str) or c.tag not in BLOCK_TAGS or c.tag == "p" for c in sib) \
                 or before and _only_paragraphs(sib):

@@ -79,6 +79,29 @@ def name_signals(names: str) -> tuple[bool, bool]:
     return bool(BOILERPLATE.search(words) or WEAK_BOILERPLATE.search(words)), bool(CONTENT.search(words))
 
 
+# Navigation words: a block so named is a list of links; one holding prose with almost no links is not, nor are
+# the blocks so named inside it (its sections, one of them a list).
+_NAVIGATION = re.compile(r"-(?:[a-z0-9]*(?:navbar|navigation)[a-z0-9]*|nav|breadcrumbs?|pagination"
+                         r"|(?:skip|jump)-?links?)(?=-)")
+_NAV_LINK_DENSITY, _NAV_PROSE, _NAV_PROSE_SHARE = 0.1, 200, 0.4
+
+
+def _navigation_only(names: str) -> bool:
+    """Boilerplate only by navigation words ("content-nav-section", "jump-link-items")."""
+    words = class_words(names)
+    rest = _NAVIGATION.sub("", words)
+    return rest != words and not BOILERPLATE.search(rest) and not WEAK_BOILERPLATE.search(rest)
+
+
+def _prose_not_links(el: etree._Element) -> bool:
+    """Mostly paragraphs, almost no links and no other post's entry (an <article> card): what navigation, a
+    mega menu's blurbs or a previous/next teaser never is."""
+    prose = sum(text_length(p) for p in el.iter("p"))  # counted in C: most navigation stops here
+    if prose < _NAV_PROSE or prose < _NAV_PROSE_SHARE * text_length(el) or el.find(".//article") is not None:
+        return False
+    return link_density(el) < _NAV_LINK_DENSITY
+
+
 def _weak_only(names: str) -> bool:
     """Boilerplate only by generic UI words (widget, tags): weighed against the text the element holds."""
     words = class_words(names)
@@ -128,6 +151,7 @@ def drop_junk(root: etree._Element) -> None:
     """Remove code, embeds and form controls (the parser already left out comments and processing
     instructions: a page-wide search for them cost 0.06 s on a 10 MB page)."""
     etree.strip_elements(root, *JUNK_TAGS, with_tail=False)
+    _drop_signup_boxes(root)
     controls = list(root.iter(*CONTROL_TAGS))
     total = text_length(root) if controls else 0
     for el in [c for c in controls if _holds_most(c, total)]:
@@ -135,6 +159,24 @@ def drop_junk(root: etree._Element) -> None:
     etree.strip_elements(root, *CONTROL_TAGS, with_tail=False)
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")  # "line<br>line" must not fuse two words
+
+
+_WIDGET_CHARS = 500
+_ENTRY_TYPES = frozenset(("email", "tel", "text"))
+
+
+def _drop_signup_boxes(root: etree._Element) -> None:
+    """A small form with a field to type into, with the short box around it ("Be the first to know!", the
+    consent line): a newsletter, SMS or search widget, whatever its language. A page-wide <form> is no widget."""
+    for form in list(root.iter("form")):
+        if text_length(form) > _WIDGET_CHARS or not any(
+                (field.get("type") or "text").lower() in _ENTRY_TYPES for field in form.iter("input")):
+            continue
+        box = form
+        while (parent := box.getparent()) is not None and parent.tag not in ("body", "html") \
+                and text_length(parent) <= _WIDGET_CHARS:
+            box = parent
+        drop(box)
 
 
 def drop_furniture(root: etree._Element, headline: etree._Element | None = None) -> None:
@@ -182,8 +224,19 @@ def _is_furniture(el: etree._Element, total: int) -> bool:
         weak = _weak_only(class_id(el))
         if content and weak and len(text_of(el)) >= 150 and link_density(el) < 0.3:
             return False  # "intext_content_tag" holding prose: the content word and the text outweigh "tag"
+        if _navigation_only(class_id(el)) and (_prose_not_links(el) or any(
+                _navigation_only(class_id(a)) and _prose_not_links(a) for a in _below_body(el))):
+            return False  # a page builder's "jump-link" sections or "content-nav-section" holding the body
     length = text_length(el)
     return not (_holds_most(el, total, length) or (content or weak) and length * 5 >= total)
+
+
+def _below_body(el: etree._Element):
+    """el's ancestors inside <body>."""
+    for anc in el.iterancestors():
+        if anc.tag in ("body", "html"):
+            return
+        yield anc
 
 
 def _in_running_text(el: etree._Element) -> bool:

@@ -78,7 +78,7 @@ def _body_blocks(root: etree._Element, rules: SiteRules | None, strict: bool, ur
         return containers, walk_blocks(containers, caption_xpath, url)
     if strict:
         drop_furniture(root, headline)
-    containers = find_containers(root)
+    containers = find_containers(root, headline)
     return containers, without_trailing_labels(walk_blocks(containers, caption_xpath, url))
 
 
