@@ -4,7 +4,7 @@ Usage: /work/venv/bin/python bench/near_duplicates.py [--small 10000] [--large 1
 
 Each size gets a fresh SQLite file in a temp dir with the real schema (``Store(url).prepare()``,
 Alembic). It is filled with bulk INSERTs (executemany, one transaction), then each lookup is
-timed exactly as ``Pipeline`` runs it: ``Writer.candidates(band_keys(sig))`` (in a write transaction, as a poll's), each candidate's
+timed exactly as ``Pipeline`` runs it: ``Writer.candidates(band_keys(sig), limit)`` (in a write transaction, as a poll's), each candidate's
 ``Signature.from_str``, and ``decide(...)`` with them (the fingerprint hashing of the new text
 is done before the clock starts: it does not depend on how much is stored). Half the lookups
 are reprints of a stored article (another first line, an added paragraph, a few words
@@ -59,6 +59,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ingest.config import Settings
 from ingest.fingerprint import SIGNATURE_SIZE, Signature, band_keys, similarity_signature
 from ingest.poll.decide import Candidate, New, decide
 from ingest.storage.store import Store, Writer
@@ -138,9 +139,12 @@ def fill(path: Path, size: int, texts: Texts, rng: random.Random) -> dict[int, s
     return real
 
 
+CANDIDATES = Settings.near_duplicate_candidates  # as `Pipeline` passes it by default
+
+
 def lookup(writer: Writer, sig: Signature):  # noqa: ANN201
     """The pipeline's near-duplicate step (Pipeline._store_new): candidates, then decide."""
-    candidates = [Candidate(i, story, Signature.from_str(s)) for i, story, s in writer.candidates(band_keys(sig))]
+    candidates = [Candidate(i, story, Signature.from_str(s)) for i, story, s in writer.candidates(band_keys(sig), CANDIDATES)]
     return decide([], {}, source="bench", owners={}, signature=sig, candidates=candidates), len(candidates)
 
 

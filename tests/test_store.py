@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, text
 
+from ingest.config import Settings
 from ingest.storage import migrate, session
 from ingest.storage.store import Conflict, ItemQuery, SchemaError, Store, key_value
 from ingest.storage.tables import HitRow, ItemRow, SourceRow, SourceState
@@ -165,11 +166,12 @@ def test_rows_the_stores_sessions_write_are_scrubbed_and_no_others(store):
 
 
 def test_candidates_sharing_the_most_bands_come_first(store):
-    """More items than CANDIDATE_LIMIT share one band (boilerplate): the near-duplicate sharing 32 bands still counts."""
-    from ingest.storage.store import CANDIDATE_LIMIT
+    """More items than the candidate limit share one band (boilerplate): the near-duplicate sharing 32 bands still
+    counts."""
+    limit = Settings.near_duplicate_candidates
 
     bands = [f"{b:02d}:k" for b in range(32)]
-    for n in range(CANDIDATE_LIMIT + 10):  # share only band 00
+    for n in range(limit + 10):  # share only band 00
         item = _item(n)
         item.signature = f"sig{n}"
         add(store, item, [("url", f"example.com/{n}")], [], bands=[bands[0], f"01:other{n}"])
@@ -177,8 +179,8 @@ def test_candidates_sharing_the_most_bands_come_first(store):
     twin.signature = "twin"
     twin_id = add(store, twin, [("url", "example.com/999")], [], bands=bands)
     with store.writing() as w:
-        found, fewer = w.candidates(bands), w.candidates(bands, limit=3)  # `[fetch] near_duplicate_candidates`
-    assert len(found) == CANDIDATE_LIMIT and len(fewer) == 3
+        found, fewer = w.candidates(bands, limit), w.candidates(bands, 3)  # `[fetch] near_duplicate_candidates`
+    assert len(found) == limit and len(fewer) == 3
     assert found[0][0] == twin_id and found[0][2] == "twin" and fewer[0][0] == twin_id
 
 

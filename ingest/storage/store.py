@@ -36,7 +36,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, select
 
 from ingest import search
-from ingest.config import LOCK_TIMEOUT, Settings
+from ingest.config import LOCK_TIMEOUT
 from ingest.storage import fulltext, migrate, triage
 from ingest.storage.activity import Activity
 from ingest.storage.hits import Hits
@@ -96,10 +96,6 @@ def key_value(value: str) -> str:
     """A fingerprint value as stored and looked up: scrubbed, and hashed when long."""
     value = scrub(value)
     return value if len(value) <= _MAX_KEY else "sha256:" + digest(value)
-
-
-# Stored items sharing a band that are scored, at most (`[fetch] near_duplicate_candidates`).
-CANDIDATE_LIMIT = Settings.near_duplicate_candidates
 
 
 def digest(value: str) -> str:
@@ -446,9 +442,9 @@ class Writer:
     def known(self, keys: Iterable[Key]) -> dict[Key, int | None]:
         return _known(self.conn, keys)
 
-    def candidates(self, bands: Sequence[str], limit: int = CANDIDATE_LIMIT) -> list[tuple[int, int, str]]:
-        """Stored items sharing a similarity band, at most `limit` of those sharing the most: (item_id, story_id,
-        signature), found by index."""
+    def candidates(self, bands: Sequence[str], limit: int) -> list[tuple[int, int, str]]:
+        """Stored items sharing a similarity band, at most `limit` (`[fetch] near_duplicate_candidates`) of those
+        sharing the most: (item_id, story_id, signature), found by index."""
         return _candidates(self.conn, bands, limit)
 
     def item_facts(self, item_ids: Iterable[int | None]) -> dict[int, ItemFacts]:
@@ -561,7 +557,7 @@ _SIGHTED = (select(SightingRow.url_hash).distinct()
             .where(SightingRow.source == bindparam("source"),
                    SightingRow.url_hash.in_(bindparam("hashes", expanding=True))))
 # The items sharing the most bands first: the number of shared bands estimates similarity, so when more
-# than CANDIDATE_LIMIT items share a band (boilerplate, a big story) the likeliest near-duplicates are scored.
+# than `limit` items share a band (boilerplate, a big story) the likeliest near-duplicates are scored.
 _SHARED = (select(BandRow.item_id, func.count().label("shared"))
            .where(BandRow.key.in_(bindparam("bands", expanding=True)))
            .group_by(BandRow.item_id).order_by(func.count().desc(), BandRow.item_id.desc())
