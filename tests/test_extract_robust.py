@@ -3,6 +3,7 @@
 import time
 from pathlib import Path
 
+import lxml.html
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -57,20 +58,32 @@ def test_lead_figure_whose_caption_was_hidden_does_not_raise():
         assert article.blocks[0].text == PROSE and article.lead_image is None
 
 
-def _seconds(n: int, tag: str) -> float:
-    html = ("<html><body><h1>Council Votes</h1><article>" + f"<p>{PROSE}</p>" * 5 + "</article>"
+def _page(n: int, tag: str) -> str:
+    return ("<html><body><h1>Council Votes</h1><article>" + f"<p>{PROSE}</p>" * 5 + "</article>"
             f"<{tag}>" + "<a href='/x'>link</a>" * n + f"</{tag.split()[0]}></body></html>")
+
+
+def _cpu_seconds(work) -> float:
+    """Best of three in CPU time: the machine's other load does not count."""
     best = float("inf")
-    for _ in range(3):  # CPU time: the machine's other load does not count
+    for _ in range(3):
         start = time.process_time()
-        article = extract(html)
+        work()
         best = min(best, time.process_time() - start)
-    assert article.text.count("committee") == 5 and "link" not in article.text
     return best
 
 
 @pytest.mark.parametrize("tag", ["footer", "nav", "div class='site-footer'"])
-def test_a_large_dropped_subtree_costs_linear_time(tag):
+def test_a_large_dropped_subtree_costs_about_what_parsing_it_costs(tag):
+    """Linear, against a baseline measured in the same run: parsing the same page with lxml.
+
+    Extraction costs about 2x parsing here; the quadratic drop it guards against cost 406 s at 10^5 links
+    (about 1,000x parsing at this size), so the bound is loose enough for a loaded machine. Comparing two
+    page sizes instead failed once on CI (8.9x for 4x the size, 10 ms against 96 ms).
+    """
+    html = _page(30_000, tag)
     extract(f"<p>{PROSE}</p>" * 3)  # load the language model outside the timing
-    small, large = _seconds(10_000, tag), _seconds(40_000, tag)
-    assert large < 8 * small, (small, large)  # linear is 4x, quadratic 16x
+    article = extract(html)
+    assert article.text.count("committee") == 5 and "link" not in article.text
+    parsing, extracting = _cpu_seconds(lambda: lxml.html.fromstring(html)), _cpu_seconds(lambda: extract(html))
+    assert extracting < 20 * parsing, (parsing, extracting)
