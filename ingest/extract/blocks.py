@@ -89,10 +89,10 @@ def caption_block(el: etree._Element) -> Block | None:
     copy = deepcopy(el)
     credits = [c for c in copy.iterdescendants(etree.Element) if _CREDIT_CLASS.search(class_words(class_id(c)))]
     credits = [c for c in credits if not any(a in credits for a in c.iterancestors())]
-    credit = normalize(" ".join("".join(c.itertext()) for c in credits)) or None
+    credit = normalize(" ".join(text_of(c) for c in credits)) or None
     for c in credits:
         drop(c)
-    text = normalize("".join(copy.itertext()))
+    text = normalize(text_of(copy))
     if not text:
         return Block("caption", credit) if credit else None
     return Block("caption", text, credit)
@@ -127,8 +127,8 @@ def _too_many_links(el: etree._Element, text: str) -> bool:
 def _visible_link_share(el: etree._Element) -> float:
     """Share of el's visible characters in links; the spaces between a menu's items are not text outside
     its links."""
-    text = sum(len("".join(t.split())) for t in el.itertext())
-    links = sum(len("".join(t.split())) for a in el.iter("a") for t in a.itertext())
+    text = len("".join(text_of(el).split()))
+    links = sum(len("".join(text_of(a).split())) for a in el.iter("a"))
     return min(1.0, links / text) if text else 1.0
 
 
@@ -241,7 +241,7 @@ class _Walker:
             self.table(el)
             return
         if not any(_is_block(c) for c in el):
-            self.emit(kind, "".join(el.itertext()), el)
+            self.emit(kind, text_of(el), el)
             return
         if _is_link_list(el) or self._emitted() >= _BODY_BEFORE_TEASERS and _is_teaser_list(el, self.host):
             return
@@ -252,8 +252,8 @@ class _Walker:
                 self.walk(child, kind)
                 run, run_links = [], 0
             elif isinstance(child.tag, str):
-                run.append("".join(child.itertext()))
-                run_links += sum(len("".join(a.itertext()).strip()) for a in child.iter("a"))
+                run.append(text_of(child))
+                run_links += sum(len(text_of(a).strip()) for a in child.iter("a"))
             run.append(child.tail or "")
         self._flush(run, run_links, kind)
 
@@ -268,7 +268,7 @@ class _Walker:
 
     def table(self, el: etree._Element) -> None:
         for row in el.iter("tr"):
-            cells = [normalize("".join(c.itertext())) for c in row if c.tag in ("td", "th")]
+            cells = [normalize(text_of(c)) for c in row if c.tag in ("td", "th")]
             text = " | ".join(c for c in cells if c)
             if text:
                 self.blocks.append(Block("table_row", text))

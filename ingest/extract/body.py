@@ -8,6 +8,7 @@ from collections import defaultdict
 from lxml import etree
 
 from .clean import BLOCK_TAGS, class_id, link_density, link_length, name_signals, text_length
+from .text import text_of
 
 _COMMAS = re.compile(r"[,，、،]")
 _NOT_WORDS = re.compile(r"\W+")
@@ -30,7 +31,7 @@ def own_text(el: etree._Element, links: bool = True) -> str:
     for child in el:
         if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS:
             if links:
-                parts.append("".join(child.itertext()))
+                parts.append(text_of(child))
             elif child.tag != "a":
                 parts.append(own_text(child, links))
         parts.append(child.tail or "")
@@ -240,7 +241,7 @@ def _lead(first: etree._Element, body: etree._Element) -> etree._Element | None:
         while prev is not None and not isinstance(prev.tag, str):
             prev = prev.getprevious()
         if prev is not None:
-            text = " ".join("".join(prev.itertext()).split())
+            text = " ".join(text_of(prev).split())
             if (_LEAD_MIN <= len(text) <= _LEAD_MAX and prev.find(".//a") is None and prev.tag not in _HEADINGS
                     and not any(h.tag in _HEADINGS for h in prev.iter()) and _paragraph_score(prev)):
                 return prev
@@ -284,7 +285,7 @@ def _with_siblings(top: etree._Element, scores: dict, body: etree._Element) -> l
             kept.append(sib)
         elif sib.tag == "p" or all(not isinstance(c.tag, str) or c.tag not in BLOCK_TAGS or c.tag == "p" for c in sib) \
                 or before and _only_paragraphs(sib):
-            text = "".join(sib.itertext()).strip()
+            text = text_of(sib).strip()
             density = link_density(sib)
             if (len(text) > 80 and density < 0.25) or (0 < len(text) <= 80 and density == 0
                                                         and re.search(r"\.( |$)", text)):

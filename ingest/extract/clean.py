@@ -110,7 +110,7 @@ def _weak_only(names: str) -> bool:
 
 
 def link_density(el: etree._Element) -> float:
-    text = len("".join(el.itertext()).strip())
+    text = len(text_of(el).strip())
     if not text:
         return 1.0
     return min(1.0, link_length(el) / text)
@@ -118,7 +118,7 @@ def link_density(el: etree._Element) -> float:
 
 def link_length(el: etree._Element) -> int:
     """Characters of link text under el."""
-    return sum(len("".join(a.itertext()).strip()) for a in el.iter("a"))
+    return sum(len(text_of(a).strip()) for a in el.iter("a"))
 
 
 _TEXT_LENGTH = etree.XPath("string-length(.)")
@@ -261,8 +261,8 @@ def _is_link_cluster(el: etree._Element) -> bool:
     links = el.findall(".//a")
     if len(links) < 3:
         return False
-    link_chars = sum(len("".join(a.itertext()).strip()) for a in links)
-    return link_chars >= 0.8 * len("".join(el.itertext()).strip())
+    link_chars = sum(len(text_of(a).strip()) for a in links)
+    return link_chars >= 0.8 * len(text_of(el).strip())
 
 
 def in_furniture(el: etree._Element) -> bool:
