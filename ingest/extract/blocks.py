@@ -11,7 +11,7 @@ from lxml import etree
 from ingest.article import Block
 
 from .body import own_text
-from .clean import BLOCK_TAGS, class_id, class_words, drop, link_density, text_length
+from .clean import BLOCK_TAGS, class_id, class_words, drop, link_density, link_length, text_length
 from .text import normalize, text_of
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -253,7 +253,7 @@ class _Walker:
                 run, run_links = [], 0
             elif isinstance(child.tag, str):
                 run.append(text_of(child))
-                run_links += sum(len(text_of(a).strip()) for a in child.iter("a"))
+                run_links += link_length(child)
             run.append(child.tail or "")
         self._flush(run, run_links, kind)
 

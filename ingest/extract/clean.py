@@ -258,11 +258,7 @@ def _holds_most(el: etree._Element, total: int, length: int | None = None) -> bo
 
 def _is_link_cluster(el: etree._Element) -> bool:
     """An inline run of three or more links and little else: a hover card or link list inside prose."""
-    links = el.findall(".//a")
-    if len(links) < 3:
-        return False
-    link_chars = sum(len(text_of(a).strip()) for a in links)
-    return link_chars >= 0.8 * len(text_of(el).strip())
+    return _LINKS(el) >= 3 and link_length(el) >= 0.8 * len(text_of(el).strip())
 
 
 def in_furniture(el: etree._Element) -> bool:
