@@ -239,6 +239,16 @@ def test_text_input_ignores_its_own_charset_declarations():
     assert extract(html).text == f"{CYRILLIC} café"
 
 
+def test_characters_xml_forbids_are_removed_and_cut_nothing_after_them():
+    """Control characters, a lone surrogate and U+FFFE/U+FFFF in the text: lxml cuts the page at a surrogate and
+    refuses the others in a tail it is given back (a dropped element's tail joins its neighbour's)."""
+    html = page(f"<div class='story'><p>{PROSE}</p><p>Before\x01 the\x1f vote\ud800 the\ufffe council\uffff met.</p>"
+                "<div class='share'>Share</div>\x0b After\x00 it, they left." + f"<p>{PROSE} End.</p></div>")
+    article = extract(html)
+    assert [b.text for b in article.blocks[1:3]] == ["Before the vote the council met.", "After it, they left."]
+    assert article.text.endswith("End.") and "Share" not in article.text
+
+
 def test_body_split_across_sibling_wrappers_and_linked_subheadings_are_kept():
     html = page("<div class='story'><div class='lead-para'><p>(Wire) The opening paragraph sits in its own"
                 " wrapper, apart from the rest of the story, as some publishers do.</p></div>"
