@@ -207,7 +207,8 @@ def _is_furniture(el: etree._Element, total: int) -> bool:
     """Boilerplate by tag, role, hiding or class, unless it holds half the page's text (never drop the body)."""
     if el.tag in ("main", "article"):
         return False
-    boilerplate, content = name_signals(class_id(el))
+    names = class_id(el)
+    boilerplate, content = name_signals(names)
     weak = False
     if (el.tag in FURNITURE_TAGS or el.get("role", "").lower() in FURNITURE_ROLES or el.get("hidden") is not None
             or el.get("aria-hidden") == "true" or _HIDDEN_STYLE.search(el.get("style", ""))):
@@ -221,10 +222,10 @@ def _is_furniture(el: etree._Element, total: int) -> bool:
     elif not boilerplate or _is_caption(el) or el.tag not in BLOCK_TAGS and _in_running_text(el):
         return False
     else:
-        weak = _weak_only(class_id(el))
-        if content and weak and len(text_of(el)) >= 150 and link_density(el) < 0.3:
+        weak = _weak_only(names)
+        if content and weak and text_length(el) >= 150 and link_density(el) < 0.3:
             return False  # "intext_content_tag" holding prose: the content word and the text outweigh "tag"
-        if _navigation_only(class_id(el)) and (_prose_not_links(el) or any(
+        if _navigation_only(names) and (_prose_not_links(el) or any(
                 _navigation_only(class_id(a)) and _prose_not_links(a) for a in _below_body(el))):
             return False  # a page builder's "jump-link" sections or "content-nav-section" holding the body
     length = text_length(el)
